@@ -1,0 +1,98 @@
+# aurl build. Targets: deps all data run test bench fuzz clean.
+# Honours CC, CFLAGS, LDFLAGS. SANITIZE=1 builds everything with ASan+UBSan
+# into build-san/ so sanitized and normal objects never mix.
+
+CC      ?= cc
+PKGS    := smf openblas yaml-0.1 libcjson ncursesw fluidsynth
+TESTPKG := cmocka
+# Debian packages that provide the pkg-config modules above (for `make deps`).
+DEB_PKGS := libsmf-dev libopenblas-dev libyaml-dev libcjson-dev libncurses-dev \
+            libfluidsynth-dev timgm6mb-soundfont libcmocka-dev pkg-config \
+            python3-mido fluidsynth
+
+ifeq ($(SANITIZE),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPTFLAGS := -O1 -g
+else
+BUILD   := build
+SANFLAGS :=
+OPTFLAGS := -O3 -march=native -g
+endif
+
+CFLAGS  ?= $(OPTFLAGS)
+WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs $(TESTPKG) 2>/dev/null)
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fopenmp $(CFLAGS) $(SANFLAGS)
+ALL_LIBS   = $(PKG_LIBS) -fopenmp -lm -lpthread $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC  := $(sort $(wildcard src/util/*.c src/data/*.c src/engine/*.c src/tui/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
+TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps data run test bench fuzz clean
+all: aurl
+
+ifeq ($(SANITIZE),1)
+aurl: $(BUILD)/aurl
+	@true
+else
+aurl: $(BUILD)/aurl
+	cp $(BUILD)/aurl aurl
+endif
+
+$(BUILD)/aurl: $(BUILD)/src/main.o $(BUILD)/libaurl.a
+	$(CC) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/libaurl.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libaurl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libaurl.a $(TEST_LIBS) $(ALL_LIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Install the Debian packages whose pkg-config modules (or files) are missing.
+deps:
+	@missing=""; \
+	for p in $(PKGS) $(TESTPKG); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
+	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing=1; \
+	command -v fluidsynth >/dev/null || missing=1; \
+	if [ -n "$$missing" ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS); \
+	else echo "deps: all present"; fi
+
+data: aurl
+	./aurl data fetch
+	./aurl data cache
+
+# The main job: set everything up, then train through the stages.
+run: deps
+	$(MAKE) all
+	$(MAKE) data
+	./aurl train
+
+# The test suite: every tests/test_*.c is a cmocka program; run.sh runs them
+# in order and prints a summary.
+test: aurl $(TEST_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+
+bench: aurl
+	sh bench/run.sh
+
+fuzz:
+	$(MAKE) -C fuzz
+
+clean:
+	rm -rf build build-san aurl

@@ -1,0 +1,95 @@
+/* score: growable arrays of notes, sustain pedal events and tempo changes. */
+#include "data/score.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void score_init(score *s) { memset(s, 0, sizeof *s); }
+
+void score_free(score *s)
+{
+    free(s->notes);
+    free(s->sustains);
+    free(s->tempos);
+    score_init(s);
+}
+
+/* Grow *arr (of elem-sized items) so that one more fits. */
+static int reserve_one(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p) return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int score_add_note(score *s, score_note n)
+{
+    if (reserve_one((void **)&s->notes, &s->cap_notes, s->n_notes, sizeof n)) return -1;
+    s->notes[s->n_notes++] = n;
+    return 0;
+}
+
+int score_add_sustain(score *s, score_sustain e)
+{
+    if (reserve_one((void **)&s->sustains, &s->cap_sustains, s->n_sustains, sizeof e)) return -1;
+    s->sustains[s->n_sustains++] = e;
+    return 0;
+}
+
+int score_add_tempo(score *s, score_tempo t)
+{
+    if (reserve_one((void **)&s->tempos, &s->cap_tempos, s->n_tempos, sizeof t)) return -1;
+    s->tempos[s->n_tempos++] = t;
+    return 0;
+}
+
+static int cmp_double(double a, double b) { return (a > b) - (a < b); }
+
+static int cmp_note(const void *a, const void *b)
+{
+    const score_note *x = a, *y = b;
+    int c = cmp_double(x->onset, y->onset);
+    if (c) return c;
+    if (x->instrument != y->instrument) return x->instrument - y->instrument;
+    if (x->pitch != y->pitch) return x->pitch - y->pitch;
+    return cmp_double(x->offset, y->offset);
+}
+
+static int cmp_sustain(const void *a, const void *b)
+{
+    const score_sustain *x = a, *y = b;
+    return cmp_double(x->time, y->time);
+}
+
+static int cmp_tempo(const void *a, const void *b)
+{
+    const score_tempo *x = a, *y = b;
+    return cmp_double(x->time, y->time);
+}
+
+void score_sort(score *s)
+{
+    if (s->n_notes) qsort(s->notes, s->n_notes, sizeof *s->notes, cmp_note);
+    if (s->n_sustains) qsort(s->sustains, s->n_sustains, sizeof *s->sustains, cmp_sustain);
+    if (s->n_tempos) qsort(s->tempos, s->n_tempos, sizeof *s->tempos, cmp_tempo);
+}
+
+double score_duration(const score *s)
+{
+    double end = 0;
+    for (size_t i = 0; i < s->n_notes; i++)
+        if (s->notes[i].offset > end) end = s->notes[i].offset;
+    return end;
+}
+
+int score_program_family(int program)
+{
+    if (program < 0) program = 0;
+    if (program > 127) program = 127;
+    int fam = program / 8;
+    return fam == 15 ? 12 : fam;
+}

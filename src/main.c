@@ -1,0 +1,2 @@
+/* aurl: command dispatch (placeholder, replaced below). */
+int main(void) { return 0; }
