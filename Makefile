@@ -25,7 +25,7 @@ OPTFLAGS := -O3 -march=native -g
 endif
 
 CFLAGS  ?= $(OPTFLAGS)
-WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
+WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TESTPKG) 2>/dev/null)

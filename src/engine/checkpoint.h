@@ -4,7 +4,26 @@
  * byte offset), then the raw little-endian float32 tensor data, then a
  * CRC-32 of everything before it. Written atomically; on load every length,
  * offset, shape and the CRC are checked and any problem is reported with
- * the file name, never trusted. */
+ * the file name, never trusted.
+ *
+ * Exact layout (all integers little-endian):
+ *   offset 0   8 bytes  magic "AURLCKPT"
+ *   offset 8   u32      format version (CKPT_VERSION = 1)
+ *   offset 12  u32      flags, 0
+ *   offset 16  u64      H = header length in bytes
+ *   offset 24  u64      D = tensor data length in bytes
+ *   offset 32  H bytes  header: UTF-8 JSON object, not NUL-terminated:
+ *                       the caller's metadata members plus
+ *                       "tensors": [{"name": str, "dtype": "f32",
+ *                                    "shape": [d0, ...] (1..4 dims, each > 0),
+ *                                    "offset": byte offset in the data area,
+ *                                    "nbytes": 4 * product(shape)}, ...]
+ *              zero padding up to S = (32 + H) rounded up to a multiple of 64
+ *   offset S   D bytes  tensor data: float32 LE; each tensor starts at
+ *                       S + offset, offset a multiple of CKPT_ALIGN (64);
+ *                       tensors do not overlap; gaps are zero
+ *   offset S+D u32      CRC-32 (IEEE/zlib) of bytes [0, S+D)
+ * The file size is exactly S + D + 4. Files up to CKPT_MAX_FILE bytes. */
 #ifndef AURL_CHECKPOINT_H
 #define AURL_CHECKPOINT_H
 
@@ -14,6 +33,9 @@
 #include "util/fileio.h"
 
 #define CKPT_MAX_DIMS 4
+#define CKPT_VERSION 1
+#define CKPT_ALIGN 64
+#define CKPT_MAX_FILE (4ULL << 30)
 
 typedef struct {
     const char *name;

@@ -1,0 +1,50 @@
+/* train_config: one training stage's settings — model, data windows,
+ * optimiser, schedule, evaluation, checkpointing, augmentation — read from a
+ * stage YAML (configs/stages/stageN_*.yaml) with an optional profile YAML
+ * (configs/profiles/NAME.yaml) layered on top: a key in the profile
+ * overrides the stage's. Every value is range-checked; errors name the file
+ * and line:column. */
+#ifndef AURL_TRAIN_CONFIG_H
+#define AURL_TRAIN_CONFIG_H
+
+#include <stdint.h>
+
+#include "data/augment.h"
+#include "engine/model_config.h"
+#include "util/fileio.h"
+
+typedef struct {
+    int stage;               /* 1..3 */
+    char name[64];           /* "base", "augmented", "advanced" */
+    char mode[16];           /* "transformer" or "vae_gan" */
+    model_config model;
+    /* data */
+    int seq_len;             /* T: windows of T+1 tokens */
+    int stride;              /* window stride in tokens */
+    int augment;             /* 0/1: use aug below */
+    augment_config aug;
+    /* optimisation */
+    int batch_size;
+    int epochs;
+    long long max_steps;     /* > 0 caps the stage's steps */
+    double lr, min_lr;
+    int warmup_steps;
+    double weight_decay, beta1, beta2, eps, grad_clip;
+    /* evaluation and bookkeeping */
+    int eval_every;          /* steps between validations (0: once per epoch) */
+    int eval_batches;        /* validation batches per evaluation (0: all) */
+    int checkpoint_every;    /* steps between `last` checkpoints */
+    int keep_checkpoints;    /* step checkpoints kept besides best/last */
+    int log_every;           /* steps between train metric records */
+    uint64_t seed;
+    int init_from_previous;  /* start from the previous stage's best weights */
+} train_config;
+
+/* Built-in defaults (the reference stage-1 model). */
+void train_config_defaults(train_config *cfg);
+/* Defaults, then STAGE_PATH, then PROFILE_PATH (may be NULL). 0 or -1. */
+int train_config_load(train_config *cfg, const char *stage_path, const char *profile_path,
+                      char err[AURL_ERR_LEN]);
+/* FNV-1a hex digest of the effective configuration (for training_state). */
+void train_config_hash(const train_config *cfg, char out[32]);
+#endif
