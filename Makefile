@@ -90,8 +90,12 @@ run: deps
 
 # The test suite: every tests/test_*.c is a cmocka program; run.sh runs them
 # in order and prints a summary.
-test: aurl $(TEST_BIN)
+test: aurl $(TEST_BIN) data/midi/.fetched
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+
+# The real sample MIDI the round-trip and training tests read.
+data/midi/.fetched: | aurl
+	$(BUILD)/aurl data fetch && touch $@
 
 bench: aurl
 	sh bench/run.sh

@@ -71,11 +71,40 @@ static int cmp_tempo(const void *a, const void *b)
     return cmp_double(x->time, y->time);
 }
 
+/* Stable merge sort of N items of SIZE bytes (equal items keep their order,
+ * so e.g. a pedal down and up at the same time stay in file order). Falls
+ * back to qsort if the scratch buffer cannot be allocated. */
+static void stable_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n < 2) return;
+    unsigned char *a = base, *tmp = malloc(n * size);
+    if (!tmp) {
+        qsort(base, n, size, cmp);
+        return;
+    }
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                if (cmp(a + j * size, a + i * size) < 0) memcpy(tmp + k++ * size, a + j++ * size, size);
+                else memcpy(tmp + k++ * size, a + i++ * size, size);
+            }
+            memcpy(tmp + k * size, a + i * size, (mid - i) * size);
+            k += mid - i;
+            memcpy(tmp + k * size, a + j * size, (hi - j) * size);
+        }
+        memcpy(a, tmp, n * size);
+    }
+    free(tmp);
+}
+
 void score_sort(score *s)
 {
-    if (s->n_notes) qsort(s->notes, s->n_notes, sizeof *s->notes, cmp_note);
-    if (s->n_sustains) qsort(s->sustains, s->n_sustains, sizeof *s->sustains, cmp_sustain);
-    if (s->n_tempos) qsort(s->tempos, s->n_tempos, sizeof *s->tempos, cmp_tempo);
+    stable_sort(s->notes, s->n_notes, sizeof *s->notes, cmp_note);
+    stable_sort(s->sustains, s->n_sustains, sizeof *s->sustains, cmp_sustain);
+    stable_sort(s->tempos, s->n_tempos, sizeof *s->tempos, cmp_tempo);
 }
 
 double score_duration(const score *s)

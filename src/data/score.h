@@ -47,7 +47,8 @@ void score_free(score *s);
 int score_add_note(score *s, score_note n);
 int score_add_sustain(score *s, score_sustain e);
 int score_add_tempo(score *s, score_tempo t);
-/* Sort notes by (onset, instrument, pitch), sustains and tempos by time. */
+/* Stable sort: notes by (onset, instrument, pitch, offset), sustains and
+ * tempos by time (equal times keep their order). */
 void score_sort(score *s);
 /* End time: the latest note offset (0 for an empty score). */
 double score_duration(const score *s);

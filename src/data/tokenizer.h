@@ -58,4 +58,15 @@ int tok_velocity_bin(int velocity);     /* 1..127 -> 0..31 */
 int tok_velocity_value(int bin);        /* bin centre -> 1..127 */
 int tok_tempo_bin(double bpm);          /* clamps to 40..240 */
 double tok_tempo_bpm(int bin);          /* bin centre */
+
+/* Shared grid helpers (also used by augmentation). */
+/* Seconds -> nearest 1/64 s step (t must be finite and >= 0). */
+int64_t tok_quantize(double seconds);
+/* Melodic pitch 0..255 moved by octaves into 21..108. */
+int tok_fold_pitch(int pitch);
+/* TIME_SHIFT tokens for a gap of STEPS (<= 0: none): repeats of
+ * TIME_SHIFT 511 while more than 512 steps remain, then one TIME_SHIFT
+ * steps-1. Writes at most MAX into OUT (may be NULL when max is 0) and
+ * returns the number the gap needs. */
+size_t tok_time_shifts(int64_t steps, uint16_t *out, size_t max);
 #endif

@@ -42,7 +42,12 @@ double adamw_grad_norm(const adamw_segment *segs, int nsegs)
     return sqrt(total);
 }
 
-/* Apply the update to one segment (PyTorch's single-tensor AdamW order). */
+/* Apply the update to one segment (PyTorch's single-tensor AdamW order).
+ * v >= 0, so sqrtf never sets errno: telling GCC so lets the loop vectorise
+ * (4x faster). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-math-errno")))
+#endif
 static void update_segment(const adamw_segment *sg, float lr, float wd, float b1, float b2, float eps,
                            float step_size, float bc2_sqrt, float clip_coef)
 {

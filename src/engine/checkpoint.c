@@ -31,7 +31,8 @@ struct ckpt_file {
     char *meta_json;    /* metadata without "tensors" */
     ckpt_entry *ents;   /* in file (table) order */
     int n;
-    int *by_name;       /* indices into ents sorted by name */
+    const ckpt_entry **by_name; /* ents sorted by name */
+    char *path;         /* for messages */
 };
 
 static uint64_t align_up(uint64_t x) { return (x + CKPT_ALIGN - 1) / CKPT_ALIGN * CKPT_ALIGN; }
@@ -273,11 +274,9 @@ static int json_uint(const cJSON *item, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static const ckpt_file *sort_ctx_file; /* qsort has no context argument */
-
 static int cmp_by_name(const void *a, const void *b)
 {
-    return strcmp(sort_ctx_file->ents[*(const int *)a].name, sort_ctx_file->ents[*(const int *)b].name);
+    return strcmp((*(const ckpt_entry *const *)a)->name, (*(const ckpt_entry *const *)b)->name);
 }
 
 static int cmp_u64_pair(const void *a, const void *b)
@@ -375,7 +374,7 @@ static int parse_header(ckpt_file *f, const char *path, const char *json, size_t
         if (parse_entry(path, f->n, e, data_len, &f->ents[f->n], err) != 0) break;
         spans[2 * f->n] = f->ents[f->n].offset;
         spans[2 * f->n + 1] = f->ents[f->n].offset + (uint64_t)f->ents[f->n].numel * 4;
-        f->by_name[f->n] = f->n;
+        f->by_name[f->n] = &f->ents[f->n];
         f->n++;
     }
     cJSON_Delete(table);
@@ -388,11 +387,10 @@ static int parse_header(ckpt_file *f, const char *path, const char *json, size_t
             goto done;
         }
     }
-    sort_ctx_file = f;
     qsort(f->by_name, (size_t)n, sizeof *f->by_name, cmp_by_name);
     for (int i = 1; i < n; i++) {
-        if (strcmp(f->ents[f->by_name[i - 1]].name, f->ents[f->by_name[i]].name) == 0) {
-            snprintf(err, AURL_ERR_LEN, "%s: duplicate tensor name '%.64s'", path, f->ents[f->by_name[i]].name);
+        if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0) {
+            snprintf(err, AURL_ERR_LEN, "%s: duplicate tensor name '%.64s'", path, f->by_name[i]->name);
             goto done;
         }
     }
@@ -412,7 +410,9 @@ int ckpt_open(const char *path, ckpt_file **out, char err[AURL_ERR_LEN])
 {
     *out = NULL;
     ckpt_file *f = calloc(1, sizeof *f);
-    if (!f) {
+    if (f) f->path = strdup(path);
+    if (!f || !f->path) {
+        free(f);
         snprintf(err, AURL_ERR_LEN, "%s: out of memory", path);
         return -1;
     }
@@ -465,38 +465,39 @@ void ckpt_close(ckpt_file *f)
     free(f->by_name);
     cJSON_free(f->meta_json);
     free(f->buf);
+    free(f->path);
     free(f);
 }
 
 const char *ckpt_header_json(const ckpt_file *f) { return f->meta_json; }
 
-/* Index of tensor NAME or -1 (binary search over the sorted name index). */
-static int find_tensor(const ckpt_file *f, const char *name)
+/* Tensor NAME or NULL (binary search over the sorted name index). */
+static const ckpt_entry *find_tensor(const ckpt_file *f, const char *name)
 {
     int lo = 0, hi = f->n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->ents[f->by_name[mid]].name, name);
+        int c = strcmp(f->by_name[mid]->name, name);
         if (c == 0) return f->by_name[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid - 1;
     }
-    return -1;
+    return NULL;
 }
 
 int ckpt_read_tensor(const ckpt_file *f, const char *name, float *dst, size_t numel, char err[AURL_ERR_LEN])
 {
-    int i = name ? find_tensor(f, name) : -1;
-    if (i < 0) {
-        snprintf(err, AURL_ERR_LEN, "checkpoint has no tensor '%.128s'", name ? name : "(null)");
+    const ckpt_entry *e = name ? find_tensor(f, name) : NULL;
+    if (!e) {
+        snprintf(err, AURL_ERR_LEN, "%s: no tensor '%.64s'", f->path, name ? name : "(null)");
         return -1;
     }
-    if (f->ents[i].numel != numel) {
-        snprintf(err, AURL_ERR_LEN, "checkpoint tensor '%.128s' has %zu elements, expected %zu", name,
-                 f->ents[i].numel, numel);
+    if (e->numel != numel) {
+        snprintf(err, AURL_ERR_LEN, "%s: tensor '%.64s' has %zu elements, expected %zu", f->path, name, e->numel,
+                 numel);
         return -1;
     }
-    copy_le_floats(dst, f->data + f->ents[i].offset, numel);
+    copy_le_floats(dst, f->data + e->offset, numel);
     return 0;
 }
 

@@ -45,7 +45,7 @@ int model_config_validate(const model_config *c, char err[AURL_ERR_LEN])
 
 static void set_err(char err[AURL_ERR_LEN], const char *path, yaml_mark_t mark, const char *msg, const char *arg)
 {
-    snprintf(err, AURL_ERR_LEN, "%s:%zu:%zu: %s%s", path, mark.line + 1, mark.column + 1, msg, arg ? arg : "");
+    snprintf(err, AURL_ERR_LEN, "%.200s:%zu:%zu: %.150s%.100s", path, mark.line + 1, mark.column + 1, msg, arg ? arg : "");
 }
 
 static const char *scalar(yaml_node_t *n) { return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL; }

@@ -22,7 +22,7 @@ typedef struct transformer transformer;
 
 /* A named parameter tensor: views into the flat arrays. */
 typedef struct {
-    char name[48];          /* e.g. "wte", "blocks.0.attn.qkv.weight" (PyTorch state-dict names) */
+    char name[48];          /* e.g. "wte.weight", "blocks.0.attn.qkv.weight" (PyTorch state-dict names) */
     int ndims;              /* 1 or 2 */
     int dims[TRANSFORMER_MAX_DIMS];
     size_t numel;

@@ -1,0 +1,200 @@
+/* dataset: windows over cached token arrays, seeded resumable batch order,
+ * optional per-window augmentation. */
+#include "data/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer.h"
+
+#define FEISTEL_ROUNDS 6
+
+typedef struct {
+    const uint16_t *tokens; /* first token of the window */
+    uint32_t len;           /* tokens available (<= T+1; shorter ones are padded) */
+    uint8_t instrument;     /* family current at the window start */
+} window;
+
+struct dataset {
+    window *w;
+    size_t n;
+    int T;
+    int split;
+};
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Append the windows of one file; returns 0 or -1 (OOM). */
+static int add_file_windows(dataset *d, size_t *cap, const uint16_t *tok, size_t n, int T,
+                            int stride)
+{
+    size_t W = (size_t)T + 1;
+    size_t n_starts = n <= W ? 1 : (n - W) / (size_t)stride + 1;
+    int tail = n > W && (n - W) % (size_t)stride != 0; /* final window ending at END */
+    size_t need = d->n + n_starts + (size_t)tail;
+    if (need > *cap) {
+        size_t ncap = *cap ? *cap : 1024;
+        while (ncap < need) ncap *= 2;
+        window *p = realloc(d->w, ncap * sizeof *p);
+        if (!p) return -1;
+        d->w = p;
+        *cap = ncap;
+    }
+    int instr = 0;
+    size_t scanned = 0; /* tokens before `scanned` have been folded into instr */
+    for (size_t k = 0; k < n_starts + (size_t)tail; k++) {
+        size_t start = k < n_starts ? k * (size_t)stride : n - W;
+        for (; scanned < start; scanned++) {
+            uint16_t t = tok[scanned];
+            if (t >= TOK_INSTRUMENT && t < TOK_INSTRUMENT + 16) instr = t - TOK_INSTRUMENT;
+        }
+        window *w = &d->w[d->n++];
+        w->tokens = tok + start;
+        w->len = (uint32_t)(n - start < W ? n - start : W);
+        w->instrument = (uint8_t)instr;
+    }
+    return 0;
+}
+
+int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
+                 char err[AURL_ERR_LEN])
+{
+    *out = NULL;
+    if (T < 1 || stride < 1 || (split != CACHE_TRAIN && split != CACHE_VAL)) {
+        snprintf(err, AURL_ERR_LEN, "dataset: invalid arguments (T=%d, stride=%d, split=%d)", T,
+                 stride, split);
+        return -1;
+    }
+    dataset *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, AURL_ERR_LEN, "dataset: out of memory");
+        return -1;
+    }
+    d->T = T;
+    d->split = split;
+    size_t cap = 0;
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if ((int)e->split != split || e->n_tokens == 0) continue;
+        if (add_file_windows(d, &cap, e->tokens, e->n_tokens, T, stride)) {
+            snprintf(err, AURL_ERR_LEN, "dataset: out of memory");
+            dataset_close(d);
+            return -1;
+        }
+    }
+    if (d->n == 0) {
+        snprintf(err, AURL_ERR_LEN, "dataset: no %s windows (no %s files in the cache)",
+                 cache_split_name(split), cache_split_name(split));
+        dataset_close(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void dataset_close(dataset *d)
+{
+    if (!d) return;
+    free(d->w);
+    free(d);
+}
+
+size_t dataset_n_windows(const dataset *d) { return d->n; }
+
+size_t dataset_batches_per_epoch(const dataset *d, int B)
+{
+    if (B < 1) return 0;
+    size_t b = (size_t)B;
+    if (d->split == CACHE_VAL) return (d->n + b - 1) / b;
+    return d->n >= b ? d->n / b : 1;
+}
+
+/* Bijection of [0, n): a balanced Feistel network on the smallest even
+ * number of bits covering n, keyed by (seed, epoch), with cycle walking. */
+size_t dataset_window_at(const dataset *d, uint64_t seed, uint64_t epoch, size_t pos,
+                         int shuffle)
+{
+    size_t n = d->n;
+    if (!shuffle || n <= 1) return pos % (n ? n : 1);
+    int bits = 2;
+    while (bits < 62 && ((uint64_t)1 << bits) < n) bits += 2;
+    int half = bits / 2;
+    uint64_t mask = ((uint64_t)1 << half) - 1;
+    uint64_t keys[FEISTEL_ROUNDS];
+    uint64_t base = splitmix64(seed) ^ splitmix64(epoch ^ 0x5bd1e9955bd1e995ULL);
+    for (int r = 0; r < FEISTEL_ROUNDS; r++) keys[r] = splitmix64(base + (uint64_t)r);
+    uint64_t x = pos % n;
+    do {
+        uint64_t L = x >> half, R = x & mask;
+        for (int r = 0; r < FEISTEL_ROUNDS; r++) {
+            uint64_t nl = R;
+            R = L ^ (splitmix64(R ^ keys[r]) & mask);
+            L = nl;
+        }
+        x = L << half | R;
+    } while (x >= n);
+    return (size_t)x;
+}
+
+void dataset_get_batch(const dataset *d, int B, uint64_t seed, uint64_t epoch,
+                       size_t batch_index, int shuffle, const augment_config *aug,
+                       int32_t *inputs, int32_t *targets)
+{
+    size_t T = (size_t)d->T, W = T + 1;
+    uint16_t *buf = malloc(W * sizeof *buf);
+    for (int r = 0; r < B; r++) {
+        int32_t *in = inputs + (size_t)r * T, *tg = targets + (size_t)r * T;
+        size_t j = batch_index * (size_t)B + (size_t)r;
+        if ((d->split == CACHE_VAL && j >= d->n) || !buf) {
+            for (size_t i = 0; i < T; i++) in[i] = tg[i] = TOK_PAD;
+            continue;
+        }
+        size_t wi = dataset_window_at(d, seed, epoch, j % d->n, shuffle);
+        const window *w = &d->w[wi];
+        if (aug) {
+            augment_window(w->tokens, w->len, buf, W, w->instrument, aug, seed, epoch, wi);
+        } else {
+            memcpy(buf, w->tokens, w->len * sizeof *buf);
+            for (size_t i = w->len; i < W; i++) buf[i] = TOK_PAD;
+        }
+        for (size_t i = 0; i < T; i++) {
+            in[i] = buf[i];
+            tg[i] = buf[i + 1];
+        }
+    }
+    free(buf);
+}
+
+void dataset_token_counts(const cache *c, int split, uint64_t *counts)
+{
+    memset(counts, 0, TOK_VOCAB_SIZE * sizeof *counts);
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if (e->split == CACHE_REJECTED || (split != CACHE_REJECTED && (int)e->split != split))
+            continue;
+        for (size_t k = 0; k < e->n_tokens; k++) {
+            uint16_t t = e->tokens[k];
+            counts[t < TOK_VOCAB_SIZE ? t : TOK_UNK]++;
+        }
+    }
+}
+
+void dataset_token_unigram(const cache *c, int split, double *probs)
+{
+    uint64_t *counts = calloc(TOK_VOCAB_SIZE, sizeof *counts);
+    memset(probs, 0, TOK_VOCAB_SIZE * sizeof *probs);
+    if (!counts) return;
+    dataset_token_counts(c, split, counts);
+    double total = 0;
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) total += (double)counts[t];
+    if (total > 0)
+        for (int t = 0; t < TOK_VOCAB_SIZE; t++) probs[t] = (double)counts[t] / total;
+    free(counts);
+}

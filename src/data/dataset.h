@@ -1,0 +1,54 @@
+/* dataset: training windows over the token cache (DESIGN.md §7).
+ *
+ * Each accepted file of one split contributes windows of T+1 tokens at
+ * starts 0, stride, 2*stride, ... plus one final window ending at the file's
+ * END so no tail is lost; a file shorter than T+1 gives one PAD-padded
+ * window. Inputs are window[0..T-1], targets window[1..T] (PAD targets are
+ * ignored by every loss). Batches are drawn through a permutation of window
+ * indices that depends only on (seed, epoch), computed per index (a keyed
+ * Feistel network), so batch k of epoch e is reproducible without replaying
+ * and dataset_get_batch is stateless and thread-safe. */
+#ifndef AURL_DATASET_H
+#define AURL_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/augment.h"
+#include "data/cache.h"
+#include "util/fileio.h"
+
+typedef struct dataset dataset;
+
+/* Windows over split (CACHE_TRAIN or CACHE_VAL) of C, which must outlive the
+ * dataset. T >= 1, stride >= 1. Fails (err set) if there are no windows. */
+int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
+                 char err[AURL_ERR_LEN]);
+void dataset_close(dataset *d);
+
+size_t dataset_n_windows(const dataset *d);
+/* Train: whole batches only (the last partial batch is dropped; when there
+ * are fewer than B windows, 1 batch that repeats windows). Val: every window
+ * once, the last batch padded with PAD rows. */
+size_t dataset_batches_per_epoch(const dataset *d, int B);
+
+/* Window index at position POS (< n_windows) of epoch EPOCH's order. */
+size_t dataset_window_at(const dataset *d, uint64_t seed, uint64_t epoch, size_t pos,
+                         int shuffle);
+
+/* Fill inputs and targets (B*T each, row-major) with batch BATCH_INDEX of
+ * epoch EPOCH. SHUFFLE = 0 takes windows in order. AUG (NULL = none) is
+ * applied per window, seeded by (seed, epoch, window index). */
+void dataset_get_batch(const dataset *d, int B, uint64_t seed, uint64_t epoch,
+                       size_t batch_index, int shuffle, const augment_config *aug,
+                       int32_t *inputs, int32_t *targets);
+
+/* Token counts of SPLIT (CACHE_TRAIN, CACHE_VAL, or CACHE_REJECTED meaning
+ * every accepted file) into counts[TOK_VOCAB_SIZE]. */
+void dataset_token_counts(const cache *c, int split, uint64_t *counts);
+/* Unigram distribution of the tokens of SPLIT (CACHE_TRAIN, CACHE_VAL, or
+ * CACHE_REJECTED meaning every accepted file) into probs[TOK_VOCAB_SIZE]
+ * (all zero when there are no tokens). */
+void dataset_token_unigram(const cache *c, int split, double *probs);
+
+#endif

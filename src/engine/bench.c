@@ -1,0 +1,195 @@
+/* bench: training-step speed of a transformer config. */
+#include "engine/bench.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "engine/adamw.h"
+#include "engine/model_yaml.h"
+#include "engine/rng.h"
+#include "engine/transformer.h"
+#include "util/log.h"
+#include "util/threads.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: aurl bench [--config FILE] [--steps N] [--batch B] [--seq T]\n"
+            "                  [--attention full|sliding_window|hierarchical] [--window W] [--json]\n"
+            "\n"
+            "Time N training steps (forward, backward, AdamW) of a Transformer on random\n"
+            "tokens and print tokens/s, GFLOP/s, step time and peak memory.\n"
+            "\n"
+            "  --config FILE   model YAML (model keys, optional batch_size); default: the\n"
+            "                  reference model (d_model 256, 4 layers, 4 heads, d_ff 1024, T 512, batch 8)\n"
+            "  --steps N       timed steps (default 10; one untimed warm-up step runs first)\n"
+            "  --batch B       override the batch size\n"
+            "  --seq T         sequence length (default max_seq_len; raises max_seq_len if larger)\n"
+            "  --attention K   override the attention variant; --window W its window\n"
+            "  --json          end with one JSON object: tokens_per_s, gflops, peak_rss_mb, step_ms, ...\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+static int parse_pos(const char *s, const char *opt, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 1 || v > 1000000) {
+        fprintf(stderr, "aurl bench: %s expects a positive integer, got '%s'\n", opt, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"steps", required_argument, 0, 's'},
+        {"batch", required_argument, 0, 'b'},  {"seq", required_argument, 0, 't'},
+        {"attention", required_argument, 0, 'a'}, {"window", required_argument, 0, 'w'},
+        {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *config = NULL, *attn = NULL;
+    int steps = 10, batch = 0, seq = 0, window = 0, json = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 's': if (parse_pos(optarg, "--steps", &steps)) return 2; break;
+        case 'b': if (parse_pos(optarg, "--batch", &batch)) return 2; break;
+        case 't': if (parse_pos(optarg, "--seq", &seq)) return 2; break;
+        case 'w': if (parse_pos(optarg, "--window", &window)) return 2; break;
+        case 'a': attn = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "aurl bench: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "aurl bench: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+
+    model_config cfg;
+    char err[AURL_ERR_LEN];
+    int B = 8;
+    if (config) {
+        if (model_yaml_load_file(config, &cfg, &B, err) != 0) {
+            fprintf(stderr, "aurl bench: %s\n", err);
+            return 2;
+        }
+    } else {
+        model_yaml_defaults(&cfg);
+        cfg.d_model = 256;
+        cfg.n_layers = 4;
+        cfg.n_heads = 4;
+        cfg.d_ff = 1024;
+        cfg.max_seq_len = 512;
+    }
+    if (batch) B = batch;
+    if (attn && attn_kind_parse(attn, &cfg.attn.kind) != 0) {
+        fprintf(stderr, "aurl bench: --attention must be full, sliding_window or hierarchical, got '%s'\n", attn);
+        return 2;
+    }
+    if (window) cfg.attn.window = window;
+    int T = seq ? seq : cfg.max_seq_len;
+    if (T > cfg.max_seq_len) cfg.max_seq_len = T;
+
+    transformer *m;
+    if (transformer_create(&m, &cfg, B, T, 1234, err) != 0) {
+        fprintf(stderr, "aurl bench: %s\n", err);
+        return 1;
+    }
+    size_t N = (size_t)B * T;
+    int32_t *tok = malloc((N + 1) * sizeof *tok);
+    if (!tok) {
+        fprintf(stderr, "aurl bench: out of memory\n");
+        transformer_free(m);
+        return 1;
+    }
+    rng_state r;
+    rng_seed(&r, 42);
+    for (size_t i = 0; i <= N; i++) tok[i] = (int32_t)rng_below(&r, (uint64_t)cfg.vocab_size);
+    adamw_config oc = adamw_default_config(3e-4f, 3e-5f, 10, 1000);
+    adamw opt;
+    adamw_init(&opt, &oc);
+
+    if (!json || !g->quiet)
+        printf("bench: d_model %d, layers %d, heads %d, d_ff %d, vocab %d, %s attention (window %d), batch %d x %d, "
+               "%.2fM params, %d threads\n",
+               cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
+               cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
+    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
+    for (int s = -1; s < steps; s++) { /* step -1: untimed warm-up */
+        double t0 = now_s();
+        float l = transformer_forward(m, tok, tok + 1, B, T, 1, (uint64_t)s);
+        double t1 = now_s();
+        transformer_backward(m);
+        double t2 = now_s();
+        transformer_step(m, &opt, l);
+        double t3 = now_s();
+        if (s >= 0) {
+            t_fwd += t1 - t0;
+            t_bwd += t2 - t1;
+            t_opt += t3 - t2;
+        }
+        loss = l;
+    }
+    double total = t_fwd + t_bwd + t_opt;
+    double step_ms = 1e3 * total / steps;
+    double tps = (double)N * steps / total;
+    double gflops = tps * transformer_flops_per_token(&cfg, T) / 1e9;
+    double rss = peak_rss_mb();
+    printf("bench: %d steps, %.1f ms/step (forward %.1f, backward %.1f, adamw %.1f), %.0f tokens/s, %.1f GFLOP/s, "
+           "peak RSS %.0f MB, loss %.4f\n",
+           steps, step_ms, 1e3 * t_fwd / steps, 1e3 * t_bwd / steps, 1e3 * t_opt / steps, tps, gflops, rss, loss);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
+        cJSON_AddNumberToObject(o, "gflops", gflops);
+        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
+        cJSON_AddNumberToObject(o, "step_ms", step_ms);
+        cJSON_AddNumberToObject(o, "forward_ms", 1e3 * t_fwd / steps);
+        cJSON_AddNumberToObject(o, "backward_ms", 1e3 * t_bwd / steps);
+        cJSON_AddNumberToObject(o, "adamw_ms", 1e3 * t_opt / steps);
+        cJSON_AddNumberToObject(o, "batch", B);
+        cJSON_AddNumberToObject(o, "seq_len", T);
+        cJSON_AddStringToObject(o, "attention", attn_kind_name(cfg.attn.kind));
+        cJSON_AddNumberToObject(o, "window", cfg.attn.window);
+        cJSON_AddNumberToObject(o, "params", (double)transformer_n_params(m));
+        cJSON_AddNumberToObject(o, "threads", threads_count());
+        cJSON_AddNumberToObject(o, "steps", steps);
+        cJSON_AddNumberToObject(o, "loss", loss);
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    free(tok);
+    transformer_free(m);
+    return 0;
+}

@@ -1,0 +1,655 @@
+/* trainer: stage loop, evaluation, checkpoint/resume, signals and progress
+ * for `aurl train`. The data order, dropout masks and augmentation are pure
+ * functions of (seed, step), so resuming from a checkpoint at step k
+ * replays exactly what an uninterrupted run would have done. */
+#include "engine/trainer.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/cache.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "engine/checkpoint.h"
+#include "engine/metrics.h"
+#include "engine/run_lock.h"
+#include "engine/train_config.h"
+#include "engine/train_state.h"
+#include "engine/transformer.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#define CKPT_FORMAT_MODEL "transformer"
+
+static volatile sig_atomic_t g_stop_requested;
+static volatile sig_atomic_t g_checkpoint_requested;
+
+static void on_stop_signal(int sig) { g_stop_requested = sig; }
+static void on_checkpoint_signal(int sig) { g_checkpoint_requested = sig; }
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_checkpoint_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static double now_seconds(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return tv.tv_sec + tv.tv_usec * 1e-6;
+}
+
+int trainer_stage_config_path(const char *configs_dir, int stage, char *out, size_t out_len, char *err,
+                              size_t err_len)
+{
+    char dir[4096], prefix[32];
+    snprintf(dir, sizeof dir, "%s/stages", configs_dir);
+    snprintf(prefix, sizeof prefix, "stage%d_", stage);
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, err_len, "%s: cannot open the stage configs directory", dir);
+        return -1;
+    }
+    struct dirent *e;
+    char best[256] = "";
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > 5 && !strcmp(e->d_name + n - 5, ".yaml") &&
+            (!best[0] || strcmp(e->d_name, best) < 0))
+            snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    if (!best[0]) {
+        snprintf(err, err_len, "%s: no %s*.yaml for stage %d", dir, prefix, stage);
+        return -1;
+    }
+    snprintf(out, out_len, "%s/%s", dir, best);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* one training stage                                                      */
+
+typedef struct {
+    const trainer_opts *opts;
+    const train_config *cfg;
+    train_state *state;
+    train_stage_state *ss;
+    const char *state_path;
+    transformer *model;
+    adamw opt;
+    dataset *train, *val;
+    metrics *met;
+    int32_t *inputs, *targets;
+    size_t batches_per_epoch;
+    long long total_steps;
+    double unigram_entropy; /* nats/token of the training split */
+    int tty;
+} stage_run;
+
+static void stage_path(const stage_run *r, const char *kind, char *out, size_t len)
+{
+    snprintf(out, len, "%s/checkpoints/stage%d_%s.ckpt", r->opts->outputs_dir, r->cfg->stage, kind);
+}
+
+/* Relative to the outputs dir, as the state file stores it. */
+static const char *relative_to_outputs(const stage_run *r, const char *path)
+{
+    size_t n = strlen(r->opts->outputs_dir);
+    if (!strncmp(path, r->opts->outputs_dir, n) && path[n] == '/') return path + n + 1;
+    return path;
+}
+
+static int save_state(stage_run *r)
+{
+    char err[AURL_ERR_LEN];
+    r->ss->updated_at = time(NULL);
+    r->state->trainer_pid = getpid();
+    if (train_state_save(r->state_path, r->state, err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write a checkpoint of the model, optimiser and position at the current step. */
+static int save_checkpoint(stage_run *r, const char *path, double val_loss)
+{
+    char err[AURL_ERR_LEN];
+    int nt = transformer_n_tensors(r->model);
+    ckpt_tensor *tens = calloc((size_t)nt * 3, sizeof *tens);
+    char(*names)[64] = calloc((size_t)nt * 2, sizeof *names);
+    if (!tens || !names) {
+        free(tens);
+        free(names);
+        log_error("%s: out of memory writing checkpoint", path);
+        return -1;
+    }
+    int k = 0;
+    for (int i = 0; i < nt; i++) {
+        const transformer_tensor *t = transformer_tensor_at(r->model, i);
+        ckpt_tensor base = {.name = t->name, .ndim = t->ndims};
+        for (int d = 0; d < t->ndims; d++) base.dims[d] = t->dims[d];
+        tens[k] = base;
+        tens[k++].data = t->param;
+        snprintf(names[2 * i], 64, "adam_m.%s", t->name);
+        snprintf(names[2 * i + 1], 64, "adam_v.%s", t->name);
+        tens[k] = base;
+        tens[k].name = names[2 * i];
+        tens[k++].data = t->m;
+        tens[k] = base;
+        tens[k].name = names[2 * i + 1];
+        tens[k++].data = t->v;
+    }
+    const model_config *mc = &r->cfg->model;
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddStringToObject(h, "model", CKPT_FORMAT_MODEL);
+    cJSON_AddNumberToObject(h, "stage", r->cfg->stage);
+    cJSON_AddNumberToObject(h, "step", (double)r->ss->step);
+    cJSON_AddNumberToObject(h, "epoch", r->ss->epoch);
+    cJSON_AddStringToObject(h, "config_hash", r->ss->config_hash);
+    cJSON_AddNumberToObject(h, "seed", (double)r->cfg->seed);
+    cJSON_AddNumberToObject(h, "vocab_version", TOK_VERSION);
+    if (isfinite(val_loss)) cJSON_AddNumberToObject(h, "val_loss", val_loss);
+    cJSON *m = cJSON_AddObjectToObject(h, "model_config");
+    cJSON_AddNumberToObject(m, "vocab_size", mc->vocab_size);
+    cJSON_AddNumberToObject(m, "d_model", mc->d_model);
+    cJSON_AddNumberToObject(m, "n_layers", mc->n_layers);
+    cJSON_AddNumberToObject(m, "n_heads", mc->n_heads);
+    cJSON_AddNumberToObject(m, "d_ff", mc->d_ff);
+    cJSON_AddNumberToObject(m, "max_seq_len", mc->max_seq_len);
+    cJSON_AddStringToObject(m, "attention", attn_kind_name(mc->attn.kind));
+    cJSON_AddNumberToObject(m, "window", mc->attn.window);
+    cJSON_AddNumberToObject(m, "global_stride", mc->attn.stride);
+    cJSON_AddNumberToObject(m, "dropout", mc->dropout);
+    cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
+    cJSON *o = cJSON_AddObjectToObject(h, "optimizer");
+    cJSON_AddNumberToObject(o, "step", (double)r->opt.step);
+    cJSON_AddNumberToObject(o, "t", (double)r->opt.t);
+    cJSON_AddNumberToObject(o, "lr_mult", r->opt.lr_mult);
+    cJSON_AddNumberToObject(o, "n_skipped", (double)r->opt.n_skipped);
+    char *json = cJSON_PrintUnformatted(h);
+    cJSON_Delete(h);
+    int rc = json ? ckpt_save(path, json, tens, k, err) : -1;
+    if (!json) snprintf(err, sizeof err, "%s: out of memory", path);
+    if (rc != 0) log_error("%s", err);
+    free(json);
+    free(tens);
+    free(names);
+    return rc;
+}
+
+static double json_number(const cJSON *obj, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* Load model weights (and, if WITH_OPTIMIZER, moments and optimiser
+ * counters) from PATH. 0 or -1 (err set). */
+static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, long long *step_out,
+                           char err[AURL_ERR_LEN])
+{
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return -1;
+    int rc = -1;
+    cJSON *h = cJSON_Parse(ckpt_header_json(f));
+    if (!h) {
+        snprintf(err, AURL_ERR_LEN, "%s: checkpoint header is not valid JSON", path);
+        goto done;
+    }
+    int nt = transformer_n_tensors(r->model);
+    for (int i = 0; i < nt; i++) {
+        const transformer_tensor *t = transformer_tensor_at(r->model, i);
+        if (ckpt_read_tensor(f, t->name, t->param, t->numel, err) != 0) goto done;
+        if (with_optimizer) {
+            char name[64];
+            snprintf(name, sizeof name, "adam_m.%s", t->name);
+            if (ckpt_read_tensor(f, name, t->m, t->numel, err) != 0) goto done;
+            snprintf(name, sizeof name, "adam_v.%s", t->name);
+            if (ckpt_read_tensor(f, name, t->v, t->numel, err) != 0) goto done;
+        }
+    }
+    if (with_optimizer) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
+        r->opt.step = (long)json_number(o, "step", 0);
+        r->opt.t = (long)json_number(o, "t", 0);
+        r->opt.lr_mult = (float)json_number(o, "lr_mult", 1);
+        r->opt.n_skipped = (long)json_number(o, "n_skipped", 0);
+        if (!(r->opt.lr_mult > 0 && r->opt.lr_mult <= 1) || r->opt.step < 0 || r->opt.t < 0) {
+            snprintf(err, AURL_ERR_LEN, "%s: optimizer state out of range", path);
+            goto done;
+        }
+    }
+    if (step_out) *step_out = (long long)json_number(h, "step", -1);
+    rc = 0;
+done:
+    cJSON_Delete(h);
+    ckpt_close(f);
+    return rc;
+}
+
+/* Mean validation loss (nats/token) and accuracy over eval_batches. */
+static double evaluate(stage_run *r, double *accuracy)
+{
+    const train_config *c = r->cfg;
+    size_t nb = dataset_batches_per_epoch(r->val, c->batch_size);
+    if (c->eval_batches > 0 && (size_t)c->eval_batches < nb) nb = (size_t)c->eval_batches;
+    double loss_sum = 0, count = 0, correct = 0;
+    int V = c->model.vocab_size, T = c->seq_len, B = c->batch_size;
+    for (size_t b = 0; b < nb; b++) {
+        dataset_get_batch(r->val, B, c->seed, 0, b, 0, NULL, r->inputs, r->targets);
+        float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
+        int n = transformer_target_count(r->model);
+        loss_sum += (double)loss * n;
+        count += n;
+        const float *logits = transformer_logits(r->model);
+        for (long i = 0; i < (long)B * T; i++) {
+            if (r->targets[i] == TOK_PAD) continue;
+            const float *row = logits + (size_t)i * V;
+            int best = 0;
+            for (int v = 1; v < V; v++)
+                if (row[v] > row[best]) best = v;
+            correct += best == r->targets[i];
+        }
+    }
+    *accuracy = count > 0 ? correct / count : 0;
+    return count > 0 ? loss_sum / count : NAN;
+}
+
+/* Delete step checkpoints of this stage beyond keep_checkpoints (oldest first). */
+static void prune_step_checkpoints(stage_run *r)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/checkpoints", r->opts->outputs_dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    long long steps[1024];
+    int n = 0;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "stage%d_step", r->cfg->stage);
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 1024) {
+        long long s;
+        char tail[16];
+        if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+            sscanf(e->d_name + strlen(prefix), "%lld%15s", &s, tail) == 2 && !strcmp(tail, ".ckpt"))
+            steps[n++] = s;
+    }
+    closedir(d);
+    while (n > r->cfg->keep_checkpoints) {
+        int oldest = 0;
+        for (int i = 1; i < n; i++)
+            if (steps[i] < steps[oldest]) oldest = i;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s%lld.ckpt", dir, prefix, steps[oldest]);
+        unlink(path);
+        steps[oldest] = steps[--n];
+    }
+}
+
+/* The periodic `last` checkpoint plus state; also a numbered copy. */
+static int checkpoint_last(stage_run *r)
+{
+    char path[4096];
+    stage_path(r, "last", path, sizeof path);
+    if (save_checkpoint(r, path, NAN) != 0) return -1;
+    snprintf(r->ss->last_checkpoint, sizeof r->ss->last_checkpoint, "%s", relative_to_outputs(r, path));
+    if (r->cfg->keep_checkpoints > 0) {
+        char step_path[4096], kind[48];
+        snprintf(kind, sizeof kind, "step%lld", (long long)r->ss->step);
+        stage_path(r, kind, step_path, sizeof step_path);
+        if (save_checkpoint(r, step_path, NAN) == 0) prune_step_checkpoints(r);
+    }
+    return save_state(r);
+}
+
+static void run_eval(stage_run *r)
+{
+    double acc;
+    double vl = evaluate(r, &acc);
+    const char *names[] = {"loss", "accuracy", "perplexity", "unigram_entropy"};
+    double vals[] = {vl, acc, exp(vl), r->unigram_entropy};
+    metrics_log(r->met, "val", r->ss->step, 4, names, vals, NULL);
+    int improved = isfinite(vl) && (!isfinite(r->ss->best_val_loss) || vl < r->ss->best_val_loss);
+    log_info("stage %d step %lld: val loss %.4f (accuracy %.1f%%, unigram entropy %.3f)%s", r->cfg->stage,
+             (long long)r->ss->step, vl, 100 * acc, r->unigram_entropy, improved ? ", new best" : "");
+    if (improved) {
+        char path[4096];
+        stage_path(r, "best", path, sizeof path);
+        if (save_checkpoint(r, path, vl) == 0) {
+            r->ss->best_val_loss = vl;
+            r->ss->best_step = r->ss->step;
+            snprintf(r->ss->best_checkpoint, sizeof r->ss->best_checkpoint, "%s", relative_to_outputs(r, path));
+            save_state(r);
+        }
+    }
+}
+
+static void print_progress(stage_run *r, float loss, double tok_per_s, double started, long long start_step)
+{
+    long long done = r->ss->step - start_step, left = r->total_steps - r->ss->step;
+    double rate = done > 0 ? done / (now_seconds() - started) : 0;
+    double eta = rate > 0 ? left / rate : 0;
+    char best[32] = "-";
+    if (isfinite(r->ss->best_val_loss)) snprintf(best, sizeof best, "%.3f", r->ss->best_val_loss);
+    if (r->tty)
+        fprintf(stderr, "\rstage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds   ",
+                r->cfg->stage, r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s,
+                (int)(eta / 60), (int)fmod(eta, 60));
+    else
+        log_info("stage %d epoch %d step %lld/%lld loss %.4f best val %s %.0f tok/s ETA %.0fs", r->cfg->stage,
+                 r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s, eta);
+}
+
+/* Initialise weights: resume this stage, or start from the previous stage's
+ * best, or from scratch. Returns 0 or -1. */
+static int prepare_weights(stage_run *r, train_stage_state *prev)
+{
+    char err[AURL_ERR_LEN], path[4096];
+    train_stage_state *ss = r->ss;
+    char hash[32];
+    train_config_hash(r->cfg, hash);
+    if (ss->status == 1 && ss->last_checkpoint[0]) {
+        if (strcmp(hash, ss->config_hash) != 0) {
+            log_warn("stage %d: its configuration changed since the last run; starting the stage again",
+                     r->cfg->stage);
+        } else {
+            snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, ss->last_checkpoint);
+            long long step;
+            if (load_checkpoint(r, path, 1, &step, err) == 0 && step >= 0) {
+                ss->step = step;
+                log_info("stage %d: resuming at step %lld from %s", r->cfg->stage, step, path);
+                return 0;
+            }
+            log_warn("%s; starting stage %d again", err, r->cfg->stage);
+        }
+    }
+    /* fresh start of the stage */
+    double keep_started = ss->started_at;
+    memset(ss, 0, sizeof *ss);
+    ss->best_val_loss = INFINITY;
+    ss->started_at = keep_started ? keep_started : time(NULL);
+    ss->status = 1;
+    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
+    if (r->cfg->init_from_previous && prev && prev->best_checkpoint[0]) {
+        snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, prev->best_checkpoint);
+        if (load_checkpoint(r, path, 0, NULL, err) == 0)
+            log_info("stage %d: starting from the previous stage's best weights (%s)", r->cfg->stage, path);
+        else
+            log_warn("stage %d: cannot start from the previous stage (%s); starting from fresh weights",
+                     r->cfg->stage, err);
+    }
+    return 0;
+}
+
+static double unigram_entropy_nats(const cache *c)
+{
+    double *p = calloc(TOK_VOCAB_SIZE, sizeof *p);
+    if (!p) return NAN;
+    dataset_token_unigram(c, CACHE_TRAIN, p);
+    double h = 0;
+    for (int i = 0; i < TOK_VOCAB_SIZE; i++)
+        if (p[i] > 0) h -= p[i] * log(p[i]);
+    free(p);
+    return h;
+}
+
+/* Train one stage to completion or until a stop signal. Returns 0 (done),
+ * 3 (stopped by signal, checkpointed), 1 (failure), 2 (bad config/data). */
+static int run_stage(const trainer_opts *o, const train_config *cfg, train_state *st, const char *state_path,
+                     const char *config_path, cache *c)
+{
+    char err[AURL_ERR_LEN];
+    stage_run r = {.opts = o, .cfg = cfg, .state = st, .ss = &st->stages[cfg->stage - 1],
+                   .state_path = state_path, .tty = isatty(STDERR_FILENO) && !o->quiet};
+    int rc = 1;
+    int B = cfg->batch_size, T = cfg->seq_len;
+    if (dataset_open(&r.train, c, CACHE_TRAIN, T, cfg->stride, err) != 0 ||
+        dataset_open(&r.val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
+        log_error("%s", err);
+        rc = 2;
+        goto out;
+    }
+    r.batches_per_epoch = dataset_batches_per_epoch(r.train, B);
+    if (r.batches_per_epoch == 0) {
+        log_error("%s: not enough training data for one batch of %d windows", o->data_dir, B);
+        rc = 2;
+        goto out;
+    }
+    r.total_steps = (long long)r.batches_per_epoch * cfg->epochs;
+    if (cfg->max_steps > 0 && cfg->max_steps < r.total_steps) r.total_steps = cfg->max_steps;
+    r.inputs = malloc(sizeof(int32_t) * B * T);
+    r.targets = malloc(sizeof(int32_t) * B * T);
+    if (!r.inputs || !r.targets) {
+        log_error("out of memory");
+        goto out;
+    }
+    if (transformer_create(&r.model, &cfg->model, B, T, cfg->seed, err) != 0) {
+        log_error("%s: %s", config_path, err);
+        rc = 2;
+        goto out;
+    }
+    adamw_config ac = adamw_default_config((float)cfg->lr, (float)cfg->min_lr, cfg->warmup_steps, r.total_steps);
+    ac.beta1 = (float)cfg->beta1;
+    ac.beta2 = (float)cfg->beta2;
+    ac.eps = (float)cfg->eps;
+    ac.weight_decay = (float)cfg->weight_decay;
+    ac.grad_clip = (float)cfg->grad_clip;
+    adamw_init(&r.opt, &ac);
+    if (prepare_weights(&r, cfg->stage > 1 ? &st->stages[cfg->stage - 2] : NULL) != 0) goto out;
+    r.ss->total_steps = r.total_steps;
+    snprintf(r.ss->config_path, sizeof r.ss->config_path, "%s", config_path);
+    st->current_stage = cfg->stage;
+    if (metrics_open(&r.met, o->outputs_dir, cfg->stage, err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    r.unigram_entropy = unigram_entropy_nats(c);
+    log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
+             "epoch, %lld steps; unigram entropy %.3f nats",
+             cfg->stage, cfg->name, cfg->mode, transformer_n_params(r.model), dataset_n_windows(r.train),
+             dataset_n_windows(r.val), T, r.batches_per_epoch, r.total_steps, r.unigram_entropy);
+    {
+        char note[128];
+        snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r.ss->step ? "resumed" : "started",
+                 (long long)r.ss->step);
+        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+    }
+    if (save_state(&r) != 0) goto out;
+
+    const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
+    long long start_step = r.ss->step;
+    double started = now_seconds(), window_start = started;
+    long long window_tokens = 0, window_steps = 0;
+    float last_loss = NAN;
+    while (r.ss->step < r.total_steps) {
+        long long step = r.ss->step;
+        uint64_t epoch = (uint64_t)(step / (long long)r.batches_per_epoch);
+        size_t batch = (size_t)(step % (long long)r.batches_per_epoch);
+        if ((int)epoch != r.ss->epoch) {
+            char note[64];
+            snprintf(note, sizeof note, "epoch %d started", (int)epoch + 1);
+            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
+        }
+        r.ss->epoch = (int)epoch;
+        dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
+        transformer_zero_grad(r.model);
+        float loss = transformer_forward(r.model, r.inputs, r.targets, B, T, 1, cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1)));
+        transformer_backward(r.model);
+        adamw_result res = transformer_step(r.model, &r.opt, loss);
+        if (res.skipped) {
+            char note[128];
+            snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
+                     res.lr_mult);
+            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
+        }
+        r.ss->step = step + 1;
+        window_tokens += transformer_target_count(r.model);
+        window_steps++;
+        last_loss = loss;
+        if (r.ss->step % cfg->log_every == 0 || r.ss->step == r.total_steps) {
+            double t = now_seconds();
+            double tps = window_tokens / fmax(t - window_start, 1e-9);
+            double sps = window_steps / fmax(t - window_start, 1e-9);
+            const char *names[] = {"loss", "lr", "grad_norm", "tokens_per_s", "steps_per_s", "epoch"};
+            double vals[] = {loss, res.lr, res.grad_norm, tps, sps,
+                             (double)epoch + (double)batch / r.batches_per_epoch};
+            metrics_log(r.met, "train", r.ss->step, 6, names, vals, NULL);
+            print_progress(&r, loss, tps, started, start_step);
+            window_start = t;
+            window_tokens = window_steps = 0;
+        }
+        int epoch_end = r.ss->step % (long long)r.batches_per_epoch == 0;
+        int want_eval = cfg->eval_every > 0 ? r.ss->step % cfg->eval_every == 0 : epoch_end;
+        if (want_eval || r.ss->step == r.total_steps) {
+            if (r.tty) fputc('\n', stderr);
+            run_eval(&r);
+        }
+        if (r.ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
+            g_checkpoint_requested = 0;
+            if (checkpoint_last(&r) != 0) goto out;
+        }
+        if (g_stop_requested) {
+            if (r.tty) fputc('\n', stderr);
+            log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r.ss->step,
+                     (int)g_stop_requested);
+            if (checkpoint_last(&r) != 0) goto out;
+            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, "stopped by signal");
+            rc = 3;
+            goto out;
+        }
+    }
+    if (r.tty) fputc('\n', stderr);
+    if (checkpoint_last(&r) != 0) goto out;
+    r.ss->status = 2;
+    r.ss->finished_at = time(NULL);
+    if (cfg->stage < TRAIN_MAX_STAGES && !o->only_stage && !o->config_file) st->current_stage = cfg->stage + 1;
+    if (save_state(&r) != 0) goto out;
+    {
+        char note[128];
+        snprintf(note, sizeof note, "stage %d complete: best val loss %.4f at step %lld", cfg->stage,
+                 r.ss->best_val_loss, (long long)r.ss->best_step);
+        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+        log_info("%s (last train loss %.4f)", note, last_loss);
+    }
+    rc = 0;
+out:
+    metrics_close(r.met);
+    transformer_free(r.model);
+    dataset_close(r.train);
+    dataset_close(r.val);
+    free(r.inputs);
+    free(r.targets);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+
+int trainer_run(const trainer_opts *o)
+{
+    char err[AURL_ERR_LEN], path[4096], state_path[4096], profile_path[4096];
+    int rc = 1;
+    snprintf(path, sizeof path, "%s/logs", o->outputs_dir);
+    if (file_mkdirs(path, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
+    if (file_mkdirs(path, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    const char *profile = NULL;
+    if (o->profile) {
+        snprintf(profile_path, sizeof profile_path, "%s/profiles/%s.yaml", o->configs_dir, o->profile);
+        if (!file_is_regular(profile_path)) {
+            log_error("%s: no such profile (looked for %s)", o->profile, profile_path);
+            return 2;
+        }
+        profile = profile_path;
+    }
+    run_lock lock;
+    if (run_lock_acquire(&lock, o->outputs_dir, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
+    log_open(path);
+    install_signal_handlers();
+    snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
+    train_state st;
+    if (train_state_load(state_path, &st, err) < 0) log_warn("%s; starting from a fresh state", err);
+    if (o->profile) {
+        if (st.profile[0] && strcmp(st.profile, o->profile))
+            log_warn("this outputs dir was trained with profile '%s'; now using '%s'", st.profile, o->profile);
+        snprintf(st.profile, sizeof st.profile, "%s", o->profile);
+    }
+    cache *c = NULL;
+    if (cache_ensure(o->data_dir, o->jobs, o->quiet, &c, err) != 0) {
+        log_error("%s", err);
+        rc = 2;
+        goto out;
+    }
+    int first = o->only_stage ? o->only_stage : st.current_stage;
+    int last = o->only_stage || o->config_file ? first : TRAIN_MAX_STAGES;
+    if (first < 1 || first > TRAIN_MAX_STAGES) first = 1;
+    if (!o->only_stage && !o->config_file && st.stages[first - 1].status == 2 && first == TRAIN_MAX_STAGES) {
+        log_info("all stages are complete (see `aurl status`; `aurl clear` starts over)");
+        rc = 0;
+        goto out;
+    }
+    for (int s = first; s <= last; s++) {
+        train_config cfg;
+        char cfg_path[4096];
+        if (o->config_file) snprintf(cfg_path, sizeof cfg_path, "%s", o->config_file);
+        else if (trainer_stage_config_path(o->configs_dir, s, cfg_path, sizeof cfg_path, err, sizeof err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
+        if (train_config_load(&cfg, cfg_path, profile, err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
+        if (!o->config_file) cfg.stage = s;
+        if (o->epochs > 0) cfg.epochs = o->epochs;
+        if (o->max_steps > 0) cfg.max_steps = o->max_steps;
+        if (strcmp(cfg.mode, "transformer") != 0) {
+            log_warn("stage %d (%s) needs mode '%s', which this build cannot train yet; stopping after stage %d",
+                     cfg.stage, cfg.name, cfg.mode, cfg.stage - 1);
+            rc = 0;
+            goto out;
+        }
+        if (!o->only_stage && !o->config_file && st.stages[s - 1].status == 2) continue;
+        rc = run_stage(o, &cfg, &st, state_path, cfg_path, c);
+        if (rc == 3) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0) break;
+    }
+out:
+    cache_close(c);
+    st.trainer_pid = 0;
+    if (file_is_dir(o->outputs_dir)) train_state_save(state_path, &st, err);
+    log_close();
+    run_lock_release(&lock);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* gradcheck: shared test helpers for checking hand-written backward passes
+ * against finite differences of the float forward pass, in double precision. */
+#ifndef AURL_TEST_GRADCHECK_H
+#define AURL_TEST_GRADCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deterministic uniform floats in [-scale, scale) from a seed. */
+void gc_fill(float *x, size_t n, uint64_t seed, float scale);
+
+/* sum_i out[i] * w[i] in double: the scalar loss whose dL/dout is w. */
+double gc_dot(const float *out, const float *w, size_t n);
+
+/* The scalar loss as a function of the current inputs (runs the forward). */
+typedef double (*gc_loss_fn)(void *ctx);
+
+/* Compares grad[i] with the 4-point central difference of loss() with
+ * respect to x[i] (x is perturbed in place and restored) for up to max_checks
+ * indices spread over [0, n). Per element the error is
+ * |g - fd| / max(floor, |g| + |fd|). Returns the worst error and prints
+ * it with name when it exceeds tol. */
+double gc_check(gc_loss_fn loss, void *ctx, float *x, const float *grad, size_t n, float h,
+                size_t max_checks, double floor, double tol, const char *name);
+
+#endif

@@ -1,0 +1,295 @@
+/* Tests of src/data/dataset: windows, strides, padding, the seeded resumable
+ * shuffle, batches per epoch, targets = inputs shifted by one, identity
+ * augmentation, unigram counts. The cache is written by hand (tokens.bin +
+ * index.json) so token counts are exact; this also pins the cache format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/augment.h"
+#include "data/cache.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "util/fileio.h"
+#include "util/hash.h"
+
+typedef struct {
+    const char *path;
+    const char *split;
+    size_t n;      /* tokens: START, n-2 body tokens, END */
+    uint16_t base; /* body token i = base + i % 50 (NOTE_ON range) */
+} fake_file;
+
+static char g_dir[64];
+
+/* Write a cache with FILES (in path order) under a fresh temp dir. */
+static cache *write_cache(const fake_file *files, size_t nf)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/aurl-ds-test-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    char cdir[128], path[160], err[AURL_ERR_LEN];
+    snprintf(cdir, sizeof cdir, "%s/cache", g_dir);
+    assert_int_equal(file_mkdirs(cdir, err), 0);
+    size_t total = 0;
+    for (size_t f = 0; f < nf; f++) total += files[f].n;
+    size_t bytes = 24 + total * 2;
+    uint8_t *buf = calloc(1, bytes);
+    memcpy(buf, "AURLTOK", 8);
+    uint32_t version = TOK_VERSION, hsize = 24;
+    uint64_t count = total;
+    memcpy(buf + 8, &version, 4);
+    memcpy(buf + 12, &hsize, 4);
+    memcpy(buf + 16, &count, 8);
+    uint16_t *tok = (uint16_t *)(buf + 24);
+    char *json = malloc(4096 + nf * 256);
+    size_t off = 0;
+    int jl = 0;
+    for (size_t f = 0; f < nf; f++) {
+        uint16_t *t = tok + off;
+        t[0] = TOK_START;
+        for (size_t i = 1; i + 1 < files[f].n; i++) t[i] = (uint16_t)(files[f].base + (i - 1) % 50);
+        t[files[f].n - 1] = TOK_END;
+        if (files[f].n > 10) t[5] = TOK_INSTRUMENT + 4; /* bass from token 5 on */
+        off += files[f].n;
+    }
+    uint32_t crc = hash_crc32(0, tok, total * 2);
+    jl += sprintf(json + jl, "{\"version\":1,\"vocab_version\":%d,\"tokens_crc32\":%u,"
+                  "\"tokens_count\":%zu,\"files\":[", TOK_VERSION, crc, total);
+    off = 0;
+    for (size_t f = 0; f < nf; f++) {
+        jl += sprintf(json + jl, "%s{\"path\":\"%s\",\"size\":100,\"mtime\":1,"
+                      "\"hash\":\"0123456789abcdef\",\"split\":\"%s\",\"offset\":%zu,"
+                      "\"count\":%zu,\"duration\":1.5,\"notes\":3}",
+                      f ? "," : "", files[f].path, files[f].split, off, files[f].n);
+        off += files[f].n;
+    }
+    jl += sprintf(json + jl, "]}");
+    snprintf(path, sizeof path, "%s/tokens.bin", cdir);
+    assert_int_equal(file_write_atomic(path, buf, bytes, err), 0);
+    snprintf(path, sizeof path, "%s/index.json", cdir);
+    assert_int_equal(file_write_atomic(path, json, (size_t)jl, err), 0);
+    free(buf);
+    free(json);
+    cache *c;
+    if (cache_open(g_dir, &c, err)) fail_msg("cache_open: %s", err);
+    return c;
+}
+
+static void cleanup(cache *c)
+{
+    cache_close(c);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static const fake_file FILES[] = {
+    {"a.mid", "train", 100, TOK_NOTE_ON},
+    {"b.mid", "train", 10, TOK_NOTE_ON + 20},
+    {"c.mid", "val", 40, TOK_NOTE_OFF},
+    {"d.mid", "val", 17, TOK_NOTE_OFF + 5},
+};
+
+static void test_windows_strides_padding(void **state)
+{
+    (void)state;
+    cache *c = write_cache(FILES, 4);
+    char err[AURL_ERR_LEN];
+    dataset *d;
+    /* T=16 -> windows of 17; a.mid (100): starts 0,8,..,80 = 11, plus tail at 83;
+     * b.mid (10): one padded window */
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 16, 8, err), 0);
+    assert_int_equal(dataset_n_windows(d), 13);
+    const cache_entry *a = cache_entry_at(c, 0), *b = cache_entry_at(c, 1);
+    int32_t in[16], tg[16];
+    for (size_t k = 0; k < 12; k++) {
+        size_t start = k < 11 ? k * 8 : 83;
+        dataset_get_batch(d, 1, 42, 0, k, 0, NULL, in, tg);
+        for (int i = 0; i < 16; i++) {
+            assert_int_equal(in[i], a->tokens[start + (size_t)i]);
+            assert_int_equal(tg[i], a->tokens[start + (size_t)i + 1]);
+        }
+    }
+    assert_int_equal(tg[15], TOK_END); /* the tail window ends at END */
+    dataset_get_batch(d, 1, 42, 0, 12, 0, NULL, in, tg);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(in[i], i < 10 ? b->tokens[i] : TOK_PAD);
+        assert_int_equal(tg[i], i < 9 ? b->tokens[i + 1] : TOK_PAD);
+    }
+    dataset_close(d);
+
+    /* stride = T+1: non-overlapping; (100-17)%17 != 0 so a tail window too */
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 16, 17, err), 0);
+    assert_int_equal(dataset_n_windows(d), 5 + 1 + 1);
+    dataset_close(d);
+    /* val split: c (40, T=19 -> 20: starts 0,10,20 exact, no tail) + d (17: padded) */
+    assert_int_equal(dataset_open(&d, c, CACHE_VAL, 19, 10, err), 0);
+    assert_int_equal(dataset_n_windows(d), 4);
+    dataset_close(d);
+    /* bad arguments */
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 0, 8, err), -1);
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 16, 0, err), -1);
+    assert_int_equal(dataset_open(&d, c, CACHE_REJECTED, 16, 8, err), -1);
+    cleanup(c);
+}
+
+static void test_no_windows_is_an_error(void **state)
+{
+    (void)state;
+    static const fake_file only_train[] = {{"a.mid", "train", 30, TOK_NOTE_ON}};
+    cache *c = write_cache(only_train, 1);
+    char err[AURL_ERR_LEN];
+    dataset *d = (dataset *)1;
+    assert_int_equal(dataset_open(&d, c, CACHE_VAL, 8, 4, err), -1);
+    assert_null(d);
+    assert_non_null(strstr(err, "val"));
+    cleanup(c);
+}
+
+static void test_shuffle_is_seeded_permutation(void **state)
+{
+    (void)state;
+    static const fake_file big[] = {{"big.mid", "train", 3000, TOK_NOTE_ON}};
+    cache *c = write_cache(big, 1);
+    char err[AURL_ERR_LEN];
+    dataset *d;
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 8, 3, err), 0);
+    size_t n = dataset_n_windows(d);
+    assert_true(n > 900);
+    unsigned char *seen = calloc(n, 1);
+    size_t *p0 = malloc(n * sizeof *p0), fixed = 0, same_other_epoch = 0, same_other_seed = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t w = dataset_window_at(d, 7, 3, i, 1);
+        assert_true(w < n);
+        assert_int_equal(seen[w], 0);
+        seen[w] = 1;
+        p0[i] = w;
+        fixed += w == i;
+        assert_int_equal(dataset_window_at(d, 7, 3, i, 1), w); /* reproducible */
+        same_other_epoch += dataset_window_at(d, 7, 4, i, 1) == w;
+        same_other_seed += dataset_window_at(d, 8, 3, i, 1) == w;
+        assert_int_equal(dataset_window_at(d, 7, 3, i, 0), i); /* no shuffle: in order */
+    }
+    /* a random permutation has ~1 fixed point and agrees with another in ~1 place */
+    assert_true(fixed < 20);
+    assert_true(same_other_epoch < 20);
+    assert_true(same_other_seed < 20);
+    free(seen);
+    free(p0);
+    dataset_close(d);
+
+    /* tiny sizes are permutations too */
+    static const fake_file small[] = {{"s.mid", "train", 14, TOK_NOTE_ON}};
+    for (int T = 1; T <= 12; T++) {
+        cleanup(c);
+        c = write_cache(small, 1);
+        assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, T, 1, err), 0);
+        size_t m = dataset_n_windows(d);
+        unsigned mask = 0;
+        for (size_t i = 0; i < m; i++) mask |= 1u << dataset_window_at(d, 99, 1, i, 1);
+        assert_int_equal(mask, (1u << m) - 1);
+        dataset_close(d);
+    }
+    cleanup(c);
+}
+
+static void test_batches_resumable_and_cover_epoch(void **state)
+{
+    (void)state;
+    cache *c = write_cache(FILES, 4);
+    char err[AURL_ERR_LEN];
+    dataset *d;
+    enum { B = 4, T = 16 };
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, T, 8, err), 0);
+    size_t n = dataset_n_windows(d), nb = dataset_batches_per_epoch(d, B);
+    assert_int_equal(nb, n / B); /* 13 windows -> 3 whole batches */
+    int32_t in[B * T], tg[B * T], in2[B * T], tg2[B * T];
+    /* batch k of epoch e, computed cold, equals the same batch after others */
+    dataset_get_batch(d, B, 5, 2, 2, 1, NULL, in, tg);
+    for (size_t k = 0; k < nb; k++) dataset_get_batch(d, B, 5, 1, k, 1, NULL, in2, tg2);
+    dataset_get_batch(d, B, 5, 2, 2, 1, NULL, in2, tg2);
+    assert_memory_equal(in, in2, sizeof in);
+    assert_memory_equal(tg, tg2, sizeof tg);
+    /* targets are the inputs shifted by one within each row */
+    for (int r = 0; r < B; r++)
+        for (int i = 0; i + 1 < T; i++) assert_int_equal(tg[r * T + i], in[r * T + i + 1]);
+    /* rows of one epoch's batches are distinct windows (first token + position differ) */
+    size_t used[16] = {0}, nu = 0;
+    for (size_t k = 0; k < nb; k++)
+        for (int r = 0; r < B; r++) {
+            size_t w = dataset_window_at(d, 5, 2, k * B + (size_t)r, 1);
+            for (size_t u = 0; u < nu; u++) assert_int_not_equal(used[u], w);
+            used[nu++] = w;
+        }
+    /* identity augmentation changes nothing */
+    augment_config none;
+    augment_config_none(&none);
+    dataset_get_batch(d, B, 5, 2, 2, 1, &none, in2, tg2);
+    assert_memory_equal(in, in2, sizeof in);
+    assert_memory_equal(tg, tg2, sizeof tg);
+    dataset_close(d);
+
+    /* val: every window once, last batch padded with PAD rows */
+    assert_int_equal(dataset_open(&d, c, CACHE_VAL, T, 8, err), 0);
+    size_t nv = dataset_n_windows(d); /* c: 0,8,16 + tail 23 = 4; d: 1 */
+    assert_int_equal(nv, 5);
+    assert_int_equal(dataset_batches_per_epoch(d, B), 2);
+    dataset_get_batch(d, B, 5, 0, 1, 0, NULL, in, tg);
+    assert_int_equal(in[0], TOK_START); /* d.mid's window */
+    for (int r = 1; r < B; r++)
+        for (int i = 0; i < T; i++) {
+            assert_int_equal(in[r * T + i], TOK_PAD);
+            assert_int_equal(tg[r * T + i], TOK_PAD);
+        }
+    dataset_close(d);
+
+    /* fewer train windows than B: one batch that repeats windows */
+    static const fake_file one[] = {{"a.mid", "train", 12, TOK_NOTE_ON}};
+    cleanup(c);
+    c = write_cache(one, 1);
+    assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, T, 8, err), 0);
+    assert_int_equal(dataset_batches_per_epoch(d, B), 1);
+    dataset_get_batch(d, B, 1, 0, 0, 1, NULL, in, tg);
+    for (int r = 1; r < B; r++) assert_memory_equal(in, in + r * T, T * sizeof *in);
+    dataset_close(d);
+    cleanup(c);
+}
+
+static void test_unigram(void **state)
+{
+    (void)state;
+    cache *c = write_cache(FILES, 4);
+    double p[TOK_VOCAB_SIZE];
+    uint64_t counts[TOK_VOCAB_SIZE];
+    dataset_token_counts(c, CACHE_TRAIN, counts);
+    assert_int_equal(counts[TOK_START], 2);
+    assert_int_equal(counts[TOK_END], 2);
+    assert_int_equal(counts[TOK_INSTRUMENT + 4], 1); /* only a.mid is long enough */
+    dataset_token_unigram(c, CACHE_TRAIN, p);
+    double sum = 0;
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) sum += p[t];
+    assert_float_equal(sum, 1.0, 1e-9);
+    assert_float_equal(p[TOK_START], 2.0 / 110.0, 1e-12);
+    assert_float_equal(p[TOK_NOTE_OFF], 0.0, 0); /* val-only token */
+    dataset_token_unigram(c, CACHE_REJECTED, p); /* all accepted files */
+    assert_float_equal(p[TOK_START], 4.0 / 167.0, 1e-12);
+    cleanup(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_windows_strides_padding),
+        cmocka_unit_test(test_no_windows_is_an_error),
+        cmocka_unit_test(test_shuffle_is_seeded_permutation),
+        cmocka_unit_test(test_batches_resumable_and_cover_epoch),
+        cmocka_unit_test(test_unigram),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

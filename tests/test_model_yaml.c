@@ -1,0 +1,163 @@
+/* Tests of src/engine/model_yaml.c: valid files (with and without a
+ * `model:` section), defaults, and located errors for bad values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/model_yaml.h"
+
+static char g_dir[] = "/tmp/aurl-myaml-XXXXXX";
+
+static const char *write_yaml(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* Load text; expect failure whose message contains want (and the file name). */
+static void expect_error(const char *text, const char *want)
+{
+    const char *p = write_yaml("bad.yaml", text);
+    model_config c;
+    char err[AURL_ERR_LEN] = "";
+    assert_int_equal(model_yaml_load(p, &c, err), -1);
+    if (!strstr(err, want)) printf("error '%s' lacks '%s'\n", err, want);
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "bad.yaml"));
+}
+
+static void test_valid_with_model_section(void **state)
+{
+    (void)state;
+    const char *p = write_yaml("ok.yaml", "batch_size: 16\n"
+                                          "model:\n"
+                                          "  d_model: 64\n"
+                                          "  n_layers: 3\n"
+                                          "  n_heads: 4\n"
+                                          "  d_ff: 100\n"
+                                          "  max_seq_len: 128\n"
+                                          "  attention: hierarchical\n"
+                                          "  window: 32\n"
+                                          "  global_stride: 8\n"
+                                          "  dropout: 0.1\n"
+                                          "  positions: sinusoidal\n"
+                                          "other_stage_key: [1, 2]\n");
+    model_config c;
+    char err[AURL_ERR_LEN];
+    int batch = 0;
+    assert_int_equal(model_yaml_load_file(p, &c, &batch, err), 0);
+    assert_int_equal(batch, 16);
+    assert_int_equal(c.d_model, 64);
+    assert_int_equal(c.n_layers, 3);
+    assert_int_equal(c.n_heads, 4);
+    assert_int_equal(c.d_ff, 100);
+    assert_int_equal(c.max_seq_len, 128);
+    assert_int_equal(c.attn.kind, ATTN_HIERARCHICAL);
+    assert_int_equal(c.attn.window, 32);
+    assert_int_equal(c.attn.stride, 8);
+    assert_true(c.dropout > 0.099f && c.dropout < 0.101f);
+    assert_int_equal(c.learned_pos, 0);
+    assert_int_equal(c.vocab_size, 774);
+}
+
+static void test_valid_top_level_defaults(void **state)
+{
+    (void)state;
+    const char *p = write_yaml("top.yaml", "d_model: 32\nn_layers: 1\nn_heads: 2\nsomething_else: 3\n");
+    model_config c;
+    char err[AURL_ERR_LEN];
+    assert_int_equal(model_yaml_load(p, &c, err), 0);
+    assert_int_equal(c.d_ff, 128); /* 4 * d_model */
+    assert_int_equal(c.max_seq_len, 512);
+    assert_int_equal(c.attn.kind, ATTN_FULL);
+    assert_int_equal(c.learned_pos, 1);
+    assert_true(c.dropout == 0.0f);
+    assert_int_equal(c.vocab_size, 774);
+    /* the reference benchmark config loads */
+    int batch = 0;
+    assert_int_equal(model_yaml_load_file("bench/reference.yaml", &c, &batch, err), 0);
+    assert_int_equal(batch, 8);
+    assert_int_equal(c.d_model, 256);
+    assert_int_equal(c.d_ff, 1024);
+}
+
+static void test_errors_are_located(void **state)
+{
+    (void)state;
+    expect_error("model:\n  d_model: 30\n  n_layers: 2\n  n_heads: 4\n", "bad.yaml:4:12: n_heads must divide d_model");
+    expect_error("model:\n  d_model: 32\n  n_layers: 0\n  n_heads: 4\n", "bad.yaml:3:13: n_layers must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: 1.0\n", ":5:12: dropout must be in [0, 1)");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: -0.1\n", "dropout");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  attention: banana\n", ":5:14: attention must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  positions: rotary\n", "positions must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  n_head: 4\n", ":5:3: unknown model key: n_head");
+    expect_error("model:\n  d_model: 32x\n  n_layers: 2\n  n_heads: 4\n", ":2:12: d_model must be");
+    expect_error("model:\n  d_model: 99999999999999999999\n  n_layers: 2\n  n_heads: 4\n", "d_model must be");
+    expect_error("model:\n  d_model: [1, 2]\n  n_layers: 2\n  n_heads: 4\n", "expected a single value for d_model");
+    expect_error("model:\n  d_model: 32\n  d_model: 64\n  n_layers: 2\n  n_heads: 4\n", ":3:3: duplicate key: d_model");
+    expect_error("model:\n  n_layers: 2\n  n_heads: 4\n", "missing required model key: d_model");
+    expect_error("model: 5\n", "model: expected a mapping");
+    expect_error("- a\n- b\n", "expected a mapping");
+    expect_error("model:\n  d_model: 32\n n_layers: [\n", "bad.yaml:");
+    expect_error("", "expected a mapping");
+    /* batch_size is only read (and checked) when the caller asks for it */
+    const char *p = write_yaml("bad.yaml", "batch_size: -3\nmodel:\n  d_model: 32\n  n_layers: 1\n  n_heads: 1\n");
+    model_config c;
+    char err[AURL_ERR_LEN];
+    int batch = 0;
+    assert_int_equal(model_yaml_load(p, &c, err), 0);
+    assert_int_equal(model_yaml_load_file(p, &c, &batch, err), -1);
+    assert_non_null(strstr(err, "bad.yaml:1:13: batch_size"));
+}
+
+static void test_missing_file_and_directory(void **state)
+{
+    (void)state;
+    model_config c;
+    char err[AURL_ERR_LEN];
+    assert_int_equal(model_yaml_load("/nonexistent/x.yaml", &c, err), -1);
+    assert_non_null(strstr(err, "/nonexistent/x.yaml"));
+    assert_int_equal(model_yaml_load(g_dir, &c, err), -1);
+    /* binary garbage never crashes */
+    char junk[512];
+    for (int i = 0; i < (int)sizeof junk - 1; i++) junk[i] = (char)(1 + (i * 37) % 255);
+    junk[sizeof junk - 1] = 0;
+    const char *p = write_yaml("junk.yaml", junk);
+    assert_int_equal(model_yaml_load(p, &c, err), -1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_with_model_section),
+        cmocka_unit_test(test_valid_top_level_defaults),
+        cmocka_unit_test(test_errors_are_located),
+        cmocka_unit_test(test_missing_file_and_directory),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
