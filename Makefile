@@ -47,7 +47,7 @@ aurl: $(BUILD)/aurl
 	@true
 else
 aurl: $(BUILD)/aurl
-	cp $(BUILD)/aurl aurl
+	cp $(BUILD)/aurl aurl.tmp && mv -f aurl.tmp aurl
 endif
 
 $(BUILD)/aurl: $(BUILD)/src/main.o $(BUILD)/libaurl.a

@@ -182,7 +182,7 @@ static void test_backward_matches_finite_differences(void **state)
         fd_t f = {k, xmalloc(sizeof(double) * r.nqkv), xmalloc(sizeof(double) * r.nout), r.dout};
         for (size_t i = 0; i < r.nqkv; i++) f.qkv[i] = r.qkv[i];
         int hs = k->C / k->NH, ld = 3 * k->C;
-        size_t step = r.nqkv > 300 ? r.nqkv / 300 : 1;
+        size_t step = r.nqkv > 150 ? r.nqkv / 150 : 1;
         double worst = 0;
         for (size_t i = 0; i < r.nqkv; i += step) {
             int b = (int)(i / ((size_t)k->T * ld)), hh = (int)(i % ld % k->C) / hs;

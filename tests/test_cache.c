@@ -193,8 +193,21 @@ static void test_incremental_rebuild(void **state)
     assert_int_equal(r.n_reused, 4);
     assert_int_equal(r.n_files, 6);
 
+    /* same size, same mtime, different bytes: caught by the content hash */
+    snprintf(path, sizeof path, "%s/C.MID", midi);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    write_midi(midi, "C.MID", 4, 30);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(r.n_parsed, 1);
+    assert_int_equal(r.n_reused, 5);
+
     cache *c;
     assert_int_equal(cache_open(dir, &c, err), 0);
+    const cache_entry *ce = find_entry(c, "C.MID");
+    assert_int_equal(ce->tokens[ce->n_tokens - 2] - TOK_NOTE_OFF + TOK_PITCH_MIN, 33); /* last note 30+3 */
     assert_null(find_entry(c, "a.mid"));
     assert_int_equal(find_entry(c, "sub/b.mid")->n_notes, 7);
     assert_int_equal(find_entry(c, "d.mid")->n_notes, 2);
@@ -309,7 +322,7 @@ static void damage_index_offset(const char *dir)
     assert_non_null(v);
     v += strlen("\"offset\":");
     while (*v == ' ' || *v == '\t') v++;
-    *v = '9'; /* first entry's offset 0 -> 9: not on a START token */
+    *v = '9'; /* first entry's offset 0 -> 9: caught by the index checksum */
     assert_int_equal(file_write_atomic(p, text, len, err), 0);
     free(text);
 }
@@ -331,7 +344,7 @@ static void test_damaged_cache_detected_and_rebuilt(void **state)
     check_damage(dir, damage_version, "stale");
     check_damage(dir, damage_garbage_index, "index.json");
     check_damage(dir, damage_index_vocab, "stale");
-    check_damage(dir, damage_index_offset, "inconsistent");
+    check_damage(dir, damage_index_offset, "checksum");
     check_damage(dir, damage_delete_index, "missing");
     rm_rf(dir);
     free(dir);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "data/augment.h"
 #include "data/cache.h"
 #include "data/dataset.h"
@@ -24,6 +26,7 @@ typedef struct {
     const char *split;
     size_t n;      /* tokens: START, n-2 body tokens, END */
     uint16_t base; /* body token i = base + i % 50 (NOTE_ON range) */
+    const uint16_t *explicit_tokens; /* if set: the n tokens, verbatim */
 } fake_file;
 
 static char g_dir[64];
@@ -52,6 +55,11 @@ static cache *write_cache(const fake_file *files, size_t nf)
     int jl = 0;
     for (size_t f = 0; f < nf; f++) {
         uint16_t *t = tok + off;
+        if (files[f].explicit_tokens) {
+            memcpy(t, files[f].explicit_tokens, files[f].n * 2);
+            off += files[f].n;
+            continue;
+        }
         t[0] = TOK_START;
         for (size_t i = 1; i + 1 < files[f].n; i++) t[i] = (uint16_t)(files[f].base + (i - 1) % 50);
         t[files[f].n - 1] = TOK_END;
@@ -72,8 +80,17 @@ static cache *write_cache(const fake_file *files, size_t nf)
     jl += sprintf(json + jl, "]}");
     snprintf(path, sizeof path, "%s/tokens.bin", cdir);
     assert_int_equal(file_write_atomic(path, buf, bytes, err), 0);
+    /* the index's own checksum: CRC-32 of the compact "files" array */
+    cJSON *root = cJSON_Parse(json);
+    assert_non_null(root);
+    char *ftext = cJSON_PrintUnformatted(cJSON_GetObjectItem(root, "files"));
+    cJSON_AddNumberToObject(root, "files_crc32", hash_crc32(0, ftext, strlen(ftext)));
+    char *text = cJSON_Print(root);
     snprintf(path, sizeof path, "%s/index.json", cdir);
-    assert_int_equal(file_write_atomic(path, json, (size_t)jl, err), 0);
+    assert_int_equal(file_write_atomic(path, text, strlen(text), err), 0);
+    free(ftext);
+    free(text);
+    cJSON_Delete(root);
     free(buf);
     free(json);
     cache *c;
@@ -90,10 +107,10 @@ static void cleanup(cache *c)
 }
 
 static const fake_file FILES[] = {
-    {"a.mid", "train", 100, TOK_NOTE_ON},
-    {"b.mid", "train", 10, TOK_NOTE_ON + 20},
-    {"c.mid", "val", 40, TOK_NOTE_OFF},
-    {"d.mid", "val", 17, TOK_NOTE_OFF + 5},
+    {"a.mid", "train", 100, TOK_NOTE_ON, NULL},
+    {"b.mid", "train", 10, TOK_NOTE_ON + 20, NULL},
+    {"c.mid", "val", 40, TOK_NOTE_OFF, NULL},
+    {"d.mid", "val", 17, TOK_NOTE_OFF + 5, NULL},
 };
 
 static void test_windows_strides_padding(void **state)
@@ -142,7 +159,7 @@ static void test_windows_strides_padding(void **state)
 static void test_no_windows_is_an_error(void **state)
 {
     (void)state;
-    static const fake_file only_train[] = {{"a.mid", "train", 30, TOK_NOTE_ON}};
+    static const fake_file only_train[] = {{"a.mid", "train", 30, TOK_NOTE_ON, NULL}};
     cache *c = write_cache(only_train, 1);
     char err[AURL_ERR_LEN];
     dataset *d = (dataset *)1;
@@ -155,7 +172,7 @@ static void test_no_windows_is_an_error(void **state)
 static void test_shuffle_is_seeded_permutation(void **state)
 {
     (void)state;
-    static const fake_file big[] = {{"big.mid", "train", 3000, TOK_NOTE_ON}};
+    static const fake_file big[] = {{"big.mid", "train", 3000, TOK_NOTE_ON, NULL}};
     cache *c = write_cache(big, 1);
     char err[AURL_ERR_LEN];
     dataset *d;
@@ -185,7 +202,7 @@ static void test_shuffle_is_seeded_permutation(void **state)
     dataset_close(d);
 
     /* tiny sizes are permutations too */
-    static const fake_file small[] = {{"s.mid", "train", 14, TOK_NOTE_ON}};
+    static const fake_file small[] = {{"s.mid", "train", 14, TOK_NOTE_ON, NULL}};
     for (int T = 1; T <= 12; T++) {
         cleanup(c);
         c = write_cache(small, 1);
@@ -250,7 +267,7 @@ static void test_batches_resumable_and_cover_epoch(void **state)
     dataset_close(d);
 
     /* fewer train windows than B: one batch that repeats windows */
-    static const fake_file one[] = {{"a.mid", "train", 12, TOK_NOTE_ON}};
+    static const fake_file one[] = {{"a.mid", "train", 12, TOK_NOTE_ON, NULL}};
     cleanup(c);
     c = write_cache(one, 1);
     assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, T, 8, err), 0);
@@ -282,6 +299,48 @@ static void test_unigram(void **state)
     cleanup(c);
 }
 
+/* The instrument current at a window's start reaches augmentation: drums
+ * (INSTRUMENT 15 before the window) are not transposed, piano is. */
+static void test_augment_sees_start_instrument(void **state)
+{
+    (void)state;
+    enum { N = 202, T = 15 };
+    uint16_t drums[N], piano[N];
+    drums[0] = piano[0] = TOK_START;
+    drums[1] = TOK_INSTRUMENT + 15;
+    piano[1] = TOK_INSTRUMENT + 0;
+    for (int i = 2; i < N - 1; i++) {
+        int k = (i - 2) % 4, p = 40 + ((i - 2) / 4) % 20;
+        uint16_t t = k == 0 ? TOK_NOTE_ON + p - TOK_PITCH_MIN
+                     : k == 2 ? TOK_NOTE_OFF + p - TOK_PITCH_MIN : TOK_TIME_SHIFT + 3;
+        drums[i] = piano[i] = t;
+    }
+    drums[N - 1] = piano[N - 1] = TOK_END;
+    for (int which = 0; which < 2; which++) {
+        fake_file f[] = {{"x.mid", "train", N, 0, which ? piano : drums}};
+        cache *c = write_cache(f, 1);
+        char err[AURL_ERR_LEN];
+        dataset *d;
+        assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, T, 8, err), 0);
+        augment_config cfg;
+        augment_config_none(&cfg);
+        cfg.transpose_p = 1;
+        cfg.transpose_max = 5;
+        int32_t in[T], tg[T], in0[T], tg0[T];
+        size_t changed = 0;
+        /* batches 1.. start after the INSTRUMENT token */
+        for (size_t k = 1; k < dataset_n_windows(d); k++) {
+            dataset_get_batch(d, 1, 3, 0, k, 0, &cfg, in, tg);
+            dataset_get_batch(d, 1, 3, 0, k, 0, NULL, in0, tg0);
+            changed += memcmp(in, in0, sizeof in) != 0;
+        }
+        if (which == 0) assert_int_equal(changed, 0);
+        else assert_int_equal(changed, dataset_n_windows(d) - 1);
+        dataset_close(d);
+        cleanup(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_is_seeded_permutation),
         cmocka_unit_test(test_batches_resumable_and_cover_epoch),
         cmocka_unit_test(test_unigram),
+        cmocka_unit_test(test_augment_sees_start_instrument),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

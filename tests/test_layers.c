@@ -11,6 +11,7 @@
 
 #include "engine/dropout.h"
 #include "engine/embedding.h"
+#include "engine/fastmath.h"
 #include "engine/gelu.h"
 #include "engine/layernorm.h"
 #include "engine/linear.h"
@@ -179,6 +180,18 @@ static void test_gelu_matches_pytorch(void **state)
     float y[7];
     gelu_forward(y, x, 7);
     for (int i = 0; i < 7; i++) assert_true(fabs(y[i] - want[i]) < 2e-6);
+    /* and the double-precision formula over a wide range, saturation included */
+    enum { NG = 4001 };
+    float *xs = fa(NG), *ys = fa(NG);
+    for (int i = 0; i < NG; i++) xs[i] = -20.0f + 40.0f * i / (NG - 1);
+    xs[NG / 2] = 1e-4f;
+    gelu_forward(ys, xs, NG);
+    for (int i = 0; i < NG; i++) {
+        double x = xs[i];
+        double g = 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+        assert_true(fabs(ys[i] - g) <= 4e-7 * fmax(1.0, fabs(g)));
+    }
+    free(xs); free(ys);
 }
 
 static void test_gelu_backward_gradcheck(void **state)
@@ -193,6 +206,25 @@ static void test_gelu_backward_gradcheck(void **state)
     for (int i = 0; i < c.n; i++) dx[i] += 3.0f;
     assert_true(gc_check(gelu_loss, &c, c.x, dx, c.n, 1e-2f, 400, FLOOR, TOL, "gelu") < TOL);
     free(c.x); free(c.y); free(c.dy); free(dx);
+}
+
+/* ---------- fastmath ---------- */
+
+static void test_fastmath_accuracy(void **state)
+{
+    (void)state;
+    double worst_exp = 0, worst_tanh = 0;
+    for (float x = -87.0f; x <= 0.0f; x += 0.00731f) {
+        double e = exp((double)x);
+        worst_exp = fmax(worst_exp, fabs(fastmath_exp_neg(x) - e) / e);
+    }
+    for (float x = -12.0f; x <= 12.0f; x += 0.000917f)
+        worst_tanh = fmax(worst_tanh, fabs(fastmath_tanh(x) - tanh((double)x)));
+    assert_true(worst_exp < 2.5e-7);  /* ~2 ulp */
+    assert_true(worst_tanh < 2.5e-7);
+    assert_true(fastmath_exp_neg(0.0f) == 1.0f);
+    assert_true(fastmath_exp_neg(-INFINITY) < 1e-37f && fastmath_exp_neg(-INFINITY) >= 0.0f);
+    assert_true(fastmath_tanh(0.0f) == 0.0f && fastmath_tanh(30.0f) == 1.0f);
 }
 
 /* ---------- embedding ---------- */
@@ -386,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_layernorm_backward_gradcheck),
         cmocka_unit_test(test_gelu_matches_pytorch),
         cmocka_unit_test(test_gelu_backward_gradcheck),
+        cmocka_unit_test(test_fastmath_accuracy),
         cmocka_unit_test(test_embedding_forward_backward),
         cmocka_unit_test(test_embedding_sinusoidal),
         cmocka_unit_test(test_xent_loss_and_pad),

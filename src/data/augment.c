@@ -211,17 +211,21 @@ static void put_shift(writer *w, int64_t steps)
 
 static double eighths_per_step(double bpm) { return bpm * 2.0 / 60.0 / TOK_STEPS_PER_SECOND; }
 
-/* Swing warp of time T (original steps) through the tempo segments. */
-static double swing_time(double t, const tempo_seg *seg, int n_seg, double s)
+/* Swing warp of time T (original steps) through the tempo segments. Calls
+ * must come with non-decreasing T: CUR[0..1] are segment cursors that only
+ * move forward (start them at 0), so a window costs O(events + segments). */
+static double swing_time(double t, const tempo_seg *seg, int n_seg, double s, int cur[2])
 {
-    int k = 0;
+    int k = cur[0];
     while (k + 1 < n_seg && seg[k + 1].t0 <= t) k++;
+    cur[0] = k;
     double x = seg[k].x0 + (t - seg[k].t0) * seg[k].rate;
     double pair = floor(x / 2), ph = x - 2 * pair;
     double ph2 = ph < 1 ? ph * (1 + s) : (1 + s) + (ph - 1) * (1 - s);
     double x2 = 2 * pair + ph2;
-    k = 0;
+    k = cur[1];
     while (k + 1 < n_seg && seg[k + 1].x0 <= x2) k++;
+    cur[1] = k;
     return seg[k].t0 + (x2 - seg[k].x0) / seg[k].rate;
 }
 
@@ -235,6 +239,26 @@ static int cmp_event(const void *a, const void *b)
         if (x->pitch != y->pitch) return x->pitch - y->pitch;
     }
     return x->idx - y->idx;
+}
+
+/* Sort events: insertion sort for window-sized lists (they are nearly in
+ * order: only jitter and same-step reordering move them), qsort beyond. */
+static void sort_events(aug_event *ev, int n)
+{
+    if (n > 1024) {
+        qsort(ev, (size_t)n, sizeof *ev, cmp_event);
+        return;
+    }
+    for (int i = 1; i < n; i++) {
+        if (cmp_event(&ev[i - 1], &ev[i]) <= 0) continue;
+        aug_event x = ev[i];
+        int j = i;
+        while (j > 0 && cmp_event(&ev[j - 1], &x) > 0) {
+            ev[j] = ev[j - 1];
+            j--;
+        }
+        ev[j] = x;
+    }
 }
 
 /* Scratch memory for one window, sized for its token count. */
@@ -323,12 +347,13 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
     double end_t = (double)now;
     int swing = pr->rhythm_on && pr->swing > 0;
     double f = pr->stretch_on ? pr->stretch : 1.0;
-    if (swing) end_t = swing_time(end_t, seg, n_seg, pr->swing);
-    end_t *= f;
-    for (int k = 0; k < n_ev; k++) {
-        if (swing) ev[k].t = swing_time(ev[k].t, seg, n_seg, pr->swing);
+    int seg_cur[2] = {0, 0};
+    for (int k = 0; k < n_ev; k++) { /* events are in time order */
+        if (swing) ev[k].t = swing_time(ev[k].t, seg, n_seg, pr->swing, seg_cur);
         ev[k].t *= f;
     }
+    if (swing) end_t = swing_time(end_t, seg, n_seg, pr->swing, seg_cur);
+    end_t *= f;
     if (pr->rhythm_on && pr->jitter_steps > 0) {
         for (int k = 0; k < n_ev; k++) {
             if (ev[k].cls != CL_ON) continue;
@@ -347,11 +372,12 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
         aug_event *e = &ev[k];
         if (e->cls != CL_OFF || e->prev < 0) continue;
         const aug_event *on = &ev[e->prev];
-        if (on->cls != CL_ON || on->step != e->step) continue;
-        int restruck = e->next >= 0 && ev[e->next].cls == CL_ON && ev[e->next].step == e->step;
+        if (tok_type_of(on->tok) != TOKT_NOTE_ON || on->step != e->step) continue;
+        int restruck = e->next >= 0 && tok_type_of(ev[e->next].tok) == TOKT_NOTE_ON &&
+                       ev[e->next].step == e->step;
         e->cls = restruck ? CL_ON : CL_ZERO_OFF;
     }
-    qsort(ev, (size_t)n_ev, sizeof *ev, cmp_event);
+    sort_events(ev, n_ev);
 
     int64_t cur = 0;
     int cur_inst = inst0, cur_vel = -1;
@@ -386,6 +412,7 @@ void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out
     aug_params pr;
     draw_params(cfg, seed, epoch, window_index, &pr);
     scratch *sc = NULL;
+    if (n_in > (size_t)INT32_MAX) pr.active = 0; /* event indices are 32-bit: leave as is */
     if (pr.active && n_in) {
         sc = malloc(sizeof *sc);
         if (sc) {

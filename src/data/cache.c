@@ -270,6 +270,24 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
     return 0;
 }
 
+/* CRC-32 of the compact JSON text of the "files" array: the index's own
+ * checksum (cJSON prints parsed numbers back identically). */
+static int files_crc(const cJSON *files, uint32_t *crc)
+{
+    char *text = cJSON_PrintUnformatted(files);
+    if (!text) return -1;
+    *crc = hash_crc32(0, text, strlen(text));
+    free(text);
+    return 0;
+}
+
+static int add_files_crc(cJSON *root, const cJSON *files)
+{
+    uint32_t crc;
+    if (files_crc(files, &crc)) return -1;
+    return cJSON_AddNumberToObject(root, "files_crc32", crc) ? 0 : -1;
+}
+
 /* Parse and verify index.json against the mapped tokens. */
 static int load_index(const char *ipath, const char *tpath, cache *c, char err[AURL_ERR_LEN])
 {
@@ -314,6 +332,13 @@ static int load_index(const char *ipath, const char *tpath, cache *c, char err[A
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
     if (!cJSON_IsArray(files)) {
         set_err(err, "%s: no \"files\" array", ipath);
+        goto out;
+    }
+    uint64_t want_crc;
+    uint32_t got_crc;
+    if (json_uint(root, "files_crc32", &want_crc) || files_crc(files, &got_crc) ||
+        got_crc != want_crc) {
+        set_err(err, "%s: checksum mismatch (index damaged or edited)", ipath);
         goto out;
     }
     size_t n = (size_t)cJSON_GetArraySize(files);
@@ -645,7 +670,14 @@ static void parse_done(void *arg, size_t index, isolate_status status, const uin
         reject(f, "%s", "parser returned a malformed result");
         break;
     }
-    case ISOLATE_FAILED: reject(f, "%s", err && *err ? err : "parse failed"); break;
+    case ISOLATE_FAILED: {
+        /* drop a leading "<path>: " so equal reasons group together */
+        const char *why = err && *err ? err : "parse failed";
+        size_t pl = strlen(f->abs);
+        if (strncmp(why, f->abs, pl) == 0 && why[pl] == ':' && why[pl + 1] == ' ') why += pl + 2;
+        reject(f, "%s", why);
+        break;
+    }
     case ISOLATE_CRASHED: reject(f, "parser crashed (%s)", err && *err ? err : "signal"); break;
     case ISOLATE_TIMEOUT: reject(f, "parser timed out (%s)", err && *err ? err : "limit"); break;
     case ISOLATE_NOMEM: reject(f, "parser ran out of memory (%s)", err && *err ? err : "limit"); break;
@@ -738,6 +770,7 @@ static int write_index(const char *path, build_ctx *b, uint64_t total, uint32_t 
             off += f->n_tokens;
         }
     }
+    if (add_files_crc(root, files)) goto oom;
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) goto oom_nofree;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Instrument families: GM program / 8 for 0..14 (family 15, sound effects,
- * folds into 12, ethnic), and 15 = drums (MIDI channel 10). */
+ * folds into 12, synth effects), and 15 = drums (MIDI channel 10). */
 #define SCORE_N_INSTRUMENTS 16
 #define SCORE_DRUMS 15
 

@@ -2,6 +2,10 @@
 #include "engine/adamw.h"
 
 #include <math.h>
+#include <omp.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "util/log.h"
@@ -42,21 +46,31 @@ double adamw_grad_norm(const adamw_segment *segs, int nsegs)
     return sqrt(total);
 }
 
-/* Apply the update to one segment (PyTorch's single-tensor AdamW order).
- * v >= 0, so sqrtf never sets errno: telling GCC so lets the loop vectorise
- * (4x faster). */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-math-errno")))
-#endif
-static void update_segment(const adamw_segment *sg, float lr, float wd, float b1, float b2, float eps,
-                           float step_size, float bc2_sqrt, float clip_coef)
+/* Update elements [lo, hi) of one segment (PyTorch's single-tensor AdamW
+ * order). libm's sqrtf keeps GCC from vectorising (errno), so with AVX the
+ * body runs on 8 floats at a time with the same operation order. */
+static void update_range(float *restrict p, float *restrict m, float *restrict v, const float *restrict g,
+                         long lo, long hi, float decay, float b1, float b2, float eps, float step_size,
+                         float bc2_sqrt, float clip_coef)
 {
-    float *p = sg->param, *m = sg->m, *v = sg->v;
-    const float *g = sg->grad;
-    long n = (long)sg->n;
-    float decay = sg->decay ? 1.0f - lr * wd : 1.0f;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (long i = 0; i < n; i++) {
+    long i = lo;
+#ifdef __AVX__
+    const __m256 vb1 = _mm256_set1_ps(b1), vb1c = _mm256_set1_ps(1.0f - b1);
+    const __m256 vb2 = _mm256_set1_ps(b2), vb2c = _mm256_set1_ps(1.0f - b2);
+    const __m256 vclip = _mm256_set1_ps(clip_coef), vbc2 = _mm256_set1_ps(bc2_sqrt);
+    const __m256 veps = _mm256_set1_ps(eps), vdecay = _mm256_set1_ps(decay), vstep = _mm256_set1_ps(step_size);
+    for (; i + 8 <= hi; i += 8) {
+        __m256 gi = _mm256_mul_ps(_mm256_loadu_ps(g + i), vclip);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(vb2c, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc2), veps);
+        __m256 upd = _mm256_div_ps(_mm256_mul_ps(vstep, mi), denom);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(p + i), vdecay), upd));
+    }
+#endif
+    for (; i < hi; i++) {
         float gi = g[i] * clip_coef;
         float mi = b1 * m[i] + (1.0f - b1) * gi;
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -64,6 +78,20 @@ static void update_segment(const adamw_segment *sg, float lr, float wd, float b1
         v[i] = vi;
         float denom = sqrtf(vi) / bc2_sqrt + eps;
         p[i] = p[i] * decay - step_size * mi / denom;
+    }
+}
+
+/* Apply the update to one segment, split over the threads. */
+static void update_segment(const adamw_segment *sg, float lr, float wd, float b1, float b2, float eps,
+                           float step_size, float bc2_sqrt, float clip_coef)
+{
+    long n = (long)sg->n;
+    float decay = sg->decay ? 1.0f - lr * wd : 1.0f;
+#pragma omp parallel if (n > 65536)
+    {
+        long nt = omp_get_num_threads(), id = omp_get_thread_num();
+        long lo = n * id / nt, hi = n * (id + 1) / nt;
+        update_range(sg->param, sg->m, sg->v, sg->grad, lo, hi, decay, b1, b2, eps, step_size, bc2_sqrt, clip_coef);
     }
 }
 

@@ -12,13 +12,16 @@
  * matrices, one after another, per (batch, head). */
 #include "engine/attention.h"
 
+#include "engine/fastmath.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <stdint.h>
 #include <string.h>
 
-#define ATTN_BQ 64         /* query rows per block */
+#ifndef ATTN_BQ
+#define ATTN_BQ 64 /* query rows per block (override with -DATTN_BQ=n to tune) */
+#endif
 #define ATTN_MAX_SLOTS 16  /* per-thread workspace slots (threads used at most) */
 
 /* Effective geometry of one variant at sequence length T. */
@@ -80,6 +83,7 @@ static size_t slot_size(const attn_geom *g, int hs)
     return 4 * (size_t)n_globals(g) * (size_t)hs + (size_t)ATTN_BQ * (size_t)maxw;
 }
 
+/* Saved probabilities: B*NH copies of the per-head block layout. */
 size_t attn_saved_size(const attn_config *cfg, int B, int T, int NH)
 {
     if (B <= 0 || T <= 0 || NH <= 0) return 0;
@@ -87,6 +91,7 @@ size_t attn_saved_size(const attn_config *cfg, int B, int T, int NH)
     return (size_t)B * (size_t)NH * per_head_saved(&g, NULL);
 }
 
+/* Workspace: one slot per thread that may run, each big enough for any head. */
 size_t attn_work_size(const attn_config *cfg, int B, int T, int C, int NH)
 {
     if (B <= 0 || T <= 0 || NH <= 0 || C < NH) return 0;
@@ -110,32 +115,6 @@ static void gather_globals(float *dst, const float *src, int ld, int n, int stri
                (size_t)hs * sizeof *dst);
 }
 
-/* exp(x) for x <= 0 (scores minus their row max) by range reduction and
- * the Cephes expf polynomial, ~1.5 ulp, written so the compiler vectorises
- * it (libm's expf does not vectorise without -ffast-math). x is clamped at
- * -87 by an integer compare on its bits (a float compare would block the
- * vectoriser under -ftrapping-math), so exp(-inf) gives ~1.6e-38, not NaN. */
-static inline float attn_exp(float x)
-{
-    uint32_t xb;
-    memcpy(&xb, &x, sizeof xb);
-    xb = xb < 0xC2AE0000u ? xb : 0xC2AE0000u; /* negative floats: larger bits = smaller */
-    memcpy(&x, &xb, sizeof x);
-    float n = rintf(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    return p * two_n;
-}
-
 /* Max of x[0..n). */
 static inline float seg_max(const float *x, int n, float mx)
 {
@@ -150,7 +129,7 @@ static inline float seg_exp(float *x, int n, float mx)
     float sum = 0.0f;
     #pragma omp simd reduction(+ : sum)
     for (int c = 0; c < n; c++) {
-        float e = attn_exp(x[c] - mx);
+        float e = fastmath_exp_neg(x[c] - mx);
         x[c] = e;
         sum += e;
     }
@@ -176,13 +155,16 @@ static void block_softmax(float *S, int rows, int w, int ng, int q0, int kw0,
         float mx = seg_max(row, ng, -INFINITY);
         mx = seg_max(row + cs, ce - cs, mx);
         if (st > 0)
-            for (int j = first_g; j < lo; j += st) mx = row[ng + j - kw0] > mx ? row[ng + j - kw0] : mx;
+            for (int j = first_g; j < lo; j += st) {
+                float v = row[ng + j - kw0];
+                mx = v > mx ? v : mx;
+            }
         float sum = seg_exp(row, ng, mx) + seg_exp(row + cs, ce - cs, mx);
         if (st > 0) {
             int j = kw0, next = first_g;
             for (int c = ng; c < cs; c++, j++) {
                 if (j == next) {
-                    float e = attn_exp(row[c] - mx);
+                    float e = fastmath_exp_neg(row[c] - mx);
                     row[c] = e;
                     sum += e;
                     next += st;
@@ -200,6 +182,8 @@ static void block_softmax(float *S, int rows, int w, int ng, int q0, int kw0,
     }
 }
 
+/* Per (batch, head) in parallel: per query block S = scale Q K^T (sgemm),
+ * masked softmax into saved, O = P V (sgemm). */
 void attn_forward(float *out, float *saved, float *work, const float *qkv,
                   const attn_config *cfg, int B, int T, int C, int NH)
 {
@@ -249,6 +233,8 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
     }
 }
 
+/* Per (batch, head) in parallel: per block dP = dO V^T, dV += P^T dO,
+ * dS = P (dP - rowsum(dP P)), dQ += scale dS K, dK += scale dS^T Q. */
 void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv,
                    const float *saved, const attn_config *cfg, int B, int T, int C, int NH)
 {
@@ -333,6 +319,7 @@ void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv
     }
 }
 
+/* Map the YAML/CLI names to attn_kind. */
 int attn_kind_parse(const char *name, attn_kind *kind)
 {
     static const struct { const char *name; attn_kind kind; } names[] = {
@@ -346,6 +333,7 @@ int attn_kind_parse(const char *name, attn_kind *kind)
     return -1;
 }
 
+/* The name attn_kind_parse accepts for kind. */
 const char *attn_kind_name(attn_kind kind)
 {
     switch (kind) {

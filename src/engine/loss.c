@@ -1,6 +1,8 @@
 /* loss: softmax cross-entropy with an ignore index (PyTorch reduction='mean'). */
 #include "engine/loss.h"
 
+#include "engine/fastmath.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -15,13 +17,16 @@ static int xent_counts(int32_t target, int V, int ignore_index)
 static void softmax_row(float *p, const float *x, int V)
 {
     float mx = x[0];
+    #pragma omp simd reduction(max : mx)
     for (int i = 1; i < V; i++) mx = x[i] > mx ? x[i] : mx;
     float sum = 0.0f;
+    #pragma omp simd reduction(+ : sum)
     for (int i = 0; i < V; i++) {
-        p[i] = expf(x[i] - mx);
+        p[i] = fastmath_exp_neg(x[i] - mx);
         sum += p[i];
     }
     float inv = 1.0f / sum;
+    #pragma omp simd
     for (int i = 0; i < V; i++) p[i] *= inv;
 }
 
