@@ -2,7 +2,8 @@
  * Prints (1) the reference configuration B=8, T=512, C=256, NH=4 and (2) a
  * table over T = 512..4096 at a constant 4096 tokens per batch (B = 4096/T),
  * full vs sliding_window (W=256) vs hierarchical (W=256, stride 64), in
- * milliseconds per call (best of several runs) and saved-activation MB.
+ * milliseconds per call (best of several runs: wall clock, and process CPU
+ * time, which stays meaningful when the machine is shared) and saved MB.
  * Build: gcc -O3 -march=native -fopenmp -Isrc bench/attn_scaling.c
  *        build/libaurl.a -lopenblas -lm */
 #define _GNU_SOURCE
@@ -13,10 +14,10 @@
 
 #include "engine/attention.h"
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -30,9 +31,9 @@ static float *alloc_f(size_t n)
     return p;
 }
 
-/* Best-of-reps forward and backward times (ms) for one configuration. */
+/* Best-of-reps forward and backward wall times and fwd+bwd CPU time (ms). */
 static void time_attn(const attn_config *cfg, int B, int T, int C, int NH, int reps,
-                      double *fwd, double *bwd, double *saved_mb)
+                      double *fwd, double *bwd, double *cpu, double *saved_mb)
 {
     size_t nqkv = (size_t)B * T * 3 * C, nout = (size_t)B * T * C;
     size_t ns = attn_saved_size(cfg, B, T, NH), nw = attn_work_size(cfg, B, T, C, NH);
@@ -42,16 +43,17 @@ static void time_attn(const attn_config *cfg, int B, int T, int C, int NH, int r
     for (size_t i = 0; i < nqkv; i++) qkv[i] = (float)((s = s * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
     for (size_t i = 0; i < nout; i++) dout[i] = (float)((s = s * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
     memset(dqkv, 0, nqkv * sizeof *dqkv);
-    *fwd = *bwd = 1e30;
+    *fwd = *bwd = *cpu = 1e30;
     for (int r = 0; r < reps + 1; r++) { /* first run warms up */
-        double t0 = now_ms();
+        double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), t0 = clock_ms(CLOCK_MONOTONIC);
         attn_forward(out, saved, work, qkv, cfg, B, T, C, NH);
-        double t1 = now_ms();
+        double t1 = clock_ms(CLOCK_MONOTONIC);
         attn_backward(dqkv, work, dout, qkv, saved, cfg, B, T, C, NH);
-        double t2 = now_ms();
+        double t2 = clock_ms(CLOCK_MONOTONIC), c2 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (r > 0) {
             if (t1 - t0 < *fwd) *fwd = t1 - t0;
             if (t2 - t1 < *bwd) *bwd = t2 - t1;
+            if (c2 - c0 < *cpu) *cpu = c2 - c0;
         }
     }
     *saved_mb = ns * 4.0 / 1e6;
@@ -63,25 +65,26 @@ int main(int argc, char **argv)
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     if (reps < 1) reps = 1;
     const int C = 256, NH = 4;
-    double f, b, mb;
+    double f, b, cpu, mb;
     attn_config full = {ATTN_FULL, 0, 0};
-    time_attn(&full, 8, 512, C, NH, reps, &f, &b, &mb);
+    time_attn(&full, 8, 512, C, NH, reps, &f, &b, &cpu, &mb);
     printf("attention full B=8 T=512 C=256 NH=4: forward %.2f ms, backward %.2f ms, "
-           "total %.2f ms, saved %.1f MB\n\n", f, b, f + b, mb);
+           "total %.2f ms wall (%.2f ms CPU), saved %.1f MB\n\n", f, b, f + b, cpu, mb);
 
     const attn_config kinds[] = {{ATTN_FULL, 0, 0}, {ATTN_SLIDING, 256, 0},
                                  {ATTN_HIERARCHICAL, 256, 64}};
     const char *labels[] = {"full", "sliding W=256", "hier W=256 s=64"};
-    printf("constant 4096 tokens per batch (B = 4096/T), C=256, NH=4; fwd+bwd ms (saved MB)\n");
+    printf("constant 4096 tokens per batch (B = 4096/T), C=256, NH=4;\n"
+           "fwd+bwd wall ms / CPU ms (saved MB)\n");
     printf("%6s %4s", "T", "B");
-    for (int k = 0; k < 3; k++) printf(" %24s", labels[k]);
+    for (int k = 0; k < 3; k++) printf(" %26s", labels[k]);
     printf("\n");
     for (int T = 512; T <= 4096; T *= 2) {
         int B = 4096 / T;
         printf("%6d %4d", T, B);
         for (int k = 0; k < 3; k++) {
-            time_attn(&kinds[k], B, T, C, NH, reps, &f, &b, &mb);
-            printf(" %14.2f (%6.1f MB)", f + b, mb);
+            time_attn(&kinds[k], B, T, C, NH, reps, &f, &b, &cpu, &mb);
+            printf(" %7.1f / %7.1f (%5.1f MB)", f + b, cpu, mb);
         }
         printf("\n");
         fflush(stdout);

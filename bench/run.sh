@@ -81,7 +81,7 @@ if [ -f bench/attn_scaling.c ]; then
     echo "== attention kernel scaling (bench/attn_scaling.c)"
     BUILD=${BUILD:-build}
     # shellcheck disable=SC2046
-    if ${CC:-cc} -std=c11 -O3 -march=native -fopenmp -D_GNU_SOURCE -Isrc $(pkg-config --cflags openblas 2>/dev/null) \
+    if ${CC:-cc} -std=c11 -O3 -march=native -fopenmp -Isrc $(pkg-config --cflags openblas 2>/dev/null) \
         -o "$tmp/attn_scaling" bench/attn_scaling.c "$BUILD/libaurl.a" \
         $(pkg-config --libs smf yaml-0.1 libcjson ncursesw fluidsynth 2>/dev/null) \
         -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp \

@@ -484,6 +484,9 @@ static void test_param_table(void **state)
     assert_non_null(strstr(err, "n_heads"));
     c.n_heads = 2;
     assert_int_equal(transformer_create(&bad, &c, 1, 9, 1, err), -1); /* T > max_seq_len */
+    assert_int_equal(transformer_create(&bad, &c, 1 << 23, 8, 1, err), -1); /* int-indexed activations overflow */
+    assert_non_null(strstr(err, "too large"));
+    assert_null(bad);
 }
 
 /* Training on a fixed batch reduces the loss; a NaN loss is skipped. */

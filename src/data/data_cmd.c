@@ -304,12 +304,14 @@ static void print_score_summary(const score *s, const smf_report *rep)
     size_t per[SCORE_N_INSTRUMENTS] = {0};
     for (size_t i = 0; i < s->n_notes; i++) per[s->notes[i].instrument % SCORE_N_INSTRUMENTS]++;
     printf("instruments:");
+    const char *sep = " ";
     for (int f = 0; f < SCORE_N_INSTRUMENTS; f++) {
         if (!per[f]) continue;
         char name[64];
         tok_name((uint16_t)(TOK_INSTRUMENT + f), name, sizeof name);
         const char *n = strncmp(name, "INSTRUMENT ", 11) == 0 ? name + 11 : name;
-        printf(" %s: %zu notes;", n, per[f]);
+        printf("%s%s: %zu notes", sep, n, per[f]);
+        sep = "; ";
     }
     printf("%s\n", s->n_notes ? "" : " none");
     if (s->n_tempos == 0) {
@@ -416,23 +418,27 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
         rc = 1;
         goto out;
     }
+    score rt; /* what the tokenizer keeps: decode(encode(s)) */
+    score_init(&rt);
+    if (tok_decode(tok, ntok, &rt)) {
+        fprintf(stderr, "aurl data show: out of memory while decoding\n");
+        score_free(&rt);
+        rc = 1;
+        goto out;
+    }
     printf("file:        %s (%zu bytes)\n", path, nbytes);
     print_score_summary(&s, &rep);
+    printf("round trip:  %zu of %zu notes kept by the tokenizer\n", rt.n_notes, s.n_notes);
     print_tokens(tok, ntok, limit);
     if (export_path) {
-        score rt;
-        score_init(&rt);
-        if (tok_decode(tok, ntok, &rt)) {
-            fprintf(stderr, "aurl data show: out of memory while decoding\n");
-            rc = 1;
-        } else if (midi_write_file(export_path, &rt, err)) {
+        if (midi_write_file(export_path, &rt, err)) {
             fprintf(stderr, "aurl data show: %s\n", err);
             rc = 1;
         } else {
             printf("exported the tokenizer round trip (%zu notes) to %s\n", rt.n_notes, export_path);
         }
-        score_free(&rt);
     }
+    score_free(&rt);
 out:
     free(tok);
     score_free(&s);

@@ -23,6 +23,9 @@
 #define ATTN_BQ 64 /* query rows per block (override with -DATTN_BQ=n to tune) */
 #endif
 #define ATTN_MAX_SLOTS 16  /* per-thread workspace slots (threads used at most) */
+/* Below this many score entries x head size (about a quarter of the flops)
+ * a call runs on one thread: waking a team costs more than it saves. */
+#define ATTN_PAR_MIN (1L << 21)
 
 /* Effective geometry of one variant at sequence length T. */
 typedef struct {
@@ -99,9 +102,11 @@ size_t attn_work_size(const attn_config *cfg, int B, int T, int C, int NH)
     return (size_t)n_slots(B, NH) * slot_size(&g, C / NH);
 }
 
-/* Threads for the (batch, head) loop: never more than the workspace slots. */
-static int team_size(int B, int NH)
+/* Threads for the (batch, head) loop: never more than the workspace slots,
+ * and one for small problems. */
+static int team_size(const attn_geom *g, int B, int NH, int hs)
 {
+    if ((double)B * NH * (double)per_head_saved(g, NULL) * hs < (double)ATTN_PAR_MIN) return 1;
     int nt = omp_get_max_threads();
     int ns = n_slots(B, NH);
     return nt < ns ? nt : ns;
@@ -194,7 +199,7 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
     const int nG = n_globals(&g);
     const size_t per_head = per_head_saved(&g, NULL), slot = slot_size(&g, hs);
 
-    #pragma omp parallel num_threads(team_size(B, NH))
+    #pragma omp parallel num_threads(team_size(&g, B, NH, hs))
     {
         float *Kg = work + (size_t)omp_get_thread_num() * slot;
         float *Vg = Kg + (size_t)nG * hs;
@@ -246,7 +251,7 @@ void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv
     const size_t per_head = per_head_saved(&g, NULL), slot = slot_size(&g, hs);
     const size_t gsz = (size_t)nG * hs;
 
-    #pragma omp parallel num_threads(team_size(B, NH))
+    #pragma omp parallel num_threads(team_size(&g, B, NH, hs))
     {
         float *Kg = work + (size_t)omp_get_thread_num() * slot;
         float *Vg = Kg + gsz, *dKg = Vg + gsz, *dVg = dKg + gsz, *dP = dVg + gsz;

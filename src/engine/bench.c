@@ -20,7 +20,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: aurl bench [--config FILE] [--steps N] [--batch B] [--seq T]\n"
-            "                  [--attention full|sliding_window|hierarchical] [--window W] [--json]\n"
+            "                  [--attention full|sliding_window|hierarchical] [--window W] [--sample N] [--json]\n"
             "\n"
             "Time N training steps (forward, backward, AdamW) of a Transformer on random\n"
             "tokens and print tokens/s, GFLOP/s, step time and peak memory.\n"
@@ -31,6 +31,7 @@ static void usage(FILE *out)
             "  --batch B       override the batch size\n"
             "  --seq T         sequence length (default max_seq_len; raises max_seq_len if larger)\n"
             "  --attention K   override the attention variant; --window W its window\n"
+            "  --sample N      also time greedy sampling of N tokens, no KV cache (default 64, 0: off)\n"
             "  --json          end with one JSON object: tokens_per_s, gflops, peak_rss_mb, step_ms, ...\n");
 }
 
@@ -67,9 +68,10 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         {"batch", required_argument, 0, 'b'},  {"seq", required_argument, 0, 't'},
         {"attention", required_argument, 0, 'a'}, {"window", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
+        {"sample", required_argument, 0, 'n'},
         {0, 0, 0, 0}};
     const char *config = NULL, *attn = NULL;
-    int steps = 10, batch = 0, seq = 0, window = 0, json = 0;
+    int steps = 10, batch = 0, seq = 0, window = 0, json = 0, sample = 64;
     optind = 1;
     opterr = 0;
     int c;
@@ -81,6 +83,10 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         case 't': if (parse_pos(optarg, "--seq", &seq)) return 2; break;
         case 'w': if (parse_pos(optarg, "--window", &window)) return 2; break;
         case 'a': attn = optarg; break;
+        case 'n':
+            if (!strcmp(optarg, "0")) sample = 0;
+            else if (parse_pos(optarg, "--sample", &sample)) return 2;
+            break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -94,6 +100,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         return 2;
     }
 
+    if (g && g->threads > 0) threads_configure(g->threads); /* main does this too; harmless twice */
     model_config cfg;
     char err[AURL_ERR_LEN];
     int B = 8;
@@ -119,6 +126,8 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     int T = seq ? seq : cfg.max_seq_len;
     if (T > cfg.max_seq_len) cfg.max_seq_len = T;
 
+    double load[1] = {0.0}; /* before we add our own load */
+    if (getloadavg(load, 1) != 1) load[0] = 0.0;
     transformer *m;
     if (transformer_create(&m, &cfg, B, T, 1234, err) != 0) {
         fprintf(stderr, "aurl bench: %s\n", err);
@@ -138,7 +147,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     adamw opt;
     adamw_init(&opt, &oc);
 
-    if (!json || !g->quiet)
+    if (!json || !(g && g->quiet))
         printf("bench: d_model %d, layers %d, heads %d, d_ff %d, vocab %d, %s attention (window %d), batch %d x %d, "
                "%.2fM params, %d threads\n",
                cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
@@ -159,14 +168,33 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         }
         loss = l;
     }
+    /* greedy sampling without a KV cache: each token re-runs the prefix */
+    int n_sample = sample < T ? sample : T - 1;
+    double t_s0 = now_s();
+    tok[0] = 0; /* START */
+    for (int len = 1; len <= n_sample; len++) {
+        transformer_forward(m, tok, NULL, 1, len, 0, 0);
+        const float *row = transformer_logits(m) + (size_t)(len - 1) * cfg.vocab_size;
+        int best = 0;
+        for (int v = 1; v < cfg.vocab_size; v++)
+            if (row[v] > row[best]) best = v;
+        tok[len] = best;
+    }
+    double sample_tps = n_sample > 0 ? n_sample / (now_s() - t_s0) : 0.0;
     double total = t_fwd + t_bwd + t_opt;
     double step_ms = 1e3 * total / steps;
     double tps = (double)N * steps / total;
     double gflops = tps * transformer_flops_per_token(&cfg, T) / 1e9;
     double rss = peak_rss_mb();
+    if (load[0] > 0.5 * threads_cores())
+        printf("bench: note: load average was %.1f on %d cores before the run: other processes compete, timings "
+               "are pessimistic\n",
+               load[0], threads_cores());
     printf("bench: %d steps, %.1f ms/step (forward %.1f, backward %.1f, adamw %.1f), %.0f tokens/s, %.1f GFLOP/s, "
            "peak RSS %.0f MB, loss %.4f\n",
            steps, step_ms, 1e3 * t_fwd / steps, 1e3 * t_bwd / steps, 1e3 * t_opt / steps, tps, gflops, rss, loss);
+    if (n_sample > 0)
+        printf("bench: greedy sampling without KV cache, %d tokens from START: %.1f tokens/s\n", n_sample, sample_tps);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "tokens_per_s", tps);
@@ -176,12 +204,14 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         cJSON_AddNumberToObject(o, "forward_ms", 1e3 * t_fwd / steps);
         cJSON_AddNumberToObject(o, "backward_ms", 1e3 * t_bwd / steps);
         cJSON_AddNumberToObject(o, "adamw_ms", 1e3 * t_opt / steps);
+        cJSON_AddNumberToObject(o, "sample_tokens_per_s", sample_tps);
         cJSON_AddNumberToObject(o, "batch", B);
         cJSON_AddNumberToObject(o, "seq_len", T);
         cJSON_AddStringToObject(o, "attention", attn_kind_name(cfg.attn.kind));
         cJSON_AddNumberToObject(o, "window", cfg.attn.window);
         cJSON_AddNumberToObject(o, "params", (double)transformer_n_params(m));
         cJSON_AddNumberToObject(o, "threads", threads_count());
+        cJSON_AddNumberToObject(o, "load_avg", load[0]);
         cJSON_AddNumberToObject(o, "steps", steps);
         cJSON_AddNumberToObject(o, "loss", loss);
         char *s = cJSON_PrintUnformatted(o);

@@ -1,7 +1,8 @@
 /* bench: `aurl bench [--config FILE] [--steps N] [--json]` — times training
  * steps (forward + backward + AdamW) of a model config on random tokens and
  * reports tokens/s, GFLOP/s (transformer_flops_per_token), step time and
- * peak RSS; --json ends the output with one JSON object. */
+ * peak RSS, plus greedy sampling speed without a KV cache; --json ends the
+ * output with one JSON object. */
 #ifndef AURL_BENCH_H
 #define AURL_BENCH_H
 

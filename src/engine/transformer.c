@@ -2,6 +2,7 @@
  * pre-LN causal decoder, built from the layer functions of src/engine. */
 #include "engine/transformer.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,9 +164,18 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
 {
     *out = NULL;
     if (model_config_validate(cfg, err) != 0) return -1;
-    if (B < 1 || T < 1 || T > cfg->max_seq_len || (long long)B * T > (1LL << 28)) {
+    if (B < 1 || T < 1 || T > cfg->max_seq_len) {
         snprintf(err, AURL_ERR_LEN, "transformer: batch %d x %d invalid (T must be 1..max_seq_len %d)", B, T,
                  cfg->max_seq_len);
+        return -1;
+    }
+    /* the layer functions index (B*T) x width arrays with int */
+    long long widest = 3LL * cfg->d_model;
+    if (cfg->d_ff > widest) widest = cfg->d_ff;
+    if (cfg->vocab_size > widest) widest = cfg->vocab_size;
+    if ((long long)B * T * widest > INT_MAX) {
+        snprintf(err, AURL_ERR_LEN, "transformer: batch %d x %d too large for this model (activations exceed 2^31 floats)",
+                 B, T);
         return -1;
     }
     transformer *m = calloc(1, sizeof *m);
