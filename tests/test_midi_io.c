@@ -152,9 +152,9 @@ static void test_write_read_round_trip(void **state)
     (void)state;
     score s;
     score_init(&s);
-    score_add_tempo(&s, (score_tempo){ 0.0, 100.0 });
-    score_add_tempo(&s, (score_tempo){ 2.0, 90.0 });
-    score_add_tempo(&s, (score_tempo){ 5.0, 150.0 });
+    score_add_tempo(&s, (score_tempo){ 0.0, 120.0 });
+    score_add_tempo(&s, (score_tempo){ 2.0, 80.0 });
+    score_add_tempo(&s, (score_tempo){ 5.0, 160.0 });
     unsigned seed = 12345;
     for (int i = 0; i < 300; i++) {
         seed = seed * 1103515245u + 12345u;
@@ -194,6 +194,13 @@ static void test_write_read_round_trip(void **state)
         assert_true(fabs(r.tempos[i].time - s.tempos[i].time) <= 0.001);
         assert_true(fabs(r.tempos[i].bpm - s.tempos[i].bpm) <= 0.01);
     }
+    score_free(&r);
+
+    /* other tempos are snapped to the nearest grid-exact one: 100 -> 96 BPM */
+    s.tempos[0].bpm = 100.0;
+    assert_int_equal(midi_write_file(path, &s, err), 0);
+    assert_int_equal(midi_read_file(path, &r, NULL, err), 0);
+    assert_true(r.n_tempos >= 1 && fabs(r.tempos[0].bpm - 96.0) <= 0.01);
     score_free(&r);
 
     /* overlapping notes of one pitch: cut at the next onset */

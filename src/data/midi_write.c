@@ -5,6 +5,12 @@
  * libsmf reads it back (tempo changes sit on whole ticks, microseconds per
  * quarter are integers), so a write -> read round trip moves no event by
  * more than half a tick (about 0.5 ms at 120 BPM).
+ * Tempos are snapped to the nearest of the eleven tempos (40..240 BPM) at
+ * which one 1/64 s token step is a whole number of ticks (7,500,000 / us per
+ * quarter is an integer), so times on the token grid — everything
+ * tok_decode produces — are written with no rounding at all, and the token
+ * round trip stays within 1/128 s after export. Tempo is informational in
+ * the vocabulary (DESIGN.md §5); note times in seconds are what is kept.
  * Then one track per used instrument family: channel = family (skipping 9)
  * for families 0..14, channel 9 for drums; a program change (family*8) at
  * tick 0 on melodic tracks; CC64 127/0 for sustain; note-offs as 0x80.
@@ -62,6 +68,25 @@ static long sec_to_tick(const tmap *m, double sec)
     return (long)llround(t);
 }
 
+/* Microseconds per quarter of the grid-exact tempo nearest BPM (in log
+ * space): 7.5e6/us ticks per 1/64 s step at 480 ppqn must be an integer. */
+static int grid_exact_us(double bpm)
+{
+    static const int steps_ticks[] = {5, 6, 8, 10, 12, 15, 16, 20, 24, 25, 30};
+    double want = 60e6 / bpm;
+    int best = 500000;
+    double best_dist = INFINITY;
+    for (size_t i = 0; i < sizeof steps_ticks / sizeof steps_ticks[0]; i++) {
+        int us = 7500000 / steps_ticks[i];
+        double dist = fabs(log(us / want));
+        if (dist < best_dist) {
+            best_dist = dist;
+            best = us;
+        }
+    }
+    return best;
+}
+
 /* Quantise the score's tempo list into M (changes on whole ticks, integer
  * microseconds per quarter; several changes on one tick: the last wins). */
 static int build_tmap(const score *s, tmap *m)
@@ -83,8 +108,7 @@ static int build_tmap(const score *s, tmap *m)
     }
     for (size_t i = 0; i < s->n_tempos; i++) {
         if (!(t[i].bpm > 0) || !isfinite(t[i].bpm)) continue;
-        double us_d = 60e6 / t[i].bpm;
-        int us = us_d < 1 ? 1 : us_d > 0xFFFFFF ? 0xFFFFFF : (int)lround(us_d);
+        int us = grid_exact_us(t[i].bpm);
         long tick = sec_to_tick(m, t[i].time);
         seg *last = &m->v[m->n - 1];
         if (tick == last->tick) {
