@@ -95,16 +95,16 @@ static void test_errors_are_located(void **state)
 {
     (void)state;
     expect_error("model:\n  d_model: 30\n  n_layers: 2\n  n_heads: 4\n", "bad.yaml:4:12: n_heads must divide d_model");
-    expect_error("model:\n  d_model: 32\n  n_layers: 0\n  n_heads: 4\n", "bad.yaml:3:13: n_layers must be");
-    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: 1.0\n", ":5:12: dropout must be in [0, 1)");
+    expect_error("model:\n  d_model: 32\n  n_layers: 0\n  n_heads: 4\n", "bad.yaml:3:13: n_layers: 0 is out of range");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: 1.0\n", ":5:12: dropout: 1 is out of range");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: -0.1\n", "dropout");
-    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window: 0 is out of range");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  attention: banana\n", ":5:14: attention must be");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  positions: rotary\n", "positions must be");
-    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  n_head: 4\n", ":5:3: unknown model key: n_head");
-    expect_error("model:\n  d_model: 32x\n  n_layers: 2\n  n_heads: 4\n", ":2:12: d_model must be");
-    expect_error("model:\n  d_model: 99999999999999999999\n  n_layers: 2\n  n_heads: 4\n", "d_model must be");
-    expect_error("model:\n  d_model: [1, 2]\n  n_layers: 2\n  n_heads: 4\n", "expected a single value for d_model");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  n_head: 4\n", ":5:3: unknown setting 'n_head'");
+    expect_error("model:\n  d_model: 32x\n  n_layers: 2\n  n_heads: 4\n", ":2:12: d_model: expected a whole number");
+    expect_error("model:\n  d_model: 99999999999999999999\n  n_layers: 2\n  n_heads: 4\n", "d_model: expected a whole number");
+    expect_error("model:\n  d_model: [1, 2]\n  n_layers: 2\n  n_heads: 4\n", "d_model: expected a single value");
     expect_error("model:\n  d_model: 32\n  d_model: 64\n  n_layers: 2\n  n_heads: 4\n", ":3:3: duplicate key: d_model");
     expect_error("model:\n  n_layers: 2\n  n_heads: 4\n", "missing required model key: d_model");
     expect_error("model: 5\n", "model: expected a mapping");

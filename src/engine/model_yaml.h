@@ -10,10 +10,9 @@
 #ifndef AURL_MODEL_YAML_H
 #define AURL_MODEL_YAML_H
 
-#include <yaml.h>
-
 #include "engine/model_config.h"
 #include "util/fileio.h"
+#include "util/yaml_doc.h"
 
 /* Fill cfg with the defaults above (d_model etc. 0 = unset). */
 void model_yaml_defaults(model_config *cfg);
@@ -25,12 +24,12 @@ int model_yaml_load(const char *path, model_config *cfg, char err[AURL_ERR_LEN])
  * `batch_size` into *batch_size (left unchanged when absent; may be NULL). */
 int model_yaml_load_file(const char *path, model_config *cfg, int *batch_size, char err[AURL_ERR_LEN]);
 
-/* For callers that hold a parsed document (e.g. a stage config embedding a
- * model section): fill cfg from the mapping node `map` (defaults first,
- * then the keys, then validation). strict: unknown keys are errors. `path`
- * only names the file in messages. Returns 0 or -1 with err set. */
-int model_yaml_parse_node(yaml_document_t *doc, yaml_node_t *map, const char *path, int strict,
-                          model_config *cfg, char err[AURL_ERR_LEN]);
+/* For callers that hold a parsed document (e.g. a stage config with a
+ * `model:` section, or a profile layered over it): apply the model keys
+ * present in mapping MAP on top of cfg (absent keys keep their values; no
+ * validation, call model_config_validate after the last layer). strict:
+ * unknown keys are errors. Returns 0 or -1 with a FILE:LINE:COL message. */
+int model_yaml_apply(yaml_doc *doc, yaml_node_t *map, int strict, model_config *cfg, char err[AURL_ERR_LEN]);
 
 /* Check a config's values (positive sizes, n_heads | d_model, window >= 1,
  * dropout in [0,1), ...). Returns 0, or -1 with a message (no location). */

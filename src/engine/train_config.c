@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/tokenizer.h"
+#include "engine/model_yaml.h"
 #include "util/hash.h"
 #include "util/yaml_doc.h"
 
@@ -43,52 +44,12 @@ void train_config_defaults(train_config *cfg)
 }
 
 static const char *const TOP_KEYS[] = {"stage", "name", "mode", "model", "data", "augmentation", "training", NULL};
-static const char *const MODEL_KEYS[] = {"d_model", "n_layers", "n_heads", "d_ff", "max_seq_len", "attention",
-                                         "window", "global_stride", "dropout", "positions", "vocab_size", NULL};
 static const char *const DATA_KEYS[] = {"seq_len", "stride", "augment", NULL};
 static const char *const TRAIN_KEYS[] = {"batch_size", "epochs", "max_steps", "lr", "min_lr", "warmup_steps",
                                          "weight_decay", "beta1", "beta2", "eps", "grad_clip", "eval_every",
                                          "eval_batches", "checkpoint_every", "keep_checkpoints", "log_every",
                                          "seed", "init_from_previous", NULL};
 static const char *const AUG_KEYS[] = {"transpose", "time_stretch", "velocity", "instrument", "rhythm", NULL};
-
-/* The `model:` mapping. */
-static int read_model(yaml_doc *d, yaml_node_t *m, model_config *mc, char err[AURL_ERR_LEN])
-{
-    if (!m) return 0;
-    char attention[32] = "", positions[32] = "";
-    if (yaml_doc_check_keys(d, m, MODEL_KEYS, err) || yaml_doc_int(d, m, "d_model", 8, 8192, &mc->d_model, err) ||
-        yaml_doc_int(d, m, "n_layers", 1, 128, &mc->n_layers, err) ||
-        yaml_doc_int(d, m, "n_heads", 1, 256, &mc->n_heads, err) ||
-        yaml_doc_int(d, m, "d_ff", 8, 65536, &mc->d_ff, err) ||
-        yaml_doc_int(d, m, "max_seq_len", 2, 65536, &mc->max_seq_len, err) ||
-        yaml_doc_int(d, m, "window", 1, 65536, &mc->attn.window, err) ||
-        yaml_doc_int(d, m, "global_stride", 1, 65536, &mc->attn.stride, err) ||
-        yaml_doc_float(d, m, "dropout", 0.0, 0.95, &mc->dropout, err) ||
-        yaml_doc_int(d, m, "vocab_size", TOK_VOCAB_SIZE, TOK_VOCAB_SIZE, &mc->vocab_size, err) ||
-        yaml_doc_string(d, m, "attention", attention, sizeof attention, err) ||
-        yaml_doc_string(d, m, "positions", positions, sizeof positions, err))
-        return -1;
-    if (attention[0] && attn_kind_parse(attention, &mc->attn.kind) != 0) {
-        yaml_doc_error(d, yaml_doc_get(d, m, "attention"), err,
-                       "attention: expected full, sliding_window or hierarchical, got '%s'", attention);
-        return -1;
-    }
-    if (positions[0]) {
-        if (!strcmp(positions, "learned")) mc->learned_pos = 1;
-        else if (!strcmp(positions, "sinusoidal")) mc->learned_pos = 0;
-        else {
-            yaml_doc_error(d, yaml_doc_get(d, m, "positions"), err,
-                           "positions: expected learned or sinusoidal, got '%s'", positions);
-            return -1;
-        }
-    }
-    if (mc->d_model % mc->n_heads != 0) {
-        yaml_doc_error(d, m, err, "n_heads (%d) must divide d_model (%d)", mc->n_heads, mc->d_model);
-        return -1;
-    }
-    return 0;
-}
 
 /* One augmentation operation: `name: {p: .., <a>: .., <b>: ..}`. */
 static int read_aug_op(yaml_doc *d, yaml_node_t *aug, const char *name, float *p, const char *ka, float *a,
@@ -140,7 +101,7 @@ static int apply_file(train_config *cfg, const char *path, char err[AURL_ERR_LEN
         yaml_doc_string(&d, root, "mode", cfg->mode, sizeof cfg->mode, err) ||
         yaml_doc_map(&d, root, "model", &model, err) || yaml_doc_map(&d, root, "data", &data, err) ||
         yaml_doc_map(&d, root, "training", &training, err) || yaml_doc_map(&d, root, "augmentation", &aug, err) ||
-        read_model(&d, model, &cfg->model, err) || yaml_doc_check_keys(&d, data, DATA_KEYS, err) ||
+        model_yaml_apply(&d, model, 1, &cfg->model, err) || yaml_doc_check_keys(&d, data, DATA_KEYS, err) ||
         yaml_doc_int(&d, data, "seq_len", 2, 65536, &cfg->seq_len, err) ||
         yaml_doc_int(&d, data, "stride", 1, 65536, &cfg->stride, err) ||
         yaml_doc_bool(&d, data, "augment", &cfg->augment, err) || read_augmentation(&d, aug, &cfg->aug, err) ||
@@ -182,6 +143,16 @@ int train_config_load(train_config *cfg, const char *stage_path, const char *pro
     if (stage_path && apply_file(cfg, stage_path, err)) return -1;
     if (profile_path && apply_file(cfg, profile_path, err)) return -1;
     const char *where = profile_path ? profile_path : stage_path ? stage_path : "built-in config";
+    char msg[AURL_ERR_LEN];
+    if (cfg->model.vocab_size != TOK_VOCAB_SIZE) {
+        snprintf(err, AURL_ERR_LEN, "%s: model.vocab_size must be %d (token vocabulary v%d)", where, TOK_VOCAB_SIZE,
+                 TOK_VERSION);
+        return -1;
+    }
+    if (model_config_validate(&cfg->model, msg) != 0) {
+        snprintf(err, AURL_ERR_LEN, "%s: model: %s", where, msg);
+        return -1;
+    }
     if (cfg->seq_len > cfg->model.max_seq_len) {
         snprintf(err, AURL_ERR_LEN, "%s: data.seq_len (%d) exceeds model.max_seq_len (%d)", where, cfg->seq_len,
                  cfg->model.max_seq_len);

@@ -226,6 +226,13 @@ int yaml_doc_check_keys(yaml_doc *d, yaml_node_t *map, const char *const *allowe
             yaml_doc_error(d, kn, err, "unknown setting '%s'", k ? k : "(not a name)");
             return -1;
         }
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            const char *earlier = scalar_text(yaml_document_get_node(&d->doc, q->key));
+            if (earlier && !strcmp(earlier, k)) {
+                yaml_doc_error(d, kn, err, "duplicate key: %s", k);
+                return -1;
+            }
+        }
     }
     return 0;
 }

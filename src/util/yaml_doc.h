@@ -44,7 +44,7 @@ int yaml_doc_string(yaml_doc *d, yaml_node_t *map, const char *key, char *out, s
 int yaml_doc_map(yaml_doc *d, yaml_node_t *map, const char *key, yaml_node_t **out,
                  char err[AURL_ERR_LEN]);
 /* Check every key of MAP is one of the NULL-terminated ALLOWED names, so a
- * typo is an error rather than silently ignored. */
+ * typo is an error rather than silently ignored, and that none repeats. */
 int yaml_doc_check_keys(yaml_doc *d, yaml_node_t *map, const char *const *allowed,
                         char err[AURL_ERR_LEN]);
 /* Write "<file>:<line>:<col>: <message>" for NODE into err. */
