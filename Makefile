@@ -40,6 +40,8 @@ TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps data run test bench fuzz clean
+# Keep intermediate objects (test helpers) so reruns do not rebuild them.
+.SECONDARY:
 all: aurl
 
 ifeq ($(SANITIZE),1)
