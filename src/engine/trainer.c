@@ -272,19 +272,18 @@ static double evaluate(stage_run *r, double *accuracy)
     return count > 0 ? loss_sum / count : NAN;
 }
 
-/* Delete step checkpoints of this stage beyond keep_checkpoints (oldest first). */
-static void prune_step_checkpoints(stage_run *r)
+/* Steps of this stage's numbered checkpoints (stageN_stepK.ckpt), up to
+ * max of them, in no particular order. */
+static int list_step_checkpoints(const stage_run *r, long long *steps, int max)
 {
-    char dir[4096];
+    char dir[4096], prefix[32];
     snprintf(dir, sizeof dir, "%s/checkpoints", r->opts->outputs_dir);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    long long steps[1024];
-    int n = 0;
-    char prefix[32];
     snprintf(prefix, sizeof prefix, "stage%d_step", r->cfg->stage);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 1024) {
+    while ((e = readdir(d)) && n < max) {
         long long s;
         char tail[16];
         if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
@@ -292,12 +291,27 @@ static void prune_step_checkpoints(stage_run *r)
             steps[n++] = s;
     }
     closedir(d);
+    return n;
+}
+
+static void step_checkpoint_path(const stage_run *r, long long step, char *out, size_t len)
+{
+    char kind[48];
+    snprintf(kind, sizeof kind, "step%lld", step);
+    stage_path(r, kind, out, len);
+}
+
+/* Delete step checkpoints of this stage beyond keep_checkpoints (oldest first). */
+static void prune_step_checkpoints(stage_run *r)
+{
+    long long steps[1024];
+    int n = list_step_checkpoints(r, steps, 1024);
     while (n > r->cfg->keep_checkpoints) {
         int oldest = 0;
         for (int i = 1; i < n; i++)
             if (steps[i] < steps[oldest]) oldest = i;
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s%lld.ckpt", dir, prefix, steps[oldest]);
+        char path[4096];
+        step_checkpoint_path(r, steps[oldest], path, sizeof path);
         unlink(path);
         steps[oldest] = steps[--n];
     }
@@ -311,9 +325,8 @@ static int checkpoint_last(stage_run *r)
     if (save_checkpoint(r, path, NAN) != 0) return -1;
     snprintf(r->ss->last_checkpoint, sizeof r->ss->last_checkpoint, "%s", relative_to_outputs(r, path));
     if (r->cfg->keep_checkpoints > 0) {
-        char step_path[4096], kind[48];
-        snprintf(kind, sizeof kind, "step%lld", (long long)r->ss->step);
-        stage_path(r, kind, step_path, sizeof step_path);
+        char step_path[4096];
+        step_checkpoint_path(r, r->ss->step, step_path, sizeof step_path);
         if (save_checkpoint(r, step_path, NAN) == 0) prune_step_checkpoints(r);
     }
     return save_state(r);
@@ -357,6 +370,37 @@ static void print_progress(stage_run *r, float loss, double tok_per_s, double st
                  r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s, eta);
 }
 
+/* Resume from the stage's `last` checkpoint or, if that is damaged, from
+ * the newest numbered one that loads. 0 if resumed, -1 if none could be. */
+static int resume_from_checkpoints(stage_run *r)
+{
+    char err[AURL_ERR_LEN], path[4096];
+    long long steps[1024];
+    int n = list_step_checkpoints(r, steps, 1024);
+    for (int attempt = -1; attempt < n; attempt++) {
+        if (attempt < 0) {
+            snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, r->ss->last_checkpoint);
+        } else {
+            int newest = attempt; /* selection: newest remaining first */
+            for (int i = attempt + 1; i < n; i++)
+                if (steps[i] > steps[newest]) newest = i;
+            long long t = steps[attempt];
+            steps[attempt] = steps[newest];
+            steps[newest] = t;
+            step_checkpoint_path(r, steps[attempt], path, sizeof path);
+        }
+        long long step;
+        if (load_checkpoint(r, path, 1, &step, err) == 0 && step >= 0) {
+            r->ss->step = step;
+            log_info("stage %d: resuming at step %lld from %s", r->cfg->stage, step, path);
+            return 0;
+        }
+        log_warn("%s", err);
+    }
+    log_warn("stage %d: no usable checkpoint; starting the stage again", r->cfg->stage);
+    return -1;
+}
+
 /* Initialise weights: resume this stage, or start from the previous stage's
  * best, or from scratch. Returns 0 or -1. */
 static int prepare_weights(stage_run *r, train_stage_state *prev)
@@ -370,14 +414,7 @@ static int prepare_weights(stage_run *r, train_stage_state *prev)
             log_warn("stage %d: its configuration changed since the last run; starting the stage again",
                      r->cfg->stage);
         } else {
-            snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, ss->last_checkpoint);
-            long long step;
-            if (load_checkpoint(r, path, 1, &step, err) == 0 && step >= 0) {
-                ss->step = step;
-                log_info("stage %d: resuming at step %lld from %s", r->cfg->stage, step, path);
-                return 0;
-            }
-            log_warn("%s; starting stage %d again", err, r->cfg->stage);
+            if (resume_from_checkpoints(r) == 0) return 0;
         }
     }
     /* fresh start of the stage */
@@ -632,9 +669,12 @@ int trainer_run(const trainer_opts *o)
         if (o->epochs > 0) cfg.epochs = o->epochs;
         if (o->max_steps > 0) cfg.max_steps = o->max_steps;
         if (strcmp(cfg.mode, "transformer") != 0) {
-            log_warn("stage %d (%s) needs mode '%s', which this build cannot train yet; stopping after stage %d",
-                     cfg.stage, cfg.name, cfg.mode, cfg.stage - 1);
-            rc = 0;
+            /* Asked for explicitly, that is a failure; reached by running
+             * through the stages, the stages before it are done. */
+            int asked = o->only_stage || o->config_file;
+            log_msg(asked ? LOG_ERROR : LOG_WARN, "stage %d (%s) needs mode '%s', which this build cannot train yet%s",
+                    cfg.stage, cfg.name, cfg.mode, asked ? "" : "; stopping after the stages before it");
+            rc = asked ? 1 : 0;
             goto out;
         }
         if (!o->only_stage && !o->config_file && st.stages[s - 1].status == 2) continue;
