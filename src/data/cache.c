@@ -20,6 +20,7 @@
 #include "data/midi_read.h"
 #include "data/midi_worker.h"
 #include "data/tokenizer.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/isolate.h"
 #include "util/log.h"
@@ -35,15 +36,6 @@
 #define MAX_INDEX_BYTES ((size_t)1 << 30)
 #define PATH_LEN 4096
 
-/* printf into err (AURL_ERR_LEN), truncating silently. */
-static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(char *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, AURL_ERR_LEN, fmt, ap);
-    va_end(ap);
-}
 
 struct cache {
     void *map;
@@ -60,17 +52,10 @@ static int join_path(char *out, const char *a, const char *b, char err[AURL_ERR_
 {
     int n = snprintf(out, PATH_LEN, "%s/%s", a, b);
     if (n < 0 || n >= PATH_LEN) {
-        set_err(err, "%s/%s: path too long", a, b);
+        errmsg_set(err, "%s/%s: path too long", a, b);
         return -1;
     }
     return 0;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 const char *cache_split_name(cache_split split)
@@ -118,17 +103,17 @@ static int map_tokens(const char *path, cache *c, char err[AURL_ERR_LEN])
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, "%s: %s", path, errno == ENOENT ? "missing" : strerror(errno));
+        errmsg_set(err, "%s: %s", path, errno == ENOENT ? "missing" : strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, "%s: not a regular file", path);
+        errmsg_set(err, "%s: not a regular file", path);
         close(fd);
         return -1;
     }
     if ((uint64_t)st.st_size < HEADER_SIZE) {
-        set_err(err, "%s: truncated (%lld bytes, header needs %u)", path,
+        errmsg_set(err, "%s: truncated (%lld bytes, header needs %u)", path,
                  (long long)st.st_size, HEADER_SIZE);
         close(fd);
         return -1;
@@ -137,7 +122,7 @@ static int map_tokens(const char *path, cache *c, char err[AURL_ERR_LEN])
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
-        set_err(err, "%s: mmap failed: %s", path, strerror(errno));
+        errmsg_set(err, "%s: mmap failed: %s", path, strerror(errno));
         return -1;
     }
     c->map = map;
@@ -149,17 +134,17 @@ static int map_tokens(const char *path, cache *c, char err[AURL_ERR_LEN])
     memcpy(&hsize, h + 12, 4);
     memcpy(&count, h + 16, 8);
     if (memcmp(h, TOKENS_MAGIC, 8) != 0) {
-        set_err(err, "%s: bad magic (not an aurl token file)", path);
+        errmsg_set(err, "%s: bad magic (not an aurl token file)", path);
         return -1;
     }
     if (version != TOK_VERSION) {
-        set_err(err, "%s: stale: vocab version %u, expected %d", path, version,
+        errmsg_set(err, "%s: stale: vocab version %u, expected %d", path, version,
                  TOK_VERSION);
         return -1;
     }
     if (hsize != HEADER_SIZE || count > (len - HEADER_SIZE) / 2 ||
         HEADER_SIZE + count * 2 != len) {
-        set_err(err, "%s: size %zu does not match header (%" PRIu64 " tokens)",
+        errmsg_set(err, "%s: size %zu does not match header (%" PRIu64 " tokens)",
                  path, len, count);
         return -1;
     }
@@ -218,7 +203,7 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
     if (!cJSON_IsString(path) || !safe_rel_path(path->valuestring) || !cJSON_IsString(split) ||
         !cJSON_IsString(hash) || parse_hex64(hash->valuestring, &e->content_hash) ||
         json_uint(f, "size", &size) || json_uint(f, "mtime", &mtime)) {
-        set_err(err, "%s: file entry %zu is malformed", ipath, i);
+        errmsg_set(err, "%s: file entry %zu is malformed", ipath, i);
         return -1;
     }
     e->size = size;
@@ -226,7 +211,7 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
     e->path = strdup(path->valuestring);
     e->reject_reason = "";
     if (!e->path) {
-        set_err(err, "%s: out of memory", ipath);
+        errmsg_set(err, "%s: out of memory", ipath);
         return -1;
     }
     const char *sp = split->valuestring;
@@ -238,7 +223,7 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
         e->reject_reason = strdup(r);
         if (!e->reject_reason) {
             e->reject_reason = "";
-            set_err(err, "%s: out of memory", ipath);
+            errmsg_set(err, "%s: out of memory", ipath);
             return -1;
         }
         return 0;
@@ -246,7 +231,7 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
     if (strcmp(sp, "train") == 0) e->split = CACHE_TRAIN;
     else if (strcmp(sp, "val") == 0) e->split = CACHE_VAL;
     else {
-        set_err(err, "%s: %s: unknown split \"%.32s\"", ipath, e->path, sp);
+        errmsg_set(err, "%s: %s: unknown split \"%.32s\"", ipath, e->path, sp);
         return -1;
     }
     uint64_t off, count, notes;
@@ -254,12 +239,12 @@ static int parse_entry(const cJSON *f, cache *c, cache_entry *e, const char *ipa
     if (json_uint(f, "offset", &off) || json_uint(f, "count", &count) ||
         json_uint(f, "notes", &notes) || !cJSON_IsNumber(dur) || !isfinite(dur->valuedouble) ||
         dur->valuedouble < 0) {
-        set_err(err, "%s: %s: malformed token fields", ipath, e->path);
+        errmsg_set(err, "%s: %s: malformed token fields", ipath, e->path);
         return -1;
     }
     if (count < 2 || off > c->n_tokens || count > c->n_tokens - off ||
         c->tokens[off] != TOK_START || c->tokens[off + count - 1] != TOK_END) {
-        set_err(err, "%s: %s: token range %" PRIu64 "+%" PRIu64
+        errmsg_set(err, "%s: %s: token range %" PRIu64 "+%" PRIu64
                  " inconsistent with tokens.bin", ipath, e->path, off, count);
         return -1;
     }
@@ -294,7 +279,7 @@ static int load_index(const char *ipath, const char *tpath, cache *c, char err[A
     unsigned char *text;
     size_t len;
     if (!file_is_regular(ipath) && access(ipath, F_OK) != 0) {
-        set_err(err, "%s: missing", ipath);
+        errmsg_set(err, "%s: missing", ipath);
         return -1;
     }
     if (file_read_all(ipath, MAX_INDEX_BYTES, &text, &len, err)) return -1;
@@ -302,49 +287,49 @@ static int load_index(const char *ipath, const char *tpath, cache *c, char err[A
     free(text);
     int rc = -1;
     if (!cJSON_IsObject(root)) {
-        set_err(err, "%s: not a valid JSON index", ipath);
+        errmsg_set(err, "%s: not a valid JSON index", ipath);
         goto out;
     }
     uint64_t version, vocab, crc, count;
     if (json_uint(root, "version", &version) || version != CACHE_INDEX_VERSION) {
-        set_err(err, "%s: unsupported index version (expected %d)", ipath,
+        errmsg_set(err, "%s: unsupported index version (expected %d)", ipath,
                  CACHE_INDEX_VERSION);
         goto out;
     }
     if (json_uint(root, "vocab_version", &vocab) || vocab != TOK_VERSION) {
-        set_err(err, "%s: stale: vocab version %" PRIu64 ", expected %d", ipath,
+        errmsg_set(err, "%s: stale: vocab version %" PRIu64 ", expected %d", ipath,
                  json_uint(root, "vocab_version", &vocab) ? 0 : vocab, TOK_VERSION);
         goto out;
     }
     if (json_uint(root, "tokens_crc32", &crc) || json_uint(root, "tokens_count", &count)) {
-        set_err(err, "%s: missing tokens_crc32/tokens_count", ipath);
+        errmsg_set(err, "%s: missing tokens_crc32/tokens_count", ipath);
         goto out;
     }
     if (count != c->n_tokens) {
-        set_err(err, "%s: token count %" PRIu64 " differs from tokens.bin (%zu)",
+        errmsg_set(err, "%s: token count %" PRIu64 " differs from tokens.bin (%zu)",
                  ipath, count, c->n_tokens);
         goto out;
     }
     if (hash_crc32(0, c->tokens, c->n_tokens * 2) != (uint32_t)crc || crc > 0xffffffffu) {
-        set_err(err, "%s: checksum mismatch with %s (damaged)", tpath, ipath);
+        errmsg_set(err, "%s: checksum mismatch with %s (damaged)", tpath, ipath);
         goto out;
     }
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
     if (!cJSON_IsArray(files)) {
-        set_err(err, "%s: no \"files\" array", ipath);
+        errmsg_set(err, "%s: no \"files\" array", ipath);
         goto out;
     }
     uint64_t want_crc;
     uint32_t got_crc;
     if (json_uint(root, "files_crc32", &want_crc) || files_crc(files, &got_crc) ||
         got_crc != want_crc) {
-        set_err(err, "%s: checksum mismatch (index damaged or edited)", ipath);
+        errmsg_set(err, "%s: checksum mismatch (index damaged or edited)", ipath);
         goto out;
     }
     size_t n = (size_t)cJSON_GetArraySize(files);
     c->entries = calloc(n ? n : 1, sizeof *c->entries);
     if (!c->entries) {
-        set_err(err, "%s: out of memory", ipath);
+        errmsg_set(err, "%s: out of memory", ipath);
         goto out;
     }
     const cJSON *f;
@@ -352,11 +337,11 @@ static int load_index(const char *ipath, const char *tpath, cache *c, char err[A
     {
         cache_entry *e = &c->entries[c->n_entries++];
         if (!cJSON_IsObject(f) || parse_entry(f, c, e, ipath, c->n_entries - 1, err)) {
-            if (!cJSON_IsObject(f)) set_err(err, "%s: file entry is not an object", ipath);
+            if (!cJSON_IsObject(f)) errmsg_set(err, "%s: file entry is not an object", ipath);
             goto out;
         }
         if (c->n_entries > 1 && strcmp(c->entries[c->n_entries - 2].path, e->path) >= 0) {
-            set_err(err, "%s: entries not in path order at %s", ipath, e->path);
+            errmsg_set(err, "%s: entries not in path order at %s", ipath, e->path);
             goto out;
         }
     }
@@ -375,7 +360,7 @@ int cache_open(const char *data_dir, cache **out, char err[AURL_ERR_LEN])
         return -1;
     cache *c = calloc(1, sizeof *c);
     if (!c) {
-        set_err(err, "%s: out of memory", dir);
+        errmsg_set(err, "%s: out of memory", dir);
         return -1;
     }
     if (map_tokens(tpath, c, err) || load_index(ipath, tpath, c, err)) {
@@ -482,7 +467,7 @@ static int scan_dir(build_ctx *b, const char *abs, const char *rel, int depth,
     DIR *d = opendir(abs);
     if (!d) {
         if (depth == 0) {
-            set_err(err, "%s: cannot open directory: %s%s", abs, strerror(errno),
+            errmsg_set(err, "%s: cannot open directory: %s%s", abs, strerror(errno),
                      errno == ENOENT ? " (run `aurl data fetch` or put MIDI files there)" : "");
             return -1;
         }
@@ -507,7 +492,7 @@ static int scan_dir(build_ctx *b, const char *abs, const char *rel, int depth,
             rc = scan_dir(b, cabs, crel, depth + 1, err);
         } else if (S_ISREG(st.st_mode) && strcmp(de->d_name, "COPYRIGHT") != 0) {
             if (add_file(b, cabs, crel, &st)) {
-                set_err(err, "%s: out of memory", abs);
+                errmsg_set(err, "%s: out of memory", abs);
                 rc = -1;
             }
         }
@@ -590,14 +575,14 @@ static int parse_job(void *arg, size_t index, uint8_t **out, size_t *out_len,
     }
     if (s.n_notes == 0) {
         score_free(&s);
-        set_err(err, "no notes");
+        errmsg_set(err, "no notes");
         return -1;
     }
     uint16_t *toks;
     size_t nt;
     if (tok_encode(&s, &toks, &nt)) {
         score_free(&s);
-        set_err(err, "out of memory while tokenising");
+        errmsg_set(err, "out of memory while tokenising");
         return -1;
     }
     double dur = score_duration(&s);
@@ -606,7 +591,7 @@ static int parse_job(void *arg, size_t index, uint8_t **out, size_t *out_len,
     uint8_t *blob = malloc(24 + nt * 2);
     if (!blob) {
         free(toks);
-        set_err(err, "out of memory");
+        errmsg_set(err, "out of memory");
         return -1;
     }
     memcpy(blob, &dur, 8);
@@ -781,14 +766,14 @@ oom:
     cJSON_Delete(root);
     if (!root) cJSON_Delete(files);
 oom_nofree:
-    set_err(err, "%s: out of memory", path);
+    errmsg_set(err, "%s: out of memory", path);
     return -1;
 }
 
 int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result *res,
                    char err[AURL_ERR_LEN])
 {
-    double t0 = now_seconds();
+    double t0 = clock_monotonic();
     cache_build_result r;
     memset(&r, 0, sizeof r);
     char midi[PATH_LEN], cdir[PATH_LEN], tpath[PATH_LEN], ipath[PATH_LEN];
@@ -817,7 +802,7 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
 
     b.jobs = malloc((b.n ? b.n : 1) * sizeof *b.jobs);
     if (!b.jobs) {
-        set_err(err, "%s: out of memory", cdir);
+        errmsg_set(err, "%s: out of memory", cdir);
         goto out;
     }
     for (size_t i = 0; i < b.n; i++) {
@@ -842,7 +827,7 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
         isolate_limits lim = {MIDI_WORKER_TIMEOUT_S, MIDI_WORKER_MEM_LIMIT,
                               jobs > 0 ? jobs : threads_cores()};
         if (isolate_map(b.n_jobs, parse_job, parse_done, &b, &lim) != 0 || b.syserr) {
-            set_err(err, "%s: could not run parser processes: %s", cdir,
+            errmsg_set(err, "%s: could not run parser processes: %s", cdir,
                      b.syserr ? b.syserr_msg : "isolate pool failed");
             goto out;
         }
@@ -866,7 +851,7 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
     uint32_t crc;
     if (write_tokens(tpath, &b, total, &crc, err) || write_index(ipath, &b, total, crc, err))
         goto out;
-    r.build_seconds = now_seconds() - t0;
+    r.build_seconds = clock_monotonic() - t0;
     if (!quiet)
         printf("cache: %zu files: %zu accepted (%zu train, %zu val), %zu rejected; "
                "%zu tokens, %.2f h of music; parsed %zu, re-used %zu; %.2f s\n",

@@ -22,15 +22,6 @@
 #define MAX_COPY_BYTES ((size_t)64 << 20)
 #define MAX_WALK_DEPTH 32
 
-/* printf into err (AURL_ERR_LEN), truncating silently. */
-static void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_err(char *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, AURL_ERR_LEN, fmt, ap);
-    va_end(ap);
-}
 
 /* Run argv[0] (PATH lookup) in directory CWD; stdout to /dev/null when
  * QUIET. Returns the exit status, or -1 with err set when it could not run. */
@@ -38,13 +29,13 @@ static int run_tool(char *const argv[], const char *cwd, int quiet, char err[AUR
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
-        set_err(err, "%s: pipe: %s", argv[0], strerror(errno));
+        errmsg_set(err, "%s: pipe: %s", argv[0], strerror(errno));
         return -1;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        set_err(err, "%s: fork: %s", argv[0], strerror(errno));
+        errmsg_set(err, "%s: fork: %s", argv[0], strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
         return -1;
@@ -73,11 +64,11 @@ static int run_tool(char *const argv[], const char *cwd, int quiet, char err[AUR
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) {
-            set_err(err, "%s: waitpid: %s", argv[0], strerror(errno));
+            errmsg_set(err, "%s: waitpid: %s", argv[0], strerror(errno));
             return -1;
         }
     if (got == (ssize_t)sizeof child_errno) {
-        set_err(err, "%s: cannot run: %s%s", argv[0], strerror(child_errno),
+        errmsg_set(err, "%s: cannot run: %s%s", argv[0], strerror(child_errno),
                  child_errno == ENOENT ? " (not installed? fetch needs Debian's apt tools)" : "");
         return -1;
     }
@@ -202,11 +193,11 @@ int fetch_install_tree(const char *root, const char *package, const char *midi_d
     path_list l = {0};
     if (collect_midi(root, "", 0, &l)) {
         path_list_free(&l);
-        set_err(err, "%s: out of memory while scanning", root);
+        errmsg_set(err, "%s: out of memory while scanning", root);
         return -1;
     }
     if (l.n == 0) {
-        set_err(err, "package %s: no MIDI files found in %s", package, root);
+        errmsg_set(err, "package %s: no MIDI files found in %s", package, root);
         return -1;
     }
     size_t skip = common_dir_len(&l);
@@ -271,25 +262,25 @@ static int fetch_in(const char *tmp, const char *midi_dir, const char *const *pa
     int st = run_tool(argv, tmp, quiet, err);
     if (st < 0) return -1;
     if (st != 0) {
-        set_err(err, "apt-get download failed (exit status %d): check network "
+        errmsg_set(err, "apt-get download failed (exit status %d): check network "
                  "access and apt sources (try `apt-get update`)", st);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         char deb[PATH_LEN], dest[PATH_LEN];
         if (find_deb(tmp, packages[i], deb)) {
-            set_err(err, "apt-get download produced no .deb for %s", packages[i]);
+            errmsg_set(err, "apt-get download produced no .deb for %s", packages[i]);
             return -1;
         }
         if (snprintf(dest, sizeof dest, "%s/unpacked-%zu", tmp, i) >= (int)sizeof dest) {
-            set_err(err, "%s: path too long", tmp);
+            errmsg_set(err, "%s: path too long", tmp);
             return -1;
         }
         char *xargv[] = {"dpkg-deb", "-x", deb, dest, NULL};
         st = run_tool(xargv, NULL, quiet, err);
         if (st < 0) return -1;
         if (st != 0) {
-            set_err(err, "dpkg-deb -x %s failed (exit status %d)", deb, st);
+            errmsg_set(err, "dpkg-deb -x %s failed (exit status %d)", deb, st);
             return -1;
         }
         fetch_result one = {0};
@@ -311,7 +302,7 @@ int fetch_packages(const char *data_dir, const char *const *packages, size_t n, 
     fetch_result r = {0};
     char midi_dir[PATH_LEN];
     if (snprintf(midi_dir, sizeof midi_dir, "%s/midi", data_dir) >= PATH_LEN) {
-        set_err(err, "%s: path too long", data_dir);
+        errmsg_set(err, "%s: path too long", data_dir);
         return -1;
     }
     if (file_mkdirs(midi_dir, err)) return -1;
@@ -319,7 +310,7 @@ int fetch_packages(const char *data_dir, const char *const *packages, size_t n, 
     char tmp[PATH_LEN];
     snprintf(tmp, sizeof tmp, "%s/aurl-fetch-XXXXXX", tdir && *tdir ? tdir : "/tmp");
     if (!mkdtemp(tmp)) {
-        set_err(err, "%s: cannot create temporary directory: %s", tmp,
+        errmsg_set(err, "%s: cannot create temporary directory: %s", tmp,
                  strerror(errno));
         return -1;
     }

@@ -13,6 +13,7 @@
 #include "engine/model_yaml.h"
 #include "engine/rng.h"
 #include "engine/transformer.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/threads.h"
 
@@ -33,13 +34,6 @@ static void usage(FILE *out)
             "  --attention K   override the attention variant; --window W its window\n"
             "  --sample N      also time greedy sampling of N tokens, no KV cache (default 64, 0: off)\n"
             "  --json          end with one JSON object: tokens_per_s, gflops, peak_rss_mb, step_ms, ...\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static double peak_rss_mb(void)
@@ -100,7 +94,6 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         return 2;
     }
 
-    if (g && g->threads > 0) threads_configure(g->threads); /* main does this too; harmless twice */
     model_config cfg;
     char err[AURL_ERR_LEN];
     int B = 8;
@@ -154,13 +147,13 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
                cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
     double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
     for (int s = -1; s < steps; s++) { /* step -1: untimed warm-up */
-        double t0 = now_s();
+        double t0 = clock_monotonic();
         float l = transformer_forward(m, tok, tok + 1, B, T, 1, (uint64_t)s);
-        double t1 = now_s();
+        double t1 = clock_monotonic();
         transformer_backward(m);
-        double t2 = now_s();
+        double t2 = clock_monotonic();
         transformer_step(m, &opt, l);
-        double t3 = now_s();
+        double t3 = clock_monotonic();
         if (s >= 0) {
             t_fwd += t1 - t0;
             t_bwd += t2 - t1;
@@ -170,7 +163,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     }
     /* greedy sampling without a KV cache: each token re-runs the prefix */
     int n_sample = sample < T ? sample : T - 1;
-    double t_s0 = now_s();
+    double t_s0 = clock_monotonic();
     tok[0] = 0; /* START */
     for (int len = 1; len <= n_sample; len++) {
         transformer_forward(m, tok, NULL, 1, len, 0, 0);
@@ -180,7 +173,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
             if (row[v] > row[best]) best = v;
         tok[len] = best;
     }
-    double sample_tps = n_sample > 0 ? n_sample / (now_s() - t_s0) : 0.0;
+    double sample_tps = n_sample > 0 ? n_sample / (clock_monotonic() - t_s0) : 0.0;
     double total = t_fwd + t_bwd + t_opt;
     double step_ms = 1e3 * total / steps;
     double tps = (double)N * steps / total;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/tb_writer.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct metrics {
@@ -104,13 +105,6 @@ void metrics_close(metrics *m)
     free(m);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void add_number_or_null(cJSON *o, const char *key, double v)
 {
     if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
@@ -121,7 +115,7 @@ void metrics_log(metrics *m, const char *kind, int64_t step, int n, const char *
                  const double *values, const char *note)
 {
     if (!m || !kind) return;
-    double t = now_seconds();
+    double t = clock_wall();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", kind);
     cJSON_AddNumberToObject(o, "stage", m->stage);

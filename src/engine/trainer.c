@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "engine/train_config.h"
 #include "engine/train_state.h"
 #include "engine/transformer.h"
+#include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -45,13 +45,6 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_checkpoint_signal;
     sigaction(SIGUSR1, &sa, NULL);
-}
-
-static double now_seconds(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return tv.tv_sec + tv.tv_usec * 1e-6;
 }
 
 int trainer_stage_config_path(const char *configs_dir, int stage, char *out, size_t out_len, char *err,
@@ -357,7 +350,7 @@ static void run_eval(stage_run *r)
 static void print_progress(stage_run *r, float loss, double tok_per_s, double started, long long start_step)
 {
     long long done = r->ss->step - start_step, left = r->total_steps - r->ss->step;
-    double rate = done > 0 ? done / (now_seconds() - started) : 0;
+    double rate = done > 0 ? done / (clock_monotonic() - started) : 0;
     double eta = rate > 0 ? left / rate : 0;
     char best[32] = "-";
     if (isfinite(r->ss->best_val_loss)) snprintf(best, sizeof best, "%.3f", r->ss->best_val_loss);
@@ -512,7 +505,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
 
     const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
     long long start_step = r.ss->step;
-    double started = now_seconds(), window_start = started;
+    double started = clock_monotonic(), window_start = started;
     long long window_tokens = 0, window_steps = 0;
     float last_loss = NAN;
     while (r.ss->step < r.total_steps) {
@@ -541,7 +534,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         window_steps++;
         last_loss = loss;
         if (r.ss->step % cfg->log_every == 0 || r.ss->step == r.total_steps) {
-            double t = now_seconds();
+            double t = clock_monotonic();
             double tps = window_tokens / fmax(t - window_start, 1e-9);
             double sps = window_steps / fmax(t - window_start, 1e-9);
             const char *names[] = {"loss", "lr", "grad_norm", "tokens_per_s", "steps_per_s", "epoch"};

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define AURL_ERR_LEN 512
+#include "util/errmsg.h"
 
 /* Read all of PATH into a malloc'd buffer (NUL-terminated, *len excludes the
  * NUL). Fails with a message in err if the file is missing, not a regular

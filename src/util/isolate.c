@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 
 enum { WIRE_OK = 0, WIRE_FAILED = 1, WIRE_NOMEM = 2 };
@@ -48,13 +49,6 @@ typedef struct {
 /* Fields the child's fatal-signal handler needs (async-signal-safe use only). */
 static int g_child_fd = -1;
 static size_t g_child_nomem_pages; /* VmSize above which a crash counts as NOMEM */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 const char *isolate_status_name(isolate_status status)
 {
@@ -224,7 +218,7 @@ static int spawn(slot *s, slot *all, int n_slots, size_t idx, isolate_fn fn, voi
     s->pid = pid;
     s->fd = p[0];
     s->index = idx;
-    s->deadline = lim->timeout_s > 0 ? now_s() + lim->timeout_s : 0;
+    s->deadline = lim->timeout_s > 0 ? clock_monotonic() + lim->timeout_s : 0;
     return 0;
 }
 
@@ -359,7 +353,7 @@ int isolate_map(size_t n, isolate_fn fn, isolate_done_fn done, void *arg, const 
         if (!active) break;
 
         /* wait for output, a child exit or the nearest deadline */
-        double t = now_s(), wait_s = -1;
+        double t = clock_monotonic(), wait_s = -1;
         int np = 0, need_reap = 0;
         for (int i = 0; i < lim.jobs; i++) {
             slot *s = &slots[i];
@@ -390,7 +384,7 @@ int isolate_map(size_t n, isolate_fn fn, isolate_done_fn done, void *arg, const 
             if (pfd[k].revents) read_some(&slots[pmap[k]], cap);
 
         /* deadlines, reaping, reporting */
-        t = now_s();
+        t = clock_monotonic();
         for (int i = 0; i < lim.jobs; i++) {
             slot *s = &slots[i];
             if (!s->pid) continue;
