@@ -36,6 +36,8 @@ LIB_SRC  := $(sort $(wildcard src/util/*.c src/data/*.c src/engine/*.c src/tui/*
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
@@ -65,6 +67,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPER_OBJ) $(BUILD)/libaurl.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(BUILD)/libaurl.a $(TEST_LIBS) $(ALL_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libaurl.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libaurl.a $(ALL_LIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -99,8 +105,9 @@ test: aurl $(TEST_BIN) data/midi/.fetched
 data/midi/.fetched: | aurl
 	$(BUILD)/aurl data fetch && touch $@
 
-bench: aurl
-	sh bench/run.sh
+# Speed against PyTorch (and mido) on this machine; see bench/run.sh.
+bench: aurl $(BENCH_BIN) data/midi/.fetched
+	BUILD=$(BUILD) sh bench/run.sh
 
 fuzz:
 	$(MAKE) -C fuzz

@@ -4,9 +4,7 @@
  * full vs sliding_window (W=256) vs hierarchical (W=256, stride 64), in
  * milliseconds per call (best of several runs: wall clock, and process CPU
  * time, which stays meaningful when the machine is shared) and saved MB.
- * Build: gcc -O3 -march=native -fopenmp -Isrc bench/attn_scaling.c
- *        build/libaurl.a -lopenblas -lm */
-#define _GNU_SOURCE
+ * Built by `make bench` (build/bench/attn_scaling) and run by bench/run.sh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

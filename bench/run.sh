@@ -76,18 +76,24 @@ for T in 512 1024 2048 4096; do
     echo "$row" | awk '{ printf "%6s %14.1f %18.1f\n", $1, $2, $3 }'
 done
 
-if [ -f bench/attn_scaling.c ]; then
+BUILD=${BUILD:-build}
+if [ -x "$BUILD/bench/attn_scaling" ]; then
     echo
     echo "== attention kernel scaling (bench/attn_scaling.c)"
-    BUILD=${BUILD:-build}
-    # shellcheck disable=SC2046
-    if ${CC:-cc} -std=c11 -O3 -march=native -fopenmp -Isrc $(pkg-config --cflags openblas 2>/dev/null) \
-        -o "$tmp/attn_scaling" bench/attn_scaling.c "$BUILD/libaurl.a" \
-        $(pkg-config --libs smf yaml-0.1 libcjson ncursesw fluidsynth 2>/dev/null) \
-        -L/usr/lib/x86_64-linux-gnu/openblas-openmp -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp \
-        -lopenblas -lm -lpthread; then
-        "$tmp/attn_scaling"
+    "$BUILD/bench/attn_scaling"
+fi
+
+if [ -x "$BUILD/bench/data_pipeline" ]; then
+    echo
+    echo "== data pipeline (bench/data_pipeline.c) on data/midi"
+    "$BUILD/bench/data_pipeline" --json data >"$tmp/data.out" && grep -v '^{' "$tmp/data.out"
+    a_read=$(json_num "$tmp/data.out" read_files_per_s)
+    if "$PY" -c 'import mido' 2>/dev/null; then
+        "$PY" bench/mido_read.py --json data >"$tmp/mido.out" && grep -v '^{' "$tmp/mido.out"
+        m_read=$(json_num "$tmp/mido.out" read_files_per_s)
+        [ -n "$a_read" ] && [ -n "$m_read" ] &&
+            awk -v a="$a_read" -v m="$m_read" 'BEGIN { printf "aurl / mido MIDI reading: %.1fx\n", a / m }'
     else
-        echo "bench: could not build bench/attn_scaling.c"
+        echo "(python3-mido not installed: no mido comparison)"
     fi
 fi

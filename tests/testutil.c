@@ -1,0 +1,157 @@
+/* testutil: shared test helpers for a per-program temporary directory and
+ * the files tests write into it (see testutil.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "util/fileio.h"
+
+static char g_tmpdir[256];
+
+/* Paths handed out by testutil_path, kept until teardown so that every
+ * returned pointer stays valid. */
+typedef struct path_entry {
+    char *name, *path;
+    struct path_entry *next;
+} path_entry;
+static path_entry *g_paths;
+
+int testutil_tmpdir_setup(void **state)
+{
+    (void)state;
+    snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/aurl-%s-XXXXXX", program_invocation_short_name);
+    if (!mkdtemp(g_tmpdir)) {
+        fprintf(stderr, "testutil: cannot create %s: %s\n", g_tmpdir, strerror(errno));
+        g_tmpdir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int testutil_tmpdir_teardown(void **state)
+{
+    (void)state;
+    while (g_paths) {
+        path_entry *e = g_paths;
+        g_paths = e->next;
+        free(e->name);
+        free(e->path);
+        free(e);
+    }
+    int rc = g_tmpdir[0] ? testutil_rm_rf(g_tmpdir) : 0;
+    if (rc != 0) fprintf(stderr, "testutil: cannot remove %s\n", g_tmpdir);
+    g_tmpdir[0] = 0;
+    return rc;
+}
+
+const char *testutil_tmpdir(void)
+{
+    if (!g_tmpdir[0]) fail_msg("testutil: no temp dir (group setup testutil_tmpdir_setup missing?)");
+    return g_tmpdir;
+}
+
+const char *testutil_path(const char *name)
+{
+    for (path_entry *e = g_paths; e; e = e->next)
+        if (strcmp(e->name, name) == 0) return e->path;
+    path_entry *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->name = strdup(name);
+    if (name[0] == '/') {
+        e->path = strdup(name);
+    } else {
+        const char *dir = testutil_tmpdir();
+        e->path = malloc(strlen(dir) + strlen(name) + 2);
+        if (e->path) sprintf(e->path, "%s/%s", dir, name);
+    }
+    assert_non_null(e->name);
+    assert_non_null(e->path);
+    e->next = g_paths;
+    g_paths = e;
+    return e->path;
+}
+
+const char *testutil_write_bytes(const char *name, const void *data, size_t len)
+{
+    const char *path = testutil_path(name);
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        char parent[1024], err[AURL_ERR_LEN];
+        assert_true((size_t)(slash - path) < sizeof parent);
+        memcpy(parent, path, (size_t)(slash - path));
+        parent[slash - path] = 0;
+        if (file_mkdirs(parent, err) != 0) fail_msg("%s", err);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) fail_msg("cannot write %s: %s", path, strerror(errno));
+    if (len) assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+const char *testutil_write_file(const char *name, const char *text)
+{
+    return testutil_write_bytes(name, text, strlen(text));
+}
+
+unsigned char *testutil_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot read %s: %s", path, strerror(errno));
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
+int testutil_count_files(const char *sub, int remove)
+{
+    DIR *d = opendir(testutil_tmpdir());
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (!strstr(e->d_name, sub)) continue;
+        n++;
+        if (remove) {
+            char p[sizeof g_tmpdir + 256 + 2];
+            snprintf(p, sizeof p, "%s/%s", g_tmpdir, e->d_name);
+            if (unlink(p) != 0) fail_msg("cannot remove %s: %s", p, strerror(errno));
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+int testutil_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}

@@ -1,0 +1,46 @@
+/* testutil: shared test helpers for a per-program temporary directory
+ * (created and removed as cmocka group setup/teardown) and for writing,
+ * reading, counting and removing files in it. Every helper fails the
+ * current test (cmocka fail_msg) instead of returning an error. */
+#ifndef AURL_TEST_TESTUTIL_H
+#define AURL_TEST_TESTUTIL_H
+
+#include <stddef.h>
+
+/* cmocka group setup: creates a fresh /tmp/aurl-<program>-XXXXXX. Returns 0,
+ * or -1 if it cannot be created. */
+int testutil_tmpdir_setup(void **state);
+
+/* cmocka group teardown: removes the temp dir and everything below it
+ * (links are removed, never followed) and frees the paths handed out.
+ * Returns 0, or -1 if anything could not be removed. */
+int testutil_tmpdir_teardown(void **state);
+
+/* The temp dir made by testutil_tmpdir_setup. */
+const char *testutil_tmpdir(void);
+
+/* The path of NAME inside the temp dir (NAME itself if it is absolute).
+ * The string is owned by testutil and stays valid and unchanged until
+ * teardown; asking twice for one NAME gives the same pointer. */
+const char *testutil_path(const char *name);
+
+/* Writes LEN bytes of DATA to testutil_path(NAME), creating missing parent
+ * directories and replacing any existing file. Returns that path. */
+const char *testutil_write_bytes(const char *name, const void *data, size_t len);
+
+/* testutil_write_bytes of the NUL-terminated TEXT. */
+const char *testutil_write_file(const char *name, const char *text);
+
+/* The whole file at PATH in a malloc'd buffer with a NUL byte after its
+ * *len bytes (len may be NULL). The caller frees it. */
+unsigned char *testutil_read_file(const char *path, size_t *len);
+
+/* Number of entries of the temp dir (not below it) whose name contains SUB
+ * ("" counts all); removes those entries if REMOVE (files only). */
+int testutil_count_files(const char *sub, int remove);
+
+/* Removes PATH and, for a directory, everything below it, without following
+ * links. Returns 0, or -1 if anything remains (a missing PATH is 0). */
+int testutil_rm_rf(const char *path);
+
+#endif
