@@ -18,6 +18,7 @@
 #include "data/tokenizer.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "testutil.h"
 
 /* ---------- helpers ---------- */
 
@@ -48,16 +49,9 @@ static size_t make_midi(uint8_t *buf, int n, int pitch)
 
 static void write_bytes(const char *dir, const char *rel, const void *data, size_t len)
 {
-    char path[1024], err[AURL_ERR_LEN];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    char parent[1024];
-    snprintf(parent, sizeof parent, "%s", path);
-    *strrchr(parent, '/') = 0;
-    assert_int_equal(file_mkdirs(parent, err), 0);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len) assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
+    testutil_write_bytes(path, data, len);
 }
 
 static void write_midi(const char *dir, const char *rel, int n, int pitch)
@@ -67,20 +61,12 @@ static void write_midi(const char *dir, const char *rel, int n, int pitch)
     write_bytes(dir, rel, buf, len);
 }
 
-static void rm_rf(const char *dir)
+/* Data dir NAME (new, in the temp dir) with midi/: 3 good files (one in a
+ * sub-directory, one with an upper-case name), and bad ones: empty, text,
+ * truncated header, a directory named bad.mid, a hidden file, a symlink loop. */
+static const char *make_data_dir(const char *name)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-/* Temp data dir with midi/: 3 good files (one in a sub-directory, one with an
- * upper-case name), and bad ones: empty, text, truncated header, a directory
- * named bad.mid, a hidden file, a symlink loop. */
-static char *make_data_dir(void)
-{
-    char *dir = strdup("/tmp/aurl-cache-test-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    const char *dir = testutil_path(name);
     char midi[1024];
     snprintf(midi, sizeof midi, "%s/midi", dir);
     write_midi(midi, "a.mid", 3, 60);
@@ -111,7 +97,7 @@ static const cache_entry *find_entry(const cache *c, const char *path)
 static void test_build_accepts_and_rejects(void **state)
 {
     (void)state;
-    char *dir = make_data_dir();
+    const char *dir = make_data_dir("build");
     char err[AURL_ERR_LEN];
     cache_build_result r;
     assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
@@ -162,14 +148,12 @@ static void test_build_accepts_and_rejects(void **state)
     for (size_t i = 0; i < cache_n_entries(c); i++) total += cache_entry_at(c, i)->n_tokens;
     assert_int_equal(total, cache_n_tokens(c));
     cache_close(c);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_incremental_rebuild(void **state)
 {
     (void)state;
-    char *dir = make_data_dir();
+    const char *dir = make_data_dir("incremental");
     char err[AURL_ERR_LEN], midi[1024];
     snprintf(midi, sizeof midi, "%s/midi", dir);
     cache_build_result r;
@@ -213,8 +197,6 @@ static void test_incremental_rebuild(void **state)
     assert_int_equal(find_entry(c, "d.mid")->n_notes, 2);
     assert_int_equal(find_entry(c, "C.MID")->n_notes, 4);
     cache_close(c);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* Damage the cache with F, check that opening fails with a message containing
@@ -295,37 +277,28 @@ static void damage_garbage_index(const char *dir)
     assert_int_equal(file_write_atomic(p, "{\"version\": 1, garbage", 22, err), 0);
 }
 
-static void damage_index_vocab(const char *dir)
+/* Overwrites the first character of the value of KEY (e.g. "\"offset\":")
+ * in DIR's cache/index.json with CH. */
+static void patch_index_value(const char *dir, const char *key, char ch)
 {
     char p[1100], err[AURL_ERR_LEN];
     cache_file(dir, "index.json", p);
     unsigned char *text;
     size_t len;
     assert_int_equal(file_read_all(p, 1 << 20, &text, &len, err), 0);
-    char *v = strstr((char *)text, "\"vocab_version\":");
+    char *v = strstr((char *)text, key);
     assert_non_null(v);
-    v += strlen("\"vocab_version\":");
+    v += strlen(key);
     while (*v == ' ' || *v == '\t') v++;
-    *v = '7';
+    *v = ch;
     assert_int_equal(file_write_atomic(p, text, len, err), 0);
     free(text);
 }
 
-static void damage_index_offset(const char *dir)
-{
-    char p[1100], err[AURL_ERR_LEN];
-    cache_file(dir, "index.json", p);
-    unsigned char *text;
-    size_t len;
-    assert_int_equal(file_read_all(p, 1 << 20, &text, &len, err), 0);
-    char *v = strstr((char *)text, "\"offset\":");
-    assert_non_null(v);
-    v += strlen("\"offset\":");
-    while (*v == ' ' || *v == '\t') v++;
-    *v = '9'; /* first entry's offset 0 -> 9: caught by the index checksum */
-    assert_int_equal(file_write_atomic(p, text, len, err), 0);
-    free(text);
-}
+static void damage_index_vocab(const char *dir) { patch_index_value(dir, "\"vocab_version\":", '7'); }
+
+/* first entry's offset 0 -> 9: caught by the index checksum */
+static void damage_index_offset(const char *dir) { patch_index_value(dir, "\"offset\":", '9'); }
 
 static void damage_delete_index(const char *dir)
 {
@@ -337,7 +310,7 @@ static void damage_delete_index(const char *dir)
 static void test_damaged_cache_detected_and_rebuilt(void **state)
 {
     (void)state;
-    char *dir = make_data_dir();
+    const char *dir = make_data_dir("damage");
     check_damage(dir, damage_truncate, "tokens.bin");
     check_damage(dir, damage_truncate_header, "truncated");
     check_damage(dir, damage_flip, "checksum");
@@ -346,8 +319,6 @@ static void test_damaged_cache_detected_and_rebuilt(void **state)
     check_damage(dir, damage_index_vocab, "stale");
     check_damage(dir, damage_index_offset, "checksum");
     check_damage(dir, damage_delete_index, "missing");
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_split_by_path_hash(void **state)
@@ -365,8 +336,7 @@ static void test_split_by_path_hash(void **state)
     assert_true(val > n * 4 / 100 && val < n * 6 / 100);
 
     /* two accepted files: one of them is forced into val, the other stays train */
-    char *dir = strdup("/tmp/aurl-cache-split-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    const char *dir = testutil_path("split");
     char midi[1024], err[AURL_ERR_LEN];
     snprintf(midi, sizeof midi, "%s/midi", dir);
     write_midi(midi, "one.mid", 2, 60);
@@ -385,8 +355,6 @@ static void test_split_by_path_hash(void **state)
     assert_int_equal(cache_open(dir, &c, err), 0);
     assert_int_equal(cache_entry_at(c, 0)->split, s0);
     cache_close(c);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_missing_midi_dir(void **state)
@@ -430,7 +398,7 @@ static int run_cmd(const char *data_dir, int argc, ...)
 static void test_data_commands(void **state)
 {
     (void)state;
-    char *dir = make_data_dir();
+    const char *dir = make_data_dir("commands");
     assert_int_equal(run_cmd(dir, 1, "data"), 2);
     assert_int_equal(run_cmd(dir, 2, "data", "--help"), 0);
     assert_int_equal(run_cmd(dir, 2, "data", "frobnicate"), 2);
@@ -453,8 +421,6 @@ static void test_data_commands(void **state)
     snprintf(out, sizeof out, "%s/round.mid", dir);
     assert_int_equal(run_cmd(dir, 5, "data", "show", "sub/b.mid", "--export", out), 0);
     assert_true(file_is_regular(out));
-    rm_rf(dir);
-    free(dir);
 }
 
 int main(void)
@@ -468,5 +434,5 @@ int main(void)
         cmocka_unit_test(test_missing_midi_dir),
         cmocka_unit_test(test_data_commands),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

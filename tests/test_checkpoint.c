@@ -15,48 +15,7 @@
 
 #include "engine/checkpoint.h"
 #include "util/hash.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/aurl-ckpt-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in_tmp(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
-
-static void write_bytes(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len) assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
+#include "testutil.h"
 
 /* ckpt_open must fail and name the file. */
 static void expect_rejected(const char *path)
@@ -104,8 +63,8 @@ static int save_sample(const char *path, char err[AURL_ERR_LEN])
 static void test_round_trip(void **state)
 {
     (void)state;
-    char path[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "rt.ckpt");
+    const char *path = testutil_path("rt.ckpt");
+    char err[AURL_ERR_LEN];
     assert_int_equal(save_sample(path, err), 0);
     ckpt_file *f;
     if (ckpt_open(path, &f, err) != 0) fail_msg("%s", err);
@@ -136,7 +95,7 @@ static void test_round_trip(void **state)
 
     /* the data really is little-endian float32 at a 64-aligned offset */
     size_t len;
-    unsigned char *raw = read_bytes(path, &len);
+    unsigned char *raw = testutil_read_file(path, &len);
     assert_memory_equal(raw, "AURLCKPT", 8);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | raw[16 + i];
@@ -148,16 +107,14 @@ static void test_round_trip(void **state)
 
     /* saving over an existing checkpoint replaces it; no temp files remain */
     assert_int_equal(save_sample(path, err), 0);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 1", tmpdir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(testutil_count_files("", 0), 1);
 }
 
 static void test_empty_and_metadata(void **state)
 {
     (void)state;
-    char path[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "empty.ckpt");
+    const char *path = testutil_path("empty.ckpt");
+    char err[AURL_ERR_LEN];
     /* no tensors, NULL metadata; a caller "tensors" key is replaced */
     assert_int_equal(ckpt_save(path, NULL, NULL, 0, err), 0);
     ckpt_file *f;
@@ -178,8 +135,8 @@ static void test_empty_and_metadata(void **state)
 static void test_save_rejects_bad_arguments(void **state)
 {
     (void)state;
-    char path[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "bad.ckpt");
+    const char *path = testutil_path("bad.ckpt");
+    char err[AURL_ERR_LEN];
     float x[4] = {0};
     ckpt_tensor t[2] = {{.name = "a", .ndim = 1, .dims = {4}, .data = x},
                         {.name = "a", .ndim = 1, .dims = {4}, .data = x}};
@@ -202,59 +159,63 @@ static void test_save_rejects_bad_arguments(void **state)
     unlink(path);
 }
 
+/* The bytes of a freshly saved sample checkpoint (the file is removed). */
+static unsigned char *sample_bytes(size_t *len)
+{
+    const char *path = testutil_path("full.ckpt");
+    char err[AURL_ERR_LEN];
+    assert_int_equal(save_sample(path, err), 0);
+    unsigned char *raw = testutil_read_file(path, len);
+    unlink(path);
+    return raw;
+}
+
 static void test_truncated_everywhere(void **state)
 {
     (void)state;
-    char path[300], bad[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "full.ckpt");
-    path_in_tmp(bad, sizeof bad, "trunc.ckpt");
-    assert_int_equal(save_sample(path, err), 0);
+    const char *bad = testutil_path("trunc.ckpt");
     size_t len;
-    unsigned char *raw = read_bytes(path, &len);
+    unsigned char *raw = sample_bytes(&len);
     assert_true(len > 500);
     for (size_t cut = 0; cut < len; cut++) {
-        write_bytes(bad, raw, cut);
+        testutil_write_bytes(bad, raw, cut);
         expect_rejected(bad);
     }
     /* one extra byte is damage too */
     unsigned char *longer = malloc(len + 1);
     memcpy(longer, raw, len);
     longer[len] = 0;
-    write_bytes(bad, longer, len + 1);
+    testutil_write_bytes(bad, longer, len + 1);
     expect_rejected(bad);
     free(longer);
     free(raw);
     unlink(bad);
-    unlink(path);
 }
 
 static void test_flipped_bytes_everywhere(void **state)
 {
     (void)state;
-    char path[300], bad[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "full.ckpt");
-    path_in_tmp(bad, sizeof bad, "flip.ckpt");
-    assert_int_equal(save_sample(path, err), 0);
+    const char *bad = testutil_path("flip.ckpt");
+    char err[AURL_ERR_LEN];
     size_t len;
-    unsigned char *raw = read_bytes(path, &len);
+    unsigned char *raw = sample_bytes(&len);
     /* every byte of every region: fixed header, JSON, padding, data, CRC */
     for (size_t i = 0; i < len; i++) {
         for (int m = 0; m < 2; m++) {
             unsigned char mask = m ? 0xff : (unsigned char)(1u << (i % 8));
             raw[i] ^= mask;
-            write_bytes(bad, raw, len);
+            testutil_write_bytes(bad, raw, len);
             expect_rejected(bad);
             raw[i] ^= mask;
         }
     }
     /* the undamaged bytes still load (the loop restored them) */
-    write_bytes(bad, raw, len);
+    testutil_write_bytes(bad, raw, len);
     ckpt_file *f;
     assert_int_equal(ckpt_open(bad, &f, err), 0);
     ckpt_close(f);
     free(raw);
     unlink(bad);
-    unlink(path);
 }
 
 /* An independent writer of the documented layout, so tests can build
@@ -275,7 +236,7 @@ static void craft(const char *path, const char *magic, uint32_t version, uint32_
     if (dlen) memcpy(b + start, data, (size_t)dlen);
     uint32_t crc = hash_crc32(0, b, start + (size_t)dlen);
     for (int i = 0; i < 4; i++) b[start + (size_t)dlen + (size_t)i] = (unsigned char)(crc >> (8 * i));
-    write_bytes(path, b, total);
+    testutil_write_bytes(path, b, total);
     free(b);
 }
 
@@ -290,8 +251,8 @@ static void craft_json(const char *path, const char *json, uint64_t dlen)
 static void test_crafted_headers(void **state)
 {
     (void)state;
-    char path[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "crafted.ckpt");
+    const char *path = testutil_path("crafted.ckpt");
+    char err[AURL_ERR_LEN];
     static float zeros[64];
     ckpt_file *f;
 
@@ -360,14 +321,13 @@ static void test_crafted_headers(void **state)
 static void test_not_files(void **state)
 {
     (void)state;
-    char path[300];
-    path_in_tmp(path, sizeof path, "zero.ckpt");
-    write_bytes(path, "", 0);
+    const char *path = testutil_path("zero.ckpt");
+    testutil_write_bytes(path, "", 0);
     expect_rejected(path);
     unlink(path);
-    path_in_tmp(path, sizeof path, "missing.ckpt");
+    path = testutil_path("missing.ckpt");
     expect_rejected(path);
-    path_in_tmp(path, sizeof path, "adir.ckpt");
+    path = testutil_path("adir.ckpt");
     assert_int_equal(mkdir(path, 0755), 0);
     expect_rejected(path);
     rmdir(path);
@@ -376,8 +336,8 @@ static void test_not_files(void **state)
 static void test_large_checkpoint(void **state)
 {
     (void)state;
-    char path[300], err[AURL_ERR_LEN];
-    path_in_tmp(path, sizeof path, "big.ckpt");
+    const char *path = testutil_path("big.ckpt");
+    char err[AURL_ERR_LEN];
     enum { NT = 25 };
     size_t each = 50u * 1000 * 1000 / 4 / NT; /* 50 MB total */
     float *buf = malloc(each * NT * sizeof *buf);
@@ -415,5 +375,5 @@ int main(void)
         cmocka_unit_test(test_not_files),
         cmocka_unit_test(test_large_checkpoint),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -20,6 +20,7 @@
 #include "data/tokenizer.h"
 #include "util/fileio.h"
 #include "util/hash.h"
+#include "testutil.h"
 
 typedef struct {
     const char *path;
@@ -29,14 +30,17 @@ typedef struct {
     const uint16_t *explicit_tokens; /* if set: the n tokens, verbatim */
 } fake_file;
 
-static char g_dir[64];
+static const char *g_dir; /* data dir of the cache write_cache made last */
 
-/* Write a cache with FILES (in path order) under a fresh temp dir. */
+/* Write a cache with FILES (in path order) under a fresh data dir in the
+ * temp dir. */
 static cache *write_cache(const fake_file *files, size_t nf)
 {
-    snprintf(g_dir, sizeof g_dir, "/tmp/aurl-ds-test-XXXXXX");
-    assert_non_null(mkdtemp(g_dir));
-    char cdir[128], path[160], err[AURL_ERR_LEN];
+    static int n_dirs;
+    char name[32];
+    snprintf(name, sizeof name, "data%d", n_dirs++);
+    g_dir = testutil_path(name);
+    char cdir[512], path[600], err[AURL_ERR_LEN];
     snprintf(cdir, sizeof cdir, "%s/cache", g_dir);
     assert_int_equal(file_mkdirs(cdir, err), 0);
     size_t total = 0;
@@ -101,9 +105,7 @@ static cache *write_cache(const fake_file *files, size_t nf)
 static void cleanup(cache *c)
 {
     cache_close(c);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(testutil_rm_rf(g_dir), 0);
 }
 
 static const fake_file FILES[] = {
@@ -351,5 +353,5 @@ int main(void)
         cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_augment_sees_start_instrument),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

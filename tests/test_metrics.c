@@ -14,38 +14,7 @@
 #include <unistd.h>
 
 #include "engine/metrics.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/aurl-metrics-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
+#include "testutil.h"
 
 /* ---- independent TFRecord / protobuf reader ---- */
 
@@ -166,7 +135,7 @@ static void decode_event(const unsigned char *p, size_t n, tb_event *ev)
 static int read_tfrecords(const char *path, tb_event *evs, int max)
 {
     size_t len;
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = testutil_read_file(path, &len);
     size_t pos = 0;
     int n = 0;
     while (pos < len) {
@@ -211,8 +180,8 @@ static void find_event_file(const char *dir, char *out, size_t cap)
 static void test_log_jsonl_and_tensorboard(void **state)
 {
     (void)state;
-    char err[AURL_ERR_LEN], out_dir[300];
-    snprintf(out_dir, sizeof out_dir, "%s/outputs", tmpdir);
+    const char *out_dir = testutil_path("outputs");
+    char err[AURL_ERR_LEN];
     metrics *m;
     if (metrics_open(&m, out_dir, 2, err) != 0) fail_msg("%s", err);
     const char *tn[] = {"loss", "lr", "tok_per_s"};
@@ -227,7 +196,7 @@ static void test_log_jsonl_and_tensorboard(void **state)
     char jpath[400];
     snprintf(jpath, sizeof jpath, "%s/logs/metrics.jsonl", out_dir);
     size_t len;
-    char *text = (char *)slurp(jpath, &len);
+    char *text = (char *)testutil_read_file(jpath, &len);
     char kind[16], names[8][32];
     double values[8];
     int stage;
@@ -290,7 +259,7 @@ static void test_log_jsonl_and_tensorboard(void **state)
     assert_int_equal(metrics_open(&m, out_dir, 2, err), 0);
     metrics_log(m, "train", 11, 1, tn, tv, NULL);
     metrics_close(m);
-    text = (char *)slurp(jpath, &len);
+    text = (char *)testutil_read_file(jpath, &len);
     int good = 0, lines = 0;
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         lines++;
@@ -304,10 +273,8 @@ static void test_log_jsonl_and_tensorboard(void **state)
 static void test_open_failure(void **state)
 {
     (void)state;
-    char err[AURL_ERR_LEN], file[300];
-    snprintf(file, sizeof file, "%s/plainfile", tmpdir);
-    FILE *f = fopen(file, "w");
-    fclose(f);
+    const char *file = testutil_write_file("plainfile", "");
+    char err[AURL_ERR_LEN];
     metrics *m = (metrics *)1;
     assert_int_equal(metrics_open(&m, file, 1, err), -1); /* outputs "dir" is a file */
     assert_null(m);
@@ -384,5 +351,5 @@ int main(void)
         cmocka_unit_test(test_open_failure),
         cmocka_unit_test(test_parse_line_rejects_and_fuzz),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

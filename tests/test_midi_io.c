@@ -21,6 +21,7 @@
 #include "data/midi_write.h"
 #include "util/isolate.h"
 #include "midi_image.h"
+#include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -130,23 +131,6 @@ static void test_tempo_map_programs_drums_sustain(void **state)
     mi_free(&m);
 }
 
-static char g_dir[64];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/aurl-midi-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static void test_write_read_round_trip(void **state)
 {
     (void)state;
@@ -171,8 +155,8 @@ static void test_write_read_round_trip(void **state)
     score_add_sustain(&s, (score_sustain){ 2.5, 3, 0 });
     score_sort(&s);
 
-    char path[128], err[AURL_ERR_LEN];
-    snprintf(path, sizeof path, "%s/rt.mid", g_dir);
+    const char *path = testutil_path("rt.mid");
+    char err[AURL_ERR_LEN];
     assert_int_equal(midi_write_file(path, &s, err), 0);
     score r;
     assert_int_equal(midi_read_file(path, &r, NULL, err), 0);
@@ -217,7 +201,7 @@ static void test_write_read_round_trip(void **state)
     score_free(&o);
 
     /* writing into a missing directory fails with the path in the message */
-    snprintf(path, sizeof path, "%s/no/such/dir.mid", g_dir);
+    path = testutil_path("no/such/dir.mid");
     assert_int_equal(midi_write_file(path, &s, err), -1);
     assert_non_null(strstr(err, "dir.mid"));
     score_free(&s);
@@ -228,8 +212,8 @@ static void test_read_file_errors(void **state)
     (void)state;
     score s;
     char err[AURL_ERR_LEN];
-    assert_int_equal(midi_read_file(g_dir, &s, NULL, err), -1); /* a directory */
-    assert_non_null(strstr(err, g_dir));
+    assert_int_equal(midi_read_file(testutil_tmpdir(), &s, NULL, err), -1); /* a directory */
+    assert_non_null(strstr(err, testutil_tmpdir()));
     assert_int_equal(midi_read_file("/nonexistent/x.mid", &s, NULL, err), -1);
     assert_non_null(strstr(err, "x.mid"));
     assert_int_equal(s.n_notes, 0);
@@ -443,7 +427,7 @@ static void test_fixtures(void **state)
     /* a directory is rejected too */
     score s;
     char err[AURL_ERR_LEN];
-    assert_int_equal(midi_read_isolated(g_dir, &s, err), -1);
+    assert_int_equal(midi_read_isolated(testutil_tmpdir(), &s, err), -1);
     assert_non_null(strstr(err, "not a regular file"));
     /* notes after a 200-byte meta are kept: pitches 60, 61, 62 */
     assert_int_equal(midi_read_isolated("tests/fixtures/bad/long_meta.mid", &s, err), 0);
@@ -462,5 +446,5 @@ int main(void)
         cmocka_unit_test(test_isolate),
         cmocka_unit_test(test_fixtures),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

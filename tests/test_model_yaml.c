@@ -10,24 +10,12 @@
 #include <unistd.h>
 
 #include "engine/model_yaml.h"
-
-static char g_dir[] = "/tmp/aurl-myaml-XXXXXX";
-
-static const char *write_yaml(const char *name, const char *text)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
+#include "testutil.h"
 
 /* Load text; expect failure whose message contains want (and the file name). */
 static void expect_error(const char *text, const char *want)
 {
-    const char *p = write_yaml("bad.yaml", text);
+    const char *p = testutil_write_file("bad.yaml", text);
     model_config c;
     char err[AURL_ERR_LEN] = "";
     assert_int_equal(model_yaml_load(p, &c, err), -1);
@@ -39,19 +27,19 @@ static void expect_error(const char *text, const char *want)
 static void test_valid_with_model_section(void **state)
 {
     (void)state;
-    const char *p = write_yaml("ok.yaml", "batch_size: 16\n"
-                                          "model:\n"
-                                          "  d_model: 64\n"
-                                          "  n_layers: 3\n"
-                                          "  n_heads: 4\n"
-                                          "  d_ff: 100\n"
-                                          "  max_seq_len: 128\n"
-                                          "  attention: hierarchical\n"
-                                          "  window: 32\n"
-                                          "  global_stride: 8\n"
-                                          "  dropout: 0.1\n"
-                                          "  positions: sinusoidal\n"
-                                          "other_stage_key: [1, 2]\n");
+    const char *p = testutil_write_file("ok.yaml", "batch_size: 16\n"
+                                                   "model:\n"
+                                                   "  d_model: 64\n"
+                                                   "  n_layers: 3\n"
+                                                   "  n_heads: 4\n"
+                                                   "  d_ff: 100\n"
+                                                   "  max_seq_len: 128\n"
+                                                   "  attention: hierarchical\n"
+                                                   "  window: 32\n"
+                                                   "  global_stride: 8\n"
+                                                   "  dropout: 0.1\n"
+                                                   "  positions: sinusoidal\n"
+                                                   "other_stage_key: [1, 2]\n");
     model_config c;
     char err[AURL_ERR_LEN];
     int batch = 0;
@@ -73,7 +61,7 @@ static void test_valid_with_model_section(void **state)
 static void test_valid_top_level_defaults(void **state)
 {
     (void)state;
-    const char *p = write_yaml("top.yaml", "d_model: 32\nn_layers: 1\nn_heads: 2\nsomething_else: 3\n");
+    const char *p = testutil_write_file("top.yaml", "d_model: 32\nn_layers: 1\nn_heads: 2\nsomething_else: 3\n");
     model_config c;
     char err[AURL_ERR_LEN];
     assert_int_equal(model_yaml_load(p, &c, err), 0);
@@ -112,7 +100,7 @@ static void test_errors_are_located(void **state)
     expect_error("model:\n  d_model: 32\n n_layers: [\n", "bad.yaml:");
     expect_error("", "expected a mapping");
     /* batch_size is only read (and checked) when the caller asks for it */
-    const char *p = write_yaml("bad.yaml", "batch_size: -3\nmodel:\n  d_model: 32\n  n_layers: 1\n  n_heads: 1\n");
+    const char *p = testutil_write_file("bad.yaml", "batch_size: -3\nmodel:\n  d_model: 32\n  n_layers: 1\n  n_heads: 1\n");
     model_config c;
     char err[AURL_ERR_LEN];
     int batch = 0;
@@ -128,27 +116,13 @@ static void test_missing_file_and_directory(void **state)
     char err[AURL_ERR_LEN];
     assert_int_equal(model_yaml_load("/nonexistent/x.yaml", &c, err), -1);
     assert_non_null(strstr(err, "/nonexistent/x.yaml"));
-    assert_int_equal(model_yaml_load(g_dir, &c, err), -1);
+    assert_int_equal(model_yaml_load(testutil_tmpdir(), &c, err), -1);
     /* binary garbage never crashes */
     char junk[512];
     for (int i = 0; i < (int)sizeof junk - 1; i++) junk[i] = (char)(1 + (i * 37) % 255);
     junk[sizeof junk - 1] = 0;
-    const char *p = write_yaml("junk.yaml", junk);
+    const char *p = testutil_write_file("junk.yaml", junk);
     assert_int_equal(model_yaml_load(p, &c, err), -1);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
 }
 
 int main(void)
@@ -159,5 +133,5 @@ int main(void)
         cmocka_unit_test(test_errors_are_located),
         cmocka_unit_test(test_missing_file_and_directory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -20,6 +20,7 @@
 #include "data/midi_write.h"
 #include "data/score.h"
 #include "data/tokenizer.h"
+#include "testutil.h"
 
 #define MAX_FILES 4096
 #define TOLERANCE (1.0 / 128 + 1e-9)
@@ -94,10 +95,7 @@ static void test_real_files_round_trip(void **state)
         print_message("no MIDI under data/midi: run `aurl data fetch` (make test does)\n");
         fail();
     }
-    char tmp[] = "/tmp/aurl-rt-XXXXXX";
-    assert_non_null(mkdtemp(tmp));
-    char out_path[600];
-    snprintf(out_path, sizeof out_path, "%s/rt.mid", tmp);
+    const char *out_path = testutil_path("rt.mid");
     rt_stats st = {0};
     int accepted = 0, rejected = 0;
     long bad_total = 0;
@@ -137,8 +135,6 @@ static void test_real_files_round_trip(void **state)
                   "%d files with mismatches\n",
                   accepted, rejected, st.notes, st.worst_time * 1000, st.worst_file[0] ? st.worst_file : "-",
                   st.mismatched_files);
-    unlink(out_path);
-    rmdir(tmp);
     for (int f = 0; f < g_n_files; f++) free(g_files[f]);
     assert_true(accepted > 0);
     assert_int_equal(bad_total, 0);
@@ -150,5 +146,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_files_round_trip),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -13,33 +13,15 @@
 #include <unistd.h>
 
 #include "engine/run_lock.h"
-
-static char tmpdir[256];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/aurl-lock-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "testutil.h"
 
 static void read_lock_file(const char *out_dir, char *buf, size_t cap)
 {
     char p[400];
     snprintf(p, sizeof p, "%s/trainer.lock", out_dir);
-    FILE *f = fopen(p, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = 0;
-    fclose(f);
+    char *text = (char *)testutil_read_file(p, NULL);
+    snprintf(buf, cap, "%s", text);
+    free(text);
 }
 
 /* In a child process: try to acquire; exit 0 if refused naming WANT_PID. */
@@ -63,8 +45,8 @@ static int child_try_acquire(const char *out_dir, int want_pid)
 static void test_exclusive_across_processes(void **state)
 {
     (void)state;
-    char out_dir[300], err[AURL_ERR_LEN], text[64];
-    snprintf(out_dir, sizeof out_dir, "%s/outputs/run1", tmpdir); /* created on demand */
+    const char *out_dir = testutil_path("outputs/run1"); /* created on demand */
+    char err[AURL_ERR_LEN], text[64];
     assert_int_equal(run_lock_owner(out_dir), 0);                 /* no file yet */
     run_lock lk;
     if (run_lock_acquire(&lk, out_dir, err) != 0) fail_msg("%s", err);
@@ -92,8 +74,8 @@ static void test_exclusive_across_processes(void **state)
 static void test_owner_dies(void **state)
 {
     (void)state;
-    char out_dir[300], err[AURL_ERR_LEN], text[64];
-    snprintf(out_dir, sizeof out_dir, "%s/outputs2", tmpdir);
+    const char *out_dir = testutil_path("outputs2");
+    char err[AURL_ERR_LEN], text[64];
     int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
     pid_t c = fork();
@@ -132,10 +114,8 @@ static void test_owner_dies(void **state)
 static void test_bad_outputs_dir(void **state)
 {
     (void)state;
-    char file[300], err[AURL_ERR_LEN];
-    snprintf(file, sizeof file, "%s/notadir", tmpdir);
-    FILE *f = fopen(file, "w");
-    fclose(f);
+    const char *file = testutil_write_file("notadir", "");
+    char err[AURL_ERR_LEN];
     run_lock lk;
     assert_int_equal(run_lock_acquire(&lk, file, err), -1);
     assert_non_null(strstr(err, "notadir"));
@@ -150,5 +130,5 @@ int main(void)
         cmocka_unit_test(test_owner_dies),
         cmocka_unit_test(test_bad_outputs_dir),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -383,54 +383,40 @@ static void body_status_inside(mimg *m)
     notes(m, 2, 0);
 }
 
+/* The damage cases: each track body is repaired (rc 0) into a file with
+ * NOTE_ONS note-ons, and the repair summary contains every string of REPAIRS;
+ * no REPAIRS at all means the file needed no repair. */
+static const struct {
+    const char *name;
+    void (*body)(mimg *);
+    int with_eot, note_ons;
+    const char *repairs[2];
+} TRACK_DAMAGE[] = {
+    {"long_vlq", body_long_vlq, 1, 2, {"truncated track 1 (over-long delta time)"}},
+    {"no_status", body_no_status, 1, 0, {"data byte without status"}},
+    {"sysex", body_sysex, 1, 3, {"dropped 1 F7 events"}},
+    {"long_meta", body_long_meta, 1, 4, {NULL}}, /* notes after a 200-byte meta survive */
+    {"realtime", body_realtime, 1, 3, {"dropped 2 realtime bytes", "dropped 3 system common events"}},
+    {"notes_only", body_notes_only, 0, 3, {"added End-of-Track"}},
+    {"after_eot", body_after_eot, 0, 2, {"after End-of-Track"}},
+    {"overflow", body_overflow, 1, 2, {"2^28"}},
+    {"status_inside", body_status_inside, 1, 2, {"status byte inside"}},
+};
+
 static void test_track_damage(void **state)
 {
     (void)state;
-    sres r = one_track(body_long_vlq, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 2);
-    assert_non_null(strstr(r.rep.repair_summary, "truncated track 1 (over-long delta time)"));
-
-    r = one_track(body_no_status, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 0);
-    assert_non_null(strstr(r.rep.repair_summary, "data byte without status"));
-
-    r = one_track(body_sysex, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 3);
-    assert_non_null(strstr(r.rep.repair_summary, "dropped 1 F7 events"));
-
-    r = one_track(body_long_meta, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 4); /* notes after a 200-byte meta survive */
-    assert_int_equal(r.rep.repairs, 0);
-
-    r = one_track(body_realtime, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 3);
-    assert_non_null(strstr(r.rep.repair_summary, "dropped 2 realtime bytes"));
-    assert_non_null(strstr(r.rep.repair_summary, "dropped 3 system common events"));
-
-    r = one_track(body_notes_only, 0);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 3);
-    assert_non_null(strstr(r.rep.repair_summary, "added End-of-Track"));
-
-    r = one_track(body_after_eot, 0);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 2);
-    assert_non_null(strstr(r.rep.repair_summary, "after End-of-Track"));
-
-    r = one_track(body_overflow, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 2);
-    assert_non_null(strstr(r.rep.repair_summary, "2^28"));
-
-    r = one_track(body_status_inside, 1);
-    assert_int_equal(r.rc, 0);
-    assert_int_equal(r.note_ons, 2);
-    assert_non_null(strstr(r.rep.repair_summary, "status byte inside"));
+    for (size_t i = 0; i < sizeof TRACK_DAMAGE / sizeof TRACK_DAMAGE[0]; i++) {
+        const char *name = TRACK_DAMAGE[i].name, *const *want = TRACK_DAMAGE[i].repairs;
+        sres r = one_track(TRACK_DAMAGE[i].body, TRACK_DAMAGE[i].with_eot);
+        if (r.rc != 0) fail_msg("%s: rc %d: %s", name, r.rc, r.err);
+        if (r.note_ons != TRACK_DAMAGE[i].note_ons)
+            fail_msg("%s: %d note-ons, want %d", name, r.note_ons, TRACK_DAMAGE[i].note_ons);
+        if (!want[0] && r.rep.repairs != 0) fail_msg("%s: %d repairs, want none", name, r.rep.repairs);
+        for (int k = 0; k < 2 && want[k]; k++)
+            if (!strstr(r.rep.repair_summary, want[k]))
+                fail_msg("%s: summary '%s' lacks '%s'", name, r.rep.repair_summary, want[k]);
+    }
 }
 
 static void test_truncated_file(void **state)

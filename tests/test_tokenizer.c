@@ -49,6 +49,20 @@ static uint16_t on(int p) { return (uint16_t)(TOK_NOTE_ON + p - TOK_PITCH_MIN); 
 static uint16_t off(int p) { return (uint16_t)(TOK_NOTE_OFF + p - TOK_PITCH_MIN); }
 static uint16_t ts(int steps) { return (uint16_t)(TOK_TIME_SHIFT + steps - 1); }
 
+/* Encodes S, checks that the token string is exactly the NW tokens of WANT,
+ * and decodes it into D unless D is NULL. */
+static void encode_expect(const score *s, const uint16_t *want, size_t nw, score *d)
+{
+    uint16_t *t;
+    size_t n;
+    encode(s, &t, &n);
+    assert_int_equal(n, nw);
+    assert_memory_equal(t, want, nw * sizeof *want);
+    if (d) assert_int_equal(tok_decode(t, n, d), 0);
+    free(t);
+}
+#define ENCODE_EXPECT(s, want, d) encode_expect(s, want, sizeof want / sizeof want[0], d)
+
 static void test_velocity_bins(void **state)
 {
     (void)state;
@@ -157,17 +171,12 @@ static void test_encode_exact_order(void **state)
     add_note(&s, 0.5, 1.0, 67, 50, 0);  /* added out of order on purpose */
     add_note(&s, 0.0, 0.5, 64, 100, 0);
     add_note(&s, 0.0, 0.5, 60, 100, 0);
-    uint16_t *t;
-    size_t n;
-    encode(&s, &t, &n);
     const uint16_t want[] = {
         TOK_START, (uint16_t)(TOK_VELOCITY + tok_velocity_bin(100)), on(60), on(64), ts(32),
         off(60), off(64), (uint16_t)(TOK_VELOCITY + tok_velocity_bin(50)), on(67), ts(32), off(67),
         TOK_END,
     };
-    assert_int_equal(n, sizeof want / sizeof want[0]);
-    assert_memory_equal(t, want, sizeof want);
-    free(t);
+    ENCODE_EXPECT(&s, want, NULL);
     score_free(&s);
 }
 
@@ -203,18 +212,13 @@ static void test_zero_length_note(void **state)
     add_note(&s, 0.25, 0.253, 38, 90, SCORE_DRUMS); /* 16 steps, 16.19 -> 16 */
     add_note(&s, 0.25, 0.75, 60, 90, 0);
     add_note(&s, 0.25, 0.25, 64, 90, 0);
-    uint16_t *t;
-    size_t n;
-    encode(&s, &t, &n);
     const uint16_t want[] = {
         TOK_START, ts(16), (uint16_t)(TOK_VELOCITY + tok_velocity_bin(90)), on(60), on(64),
         TOK_INSTRUMENT + SCORE_DRUMS, on(38), TOK_INSTRUMENT + 0, off(64),
         TOK_INSTRUMENT + SCORE_DRUMS, off(38), ts(32), TOK_INSTRUMENT + 0, off(60), TOK_END,
     };
-    assert_int_equal(n, sizeof want / sizeof want[0]);
-    assert_memory_equal(t, want, sizeof want);
     score d;
-    assert_int_equal(tok_decode(t, n, &d), 0);
+    ENCODE_EXPECT(&s, want, &d);
     assert_int_equal(d.n_notes, 3);
     int zero = 0;
     for (size_t i = 0; i < d.n_notes; i++) {
@@ -225,7 +229,6 @@ static void test_zero_length_note(void **state)
         }
     }
     assert_int_equal(zero, 2);
-    free(t);
     score_free(&d);
     score_free(&s);
 }
@@ -239,21 +242,15 @@ static void test_long_gaps(void **state)
     score_init(&s);
     add_note(&s, 0, 20, 60, 64, 0);     /* 1280 steps */
     add_note(&s, 36, 37, 62, 64, 0);    /* gap 1024 steps = exactly two shifts */
-    uint16_t *t;
-    size_t n;
-    encode(&s, &t, &n);
     const uint16_t want[] = {
         TOK_START, (uint16_t)(TOK_VELOCITY + tok_velocity_bin(64)), on(60), ts(512), ts(512), ts(256),
         off(60), ts(512), ts(512), on(62), ts(64), off(62), TOK_END,
     };
-    assert_int_equal(n, sizeof want / sizeof want[0]);
-    assert_memory_equal(t, want, sizeof want);
     score d;
-    assert_int_equal(tok_decode(t, n, &d), 0);
+    ENCODE_EXPECT(&s, want, &d);
     assert_int_equal(d.n_notes, 2);
     assert_true(fabs(d.notes[0].offset - 20) < 1e-9);
     assert_true(fabs(d.notes[1].onset - 36) < 1e-9);
-    free(t);
     score_free(&d);
     uint16_t buf[8];
     assert_int_equal(tok_time_shifts(0, buf, 8), 0);
@@ -338,22 +335,16 @@ static void test_restrike(void **state)
     add_note(&s, 1, 1.5, 60, 64, 0);
     add_note(&s, 3, 3.5, 62, 64, 0);
     add_note(&s, 3.001, 4, 62, 64, 0); /* same step as the previous: merged */
-    uint16_t *t;
-    size_t n;
-    encode(&s, &t, &n);
     const uint16_t want[] = {
         TOK_START, (uint16_t)(TOK_VELOCITY + tok_velocity_bin(64)), on(60), ts(64), off(60), on(60),
         ts(32), off(60), ts(96), on(62), ts(64), off(62), TOK_END,
     };
-    assert_int_equal(n, sizeof want / sizeof want[0]);
-    assert_memory_equal(t, want, sizeof want);
     score d;
-    assert_int_equal(tok_decode(t, n, &d), 0);
+    ENCODE_EXPECT(&s, want, &d);
     assert_int_equal(d.n_notes, 3);
     assert_true(fabs(d.notes[0].offset - 1.0) < 1e-9);
     assert_true(fabs(d.notes[1].onset - 1.0) < 1e-9 && fabs(d.notes[1].offset - 1.5) < 1e-9);
     assert_true(fabs(d.notes[2].offset - 4.0) < 1e-9);
-    free(t);
     score_free(&d);
     assert_int_equal(tok_normalize(&s), 1);
     assert_int_equal(s.n_notes, 3);
@@ -376,18 +367,13 @@ static void test_tempo_and_sustain(void **state)
     score_sustain p0 = {0.5, 5, 1}, p1 = {1.0, 5, 0};
     assert_int_equal(score_add_sustain(&s, p0), 0);
     assert_int_equal(score_add_sustain(&s, p1), 0);
-    uint16_t *t;
-    size_t n;
-    encode(&s, &t, &n);
     const uint16_t want[] = {
         TOK_START, (uint16_t)(TOK_TEMPO + tok_tempo_bin(120)), TOK_INSTRUMENT + 5,
         (uint16_t)(TOK_VELOCITY + tok_velocity_bin(64)), on(60), ts(32), TOK_SUSTAIN_ON, ts(32),
         TOK_SUSTAIN_OFF, ts(64), (uint16_t)(TOK_TEMPO + tok_tempo_bin(90)), ts(64), off(60), TOK_END,
     };
-    assert_int_equal(n, sizeof want / sizeof want[0]);
-    assert_memory_equal(t, want, sizeof want);
     score d;
-    assert_int_equal(tok_decode(t, n, &d), 0);
+    ENCODE_EXPECT(&s, want, &d);
     assert_int_equal(d.n_tempos, 2);
     assert_int_equal(tok_tempo_bin(d.tempos[1].bpm), tok_tempo_bin(90));
     assert_true(fabs(d.tempos[1].time - 2) < 1e-9);
@@ -396,7 +382,6 @@ static void test_tempo_and_sustain(void **state)
     assert_int_equal(d.sustains[0].down, 1);
     assert_true(fabs(d.sustains[1].time - 1) < 1e-9);
     assert_int_equal(d.sustains[1].down, 0);
-    free(t);
     score_free(&d);
     score_free(&s);
 }

@@ -12,34 +12,7 @@
 
 #include "engine/train_config.h"
 #include "engine/trainer.h"
-
-static char g_dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/aurl-tcfg-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
+#include "testutil.h"
 
 static void test_shipped_configs_load(void **state)
 {
@@ -89,7 +62,7 @@ static void test_profile_overrides_only_what_it_names(void **state)
 
 static void expect_error(const char *text, const char *want)
 {
-    const char *p = write_file("bad.yaml", text);
+    const char *p = testutil_write_file("bad.yaml", text);
     train_config cfg;
     char err[AURL_ERR_LEN] = "";
     assert_int_equal(train_config_load(&cfg, p, NULL, err), -1);
@@ -117,7 +90,7 @@ static void test_bad_settings_are_located(void **state)
     char err[AURL_ERR_LEN];
     assert_int_equal(train_config_load(&cfg, "/nonexistent/stage.yaml", NULL, err), -1);
     assert_non_null(strstr(err, "/nonexistent/stage.yaml"));
-    assert_int_equal(train_config_load(&cfg, g_dir, NULL, err), -1); /* a directory */
+    assert_int_equal(train_config_load(&cfg, testutil_tmpdir(), NULL, err), -1); /* a directory */
 }
 
 int main(void)
@@ -127,5 +100,5 @@ int main(void)
         cmocka_unit_test(test_profile_overrides_only_what_it_names),
         cmocka_unit_test(test_bad_settings_are_located),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

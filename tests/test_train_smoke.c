@@ -23,8 +23,7 @@
 #include "engine/checkpoint.h"
 #include "engine/train_state.h"
 #include "util/log.h"
-
-static char g_tmp[64];
+#include "testutil.h"
 
 static const char *CONFIG =
     "stage: 1\n"
@@ -45,29 +44,18 @@ static const char *CONFIG =
     "  log_every: 10\n"
     "  seed: 7\n";
 
-static void write_config(const char *path, int steps)
+/* Writes CONFIG for STEPS steps to NAME in the temp dir; returns its path. */
+static const char *write_config(const char *name, int steps)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, CONFIG, steps);
-    fclose(f);
+    char text[1024];
+    assert_true(snprintf(text, sizeof text, CONFIG, steps) < (int)sizeof text);
+    return testutil_write_file(name, text);
 }
 
 static int setup(void **state)
 {
-    (void)state;
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/aurl-smoke-XXXXXX");
-    if (!mkdtemp(g_tmp)) return -1;
     log_set_quiet(1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return testutil_tmpdir_setup(state);
 }
 
 /* Start `aurl -q --outputs OUTPUTS train --config CONFIG` (the binary of
@@ -117,10 +105,8 @@ static double unigram_entropy(void)
 static void test_loss_falls_below_unigram_entropy(void **state)
 {
     (void)state;
-    char config[128], outputs[128], statep[160], err[AURL_ERR_LEN];
-    snprintf(config, sizeof config, "%s/smoke.yaml", g_tmp);
-    snprintf(outputs, sizeof outputs, "%s/out-learn", g_tmp);
-    write_config(config, 800);
+    const char *config = write_config("smoke.yaml", 800), *outputs = testutil_path("out-learn");
+    char statep[160], err[AURL_ERR_LEN];
     assert_int_equal(run_trainer(outputs, config), 0);
     snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
     train_state st;
@@ -159,11 +145,8 @@ static float *final_weights(const char *outputs, size_t *n)
 static void test_interrupted_run_resumes_exactly(void **state)
 {
     (void)state;
-    char config[128], straight[128], resumed[128];
-    snprintf(config, sizeof config, "%s/resume.yaml", g_tmp);
-    snprintf(straight, sizeof straight, "%s/out-straight", g_tmp);
-    snprintf(resumed, sizeof resumed, "%s/out-resumed", g_tmp);
-    write_config(config, 120);
+    const char *config = write_config("resume.yaml", 120);
+    const char *straight = testutil_path("out-straight"), *resumed = testutil_path("out-resumed");
     assert_int_equal(run_trainer(straight, config), 0);
 
     /* Interrupt a second run part-way with SIGINT, then continue it. */
@@ -199,10 +182,7 @@ static void test_interrupted_run_resumes_exactly(void **state)
 static void test_second_trainer_refused(void **state)
 {
     (void)state;
-    char config[128], outputs[128];
-    snprintf(config, sizeof config, "%s/lock.yaml", g_tmp);
-    snprintf(outputs, sizeof outputs, "%s/out-lock", g_tmp);
-    write_config(config, 100000);
+    const char *config = write_config("lock.yaml", 100000), *outputs = testutil_path("out-lock");
     pid_t pid = spawn_trainer(outputs, config);
     char statep[192], err[AURL_ERR_LEN];
     snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
@@ -223,5 +203,5 @@ int main(void)
         cmocka_unit_test(test_interrupted_run_resumes_exactly),
         cmocka_unit_test(test_second_trainer_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

@@ -5,7 +5,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,53 +13,15 @@
 #include <unistd.h>
 
 #include "engine/train_state.h"
+#include "testutil.h"
 
-static char tmpdir[256];
-static char path[300];
+static const char *path; /* training_state.json in the temp dir */
 
-static int setup_dir(void **state)
+static int setup(void **state)
 {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/aurl-state-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(path, sizeof path, "%s/training_state.json", tmpdir);
+    if (testutil_tmpdir_setup(state) != 0) return -1;
+    path = testutil_path("training_state.json");
     return 0;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void write_text(const char *p, const char *text)
-{
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Number of files in tmpdir whose name contains SUB; removes them if DEL. */
-static int count_files(const char *sub, int del)
-{
-    DIR *d = opendir(tmpdir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strstr(e->d_name, sub)) continue;
-        n++;
-        if (del) {
-            char p[600];
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-    }
-    closedir(d);
-    return n;
 }
 
 static void sample_state(train_state *st)
@@ -125,7 +86,7 @@ static void test_round_trip(void **state)
     assert_null(strstr(json, "nan"));
     assert_null(strstr(json, "inf"));
     free(json);
-    assert_int_equal(count_files("corrupt", 1), 0);
+    assert_int_equal(testutil_count_files("corrupt", 1), 0);
 }
 
 static void test_missing_file_and_defaults(void **state)
@@ -141,7 +102,7 @@ static void test_missing_file_and_defaults(void **state)
     assert_true(isinf(st.stages[0].best_val_loss));
 
     /* missing fields keep their defaults; unknown fields are ignored */
-    write_text(path, "{\"current_stage\": 3, \"future_field\": [1,2], \"stages\": [{\"step\": 9}, {}]}");
+    testutil_write_file(path, "{\"current_stage\": 3, \"future_field\": [1,2], \"stages\": [{\"step\": 9}, {}]}");
     assert_int_equal(train_state_load(path, &st, err), 1);
     assert_int_equal(st.current_stage, 3);
     assert_int_equal(st.version, 1);
@@ -151,11 +112,11 @@ static void test_missing_file_and_defaults(void **state)
     assert_string_equal(st.stages[1].best_checkpoint, "");
     assert_true(isinf(st.stages[2].best_val_loss));
     /* a null best is "none" */
-    write_text(path, "{\"stages\": [{\"best_val_loss\": null}, {\"best_val_loss\": 0.5}]}");
+    testutil_write_file(path, "{\"stages\": [{\"best_val_loss\": null}, {\"best_val_loss\": 0.5}]}");
     assert_int_equal(train_state_load(path, &st, err), 1);
     assert_true(isinf(st.stages[0].best_val_loss));
     assert_true(st.stages[1].best_val_loss == 0.5);
-    assert_int_equal(count_files("corrupt", 0), 0);
+    assert_int_equal(testutil_count_files("corrupt", 0), 0);
     unlink(path);
 }
 
@@ -165,14 +126,14 @@ static void expect_damaged(const char *text, const char *what)
 {
     char err[AURL_ERR_LEN];
     train_state st;
-    write_text(path, text);
+    testutil_write_file(path, text);
     int rc = train_state_load(path, &st, err);
     if (rc != -1) fail_msg("accepted: %s", text);
     assert_non_null(strstr(err, path));
     if (what && !strstr(err, what)) fail_msg("message '%s' lacks '%s'", err, what);
     assert_non_null(strstr(err, "moved aside"));
     assert_int_equal(access(path, F_OK), -1);
-    assert_int_equal(count_files("training_state.json.corrupt-", 1), 1);
+    assert_int_equal(testutil_count_files("training_state.json.corrupt-", 1), 1);
     /* st is a fresh state */
     assert_int_equal(st.current_stage, 1);
     assert_int_equal(st.stages[0].status, 0);
@@ -212,26 +173,26 @@ static void test_damaged_files(void **state)
     free(json);
     /* a damaged file is never overwritten in place: moving aside twice in the
      * same second keeps both copies */
-    write_text(path, "{");
+    testutil_write_file(path, "{");
     assert_int_equal(train_state_load(path, &b, err), -1);
-    write_text(path, "}");
+    testutil_write_file(path, "}");
     assert_int_equal(train_state_load(path, &b, err), -1);
-    assert_int_equal(count_files(".corrupt-", 1), 2);
+    assert_int_equal(testutil_count_files(".corrupt-", 1), 2);
 }
 
 static void test_not_a_file(void **state)
 {
     (void)state;
-    char err[AURL_ERR_LEN], dir[400];
+    const char *dir = testutil_path("state_dir.json");
+    char err[AURL_ERR_LEN];
     train_state st;
-    snprintf(dir, sizeof dir, "%s/state_dir.json", tmpdir);
     assert_int_equal(mkdir(dir, 0755), 0);
     assert_int_equal(train_state_load(dir, &st, err), -1);
     assert_non_null(strstr(err, "state_dir.json"));
     assert_int_equal(st.current_stage, 1);
     rmdir(dir);
     /* saving into a missing directory fails with a message */
-    snprintf(dir, sizeof dir, "%s/no/such/dir/state.json", tmpdir);
+    dir = testutil_path("no/such/dir/state.json");
     assert_int_equal(train_state_save(dir, &st, err), -1);
     assert_non_null(strstr(err, "state.json"));
 }
@@ -244,5 +205,5 @@ int main(void)
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_not_a_file),
     };
-    return cmocka_run_group_tests(tests, setup_dir, remove_dir);
+    return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

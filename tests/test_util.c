@@ -1,4 +1,5 @@
-/* Tests of src/util: atomic writes, bounded reads, checksums. */
+/* Tests of src/util: atomic writes, bounded reads, checksums; and of the
+ * shared test helpers in tests/testutil. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include "util/fileio.h"
 #include "util/hash.h"
+#include "testutil.h"
 
 static void test_crc_known_values(void **state)
 {
@@ -23,12 +25,8 @@ static void test_crc_known_values(void **state)
 static void test_atomic_write_and_read(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/aurl-test-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[512], err[AURL_ERR_LEN];
-    snprintf(path, sizeof path, "%s/a/b/state.json", dir);
-    char sub[512];
-    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    const char *path = testutil_path("a/b/state.json"), *sub = testutil_path("a/b");
+    char err[AURL_ERR_LEN];
     assert_int_equal(file_mkdirs(sub, err), 0);
     assert_int_equal(file_write_atomic(path, "hello", 5, err), 0);
     assert_int_equal(file_write_atomic(path, "world!", 6, err), 0);
@@ -44,9 +42,32 @@ static void test_atomic_write_and_read(void **state)
     /* a directory is not a file */
     assert_int_equal(file_read_all(sub, 100, &data, &len, err), -1);
     assert_non_null(strstr(err, "not a regular file"));
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+}
+
+/* The shared test helpers themselves: stable paths, nested writes, reads,
+ * counts, and a recursive remove that never follows links out of the tree. */
+static void test_testutil(void **state)
+{
+    (void)state;
+    const char *p = testutil_write_file("x/y/z.txt", "abc");
+    assert_ptr_equal(p, testutil_path("x/y/z.txt"));
+    assert_string_equal(p + strlen(testutil_tmpdir()), "/x/y/z.txt");
+    size_t len;
+    unsigned char *b = testutil_read_file(p, &len);
+    assert_int_equal(len, 3);
+    assert_string_equal((char *)b, "abc");
+    free(b);
+    assert_int_equal(testutil_count_files("x", 0), 1);
+    /* a link to a file outside the removed tree survives the remove */
+    const char *keep = testutil_write_file("keep.txt", "");
+    assert_int_equal(symlink(keep, testutil_path("x/link")), 0);
+    assert_int_equal(symlink("..", testutil_path("x/y/loop")), 0);
+    assert_int_equal(testutil_rm_rf(testutil_path("x")), 0);
+    assert_int_equal(access(testutil_path("x"), F_OK), -1);
+    assert_int_equal(access(keep, F_OK), 0);
+    assert_int_equal(testutil_rm_rf(testutil_path("x")), 0); /* already gone */
+    assert_int_equal(testutil_count_files("keep", 1), 1);
+    assert_int_equal(testutil_count_files("x", 0), 0);
 }
 
 int main(void)
@@ -54,6 +75,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc_known_values),
         cmocka_unit_test(test_atomic_write_and_read),
+        cmocka_unit_test(test_testutil),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

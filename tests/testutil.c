@@ -121,7 +121,7 @@ unsigned char *testutil_read_file(const char *path, size_t *len)
     return b;
 }
 
-int testutil_count_files(const char *sub, int remove)
+int testutil_count_files(const char *sub, int del)
 {
     DIR *d = opendir(testutil_tmpdir());
     assert_non_null(d);
@@ -131,7 +131,7 @@ int testutil_count_files(const char *sub, int remove)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         if (!strstr(e->d_name, sub)) continue;
         n++;
-        if (remove) {
+        if (del) {
             char p[sizeof g_tmpdir + 256 + 2];
             snprintf(p, sizeof p, "%s/%s", g_tmpdir, e->d_name);
             if (unlink(p) != 0) fail_msg("cannot remove %s: %s", p, strerror(errno));

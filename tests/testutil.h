@@ -36,8 +36,8 @@ const char *testutil_write_file(const char *name, const char *text);
 unsigned char *testutil_read_file(const char *path, size_t *len);
 
 /* Number of entries of the temp dir (not below it) whose name contains SUB
- * ("" counts all); removes those entries if REMOVE (files only). */
-int testutil_count_files(const char *sub, int remove);
+ * ("" counts all); removes those entries if DEL (files only). */
+int testutil_count_files(const char *sub, int del);
 
 /* Removes PATH and, for a directory, everything below it, without following
  * links. Returns 0, or -1 if anything remains (a missing PATH is 0). */
