@@ -17,8 +17,8 @@
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "engine/checkpoint.h"
 #include "engine/metrics.h"
+#include "engine/model_ckpt.h"
 #include "engine/run_lock.h"
 #include "engine/train_config.h"
 #include "engine/train_state.h"
@@ -26,8 +26,6 @@
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"
-
-#define CKPT_FORMAT_MODEL "transformer"
 
 static volatile sig_atomic_t g_stop_requested;
 static volatile sig_atomic_t g_checkpoint_requested;
@@ -124,117 +122,36 @@ static int save_state(stage_run *r)
 static int save_checkpoint(stage_run *r, const char *path, double val_loss)
 {
     char err[AURL_ERR_LEN];
-    int nt = transformer_n_tensors(r->model);
-    ckpt_tensor *tens = calloc((size_t)nt * 3, sizeof *tens);
-    char(*names)[64] = calloc((size_t)nt * 2, sizeof *names);
-    if (!tens || !names) {
-        free(tens);
-        free(names);
-        log_error("%s: out of memory writing checkpoint", path);
-        return -1;
-    }
-    int k = 0;
-    for (int i = 0; i < nt; i++) {
-        const transformer_tensor *t = transformer_tensor_at(r->model, i);
-        ckpt_tensor base = {.name = t->name, .ndim = t->ndims};
-        for (int d = 0; d < t->ndims; d++) base.dims[d] = t->dims[d];
-        tens[k] = base;
-        tens[k++].data = t->param;
-        snprintf(names[2 * i], 64, "adam_m.%s", t->name);
-        snprintf(names[2 * i + 1], 64, "adam_v.%s", t->name);
-        tens[k] = base;
-        tens[k].name = names[2 * i];
-        tens[k++].data = t->m;
-        tens[k] = base;
-        tens[k].name = names[2 * i + 1];
-        tens[k++].data = t->v;
-    }
-    const model_config *mc = &r->cfg->model;
-    cJSON *h = cJSON_CreateObject();
-    cJSON_AddStringToObject(h, "model", CKPT_FORMAT_MODEL);
-    cJSON_AddNumberToObject(h, "stage", r->cfg->stage);
-    cJSON_AddNumberToObject(h, "step", (double)r->ss->step);
-    cJSON_AddNumberToObject(h, "epoch", r->ss->epoch);
-    cJSON_AddStringToObject(h, "config_hash", r->ss->config_hash);
-    cJSON_AddNumberToObject(h, "seed", (double)r->cfg->seed);
-    cJSON_AddNumberToObject(h, "vocab_version", TOK_VERSION);
-    if (isfinite(val_loss)) cJSON_AddNumberToObject(h, "val_loss", val_loss);
-    cJSON *m = cJSON_AddObjectToObject(h, "model_config");
-    cJSON_AddNumberToObject(m, "vocab_size", mc->vocab_size);
-    cJSON_AddNumberToObject(m, "d_model", mc->d_model);
-    cJSON_AddNumberToObject(m, "n_layers", mc->n_layers);
-    cJSON_AddNumberToObject(m, "n_heads", mc->n_heads);
-    cJSON_AddNumberToObject(m, "d_ff", mc->d_ff);
-    cJSON_AddNumberToObject(m, "max_seq_len", mc->max_seq_len);
-    cJSON_AddStringToObject(m, "attention", attn_kind_name(mc->attn.kind));
-    cJSON_AddNumberToObject(m, "window", mc->attn.window);
-    cJSON_AddNumberToObject(m, "global_stride", mc->attn.stride);
-    cJSON_AddNumberToObject(m, "dropout", mc->dropout);
-    cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
-    cJSON *o = cJSON_AddObjectToObject(h, "optimizer");
-    cJSON_AddNumberToObject(o, "step", (double)r->opt.step);
-    cJSON_AddNumberToObject(o, "t", (double)r->opt.t);
-    cJSON_AddNumberToObject(o, "lr_mult", r->opt.lr_mult);
-    cJSON_AddNumberToObject(o, "n_skipped", (double)r->opt.n_skipped);
-    char *json = cJSON_PrintUnformatted(h);
-    cJSON_Delete(h);
-    int rc = json ? ckpt_save(path, json, tens, k, err) : -1;
-    if (!json) snprintf(err, sizeof err, "%s: out of memory", path);
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddNumberToObject(meta, "stage", r->cfg->stage);
+    cJSON_AddNumberToObject(meta, "step", (double)r->ss->step);
+    cJSON_AddNumberToObject(meta, "epoch", r->ss->epoch);
+    cJSON_AddStringToObject(meta, "config_hash", r->ss->config_hash);
+    cJSON_AddNumberToObject(meta, "seed", (double)r->cfg->seed);
+    if (isfinite(val_loss)) cJSON_AddNumberToObject(meta, "val_loss", val_loss);
+    int rc = model_ckpt_save(path, r->model, &r->opt, meta, err);
     if (rc != 0) log_error("%s", err);
-    free(json);
-    free(tens);
-    free(names);
+    cJSON_Delete(meta);
     return rc;
-}
-
-static double json_number(const cJSON *obj, const char *key, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
 /* Load model weights (and, if WITH_OPTIMIZER, moments and optimiser
- * counters) from PATH. 0 or -1 (err set). */
+ * counters) from PATH; *step_out gets the checkpoint's step. 0 or -1. */
 static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, long long *step_out,
                            char err[AURL_ERR_LEN])
 {
-    ckpt_file *f;
-    if (ckpt_open(path, &f, err) != 0) return -1;
-    int rc = -1;
-    cJSON *h = cJSON_Parse(ckpt_header_json(f));
-    if (!h) {
-        snprintf(err, AURL_ERR_LEN, "%s: checkpoint header is not valid JSON", path);
-        goto done;
-    }
-    int nt = transformer_n_tensors(r->model);
-    for (int i = 0; i < nt; i++) {
-        const transformer_tensor *t = transformer_tensor_at(r->model, i);
-        if (ckpt_read_tensor(f, t->name, t->param, t->numel, err) != 0) goto done;
-        if (with_optimizer) {
-            char name[64];
-            snprintf(name, sizeof name, "adam_m.%s", t->name);
-            if (ckpt_read_tensor(f, name, t->m, t->numel, err) != 0) goto done;
-            snprintf(name, sizeof name, "adam_v.%s", t->name);
-            if (ckpt_read_tensor(f, name, t->v, t->numel, err) != 0) goto done;
+    cJSON *meta;
+    if (model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, &meta, err) != 0) return -1;
+    double step = model_ckpt_json_number(meta, "step", -1);
+    cJSON_Delete(meta);
+    if (step_out) {
+        if (!(step >= 0 && step < 1e15)) {
+            errmsg_set(err, "%s: checkpoint has no valid step", path);
+            return -1;
         }
+        *step_out = (long long)step;
     }
-    if (with_optimizer) {
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
-        r->opt.step = (long)json_number(o, "step", 0);
-        r->opt.t = (long)json_number(o, "t", 0);
-        r->opt.lr_mult = (float)json_number(o, "lr_mult", 1);
-        r->opt.n_skipped = (long)json_number(o, "n_skipped", 0);
-        if (!(r->opt.lr_mult > 0 && r->opt.lr_mult <= 1) || r->opt.step < 0 || r->opt.t < 0) {
-            snprintf(err, AURL_ERR_LEN, "%s: optimizer state out of range", path);
-            goto done;
-        }
-    }
-    if (step_out) *step_out = (long long)json_number(h, "step", -1);
-    rc = 0;
-done:
-    cJSON_Delete(h);
-    ckpt_close(f);
-    return rc;
+    return 0;
 }
 
 /* Mean validation loss (nats/token) and accuracy over eval_batches. */

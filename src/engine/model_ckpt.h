@@ -1,0 +1,35 @@
+/* model_ckpt: a transformer (and optionally its AdamW state) to and from a
+ * checkpoint file (engine/checkpoint). Tensors are stored under their
+ * PyTorch state-dict names; AdamW moments as "adam_m.<name>" and
+ * "adam_v.<name>"; the header JSON carries the caller's metadata plus
+ * "model": "transformer", "vocab_version", "model_config" and "optimizer". */
+#ifndef AURL_MODEL_CKPT_H
+#define AURL_MODEL_CKPT_H
+
+#include <cjson/cJSON.h>
+
+#include "engine/adamw.h"
+#include "engine/model_config.h"
+#include "engine/transformer.h"
+#include "util/fileio.h"
+
+/* Write PATH atomically: the parameters of M, plus moments and counters of
+ * OPT when it is not NULL, with META (a JSON object of the caller's fields,
+ * may be NULL) merged into the header. 0 or -1 (err set). */
+int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, const cJSON *meta,
+                    char err[AURL_ERR_LEN]);
+
+/* Load PATH into M (built with the same config: every tensor must be
+ * present with the same size), and into OPT (moments and counters) when it
+ * is not NULL. *meta (may be NULL) receives the parsed header, to be freed
+ * with cJSON_Delete. Nothing is trusted before the file verifies; on
+ * failure M may hold part of the weights. 0 or -1 (err set). */
+int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, char err[AURL_ERR_LEN]);
+
+/* The model_config recorded in PATH's header (for tools that rebuild the
+ * model from a checkpoint). 0 or -1 (err set). */
+int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN]);
+
+/* A number field of a JSON object, or DFLT when absent or not a number. */
+double model_ckpt_json_number(const cJSON *obj, const char *key, double dflt);
+#endif
