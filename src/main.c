@@ -130,8 +130,14 @@ int main(int argc, char **argv)
         return 2;
     }
     threads_configure(g.threads);
-    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-        if (!strcmp(argv[1], SUBCOMMANDS[i].name)) return SUBCOMMANDS[i].fn(argc - 1, argv + 1, &g);
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
+        if (strcmp(argv[1], SUBCOMMANDS[i].name) != 0) continue;
+        /* getopt names the program by argv[0]: make it "aurl <command>" */
+        char name[64];
+        snprintf(name, sizeof name, "aurl %s", SUBCOMMANDS[i].name);
+        argv[1] = name;
+        return SUBCOMMANDS[i].fn(argc - 1, argv + 1, &g);
+    }
     fprintf(stderr, "aurl: unknown command '%s' (see aurl --help)\n", argv[1]);
     return 2;
 }

@@ -54,7 +54,7 @@ static long long parse_count(const char *opt, const char *val, long long min, lo
     errno = 0;
     long long v = strtoll(val, &end, 10);
     if (!*val || *end || errno || v < min || v > max) {
-        fprintf(stderr, "aurl: %s: expected a number %lld..%lld, got '%s'\n", opt, min, max, val);
+        fprintf(stderr, "aurl train: %s: expected a number %lld..%lld, got '%s'\n", opt, min, max, val);
         *bad = 1;
     }
     return v;

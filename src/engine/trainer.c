@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -271,13 +272,20 @@ static void print_progress(stage_run *r, float loss, double tok_per_s, double st
     double eta = rate > 0 ? left / rate : 0;
     char best[32] = "-";
     if (isfinite(r->ss->best_val_loss)) snprintf(best, sizeof best, "%.3f", r->ss->best_val_loss);
-    if (r->tty)
-        fprintf(stderr, "\rstage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds   ",
-                r->cfg->stage, r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s,
-                (int)(eta / 60), (int)fmod(eta, 60));
-    else
+    if (r->tty) {
+        char line[256];
+        snprintf(line, sizeof line, "stage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds",
+                 r->cfg->stage, r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s,
+                 (int)(eta / 60), (int)fmod(eta, 60));
+        /* one line that fits the terminal, so \r can redraw it */
+        struct winsize ws;
+        int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+        if (cols - 1 < (int)sizeof line) line[cols - 1] = 0;
+        fprintf(stderr, "\r%s\033[K", line);
+    } else {
         log_info("stage %d epoch %d step %lld/%lld loss %.4f best val %s %.0f tok/s ETA %.0fs", r->cfg->stage,
                  r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s, eta);
+    }
 }
 
 /* Resume from the stage's `last` checkpoint or, if that is damaged, from
