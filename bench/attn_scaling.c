@@ -11,13 +11,17 @@
 #include <time.h>
 
 #include "engine/attention.h"
+#include "util/clock.h"
 
-static double clock_ms(clockid_t id)
+/* Milliseconds of CPU time used by this process (all threads). */
+static double cpu_ms(void)
 {
     struct timespec ts;
-    clock_gettime(id, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
+
+static double wall_ms(void) { return clock_monotonic() * 1e3; }
 
 static float *alloc_f(size_t n)
 {
@@ -43,11 +47,11 @@ static void time_attn(const attn_config *cfg, int B, int T, int C, int NH, int r
     memset(dqkv, 0, nqkv * sizeof *dqkv);
     *fwd = *bwd = *cpu = 1e30;
     for (int r = 0; r < reps + 1; r++) { /* first run warms up */
-        double c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID), t0 = clock_ms(CLOCK_MONOTONIC);
+        double c0 = cpu_ms(), t0 = wall_ms();
         attn_forward(out, saved, work, qkv, cfg, B, T, C, NH);
-        double t1 = clock_ms(CLOCK_MONOTONIC);
+        double t1 = wall_ms();
         attn_backward(dqkv, work, dout, qkv, saved, cfg, B, T, C, NH);
-        double t2 = clock_ms(CLOCK_MONOTONIC), c2 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double t2 = wall_ms(), c2 = cpu_ms();
         if (r > 0) {
             if (t1 - t0 < *fwd) *fwd = t1 - t0;
             if (t2 - t1 < *bwd) *bwd = t2 - t1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "data/augment.h"
 #include "data/cache.h"
@@ -24,15 +25,31 @@
 
 static char *g_paths[MAX_FILES];
 static int g_n_paths;
+static size_t g_bytes; /* total size of the collected files */
 
+/* nftw callback: remember every regular *.mid file (up to MAX_FILES). */
 static int collect(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void)sb;
     (void)ftw;
     size_t n = strlen(path);
-    if (flag == FTW_F && n > 4 && !strcasecmp(path + n - 4, ".mid") && g_n_paths < MAX_FILES)
-        g_paths[g_n_paths++] = strdup(path);
+    if (flag == FTW_F && S_ISREG(sb->st_mode) && n > 4 && !strcasecmp(path + n - 4, ".mid") &&
+        g_n_paths < MAX_FILES) {
+        char *copy = strdup(path);
+        if (!copy) return 1; /* stop the walk: out of memory */
+        g_paths[g_n_paths++] = copy;
+        g_bytes += (size_t)sb->st_size;
+    }
     return 0;
+}
+
+/* Exit with a message when an allocation failed. */
+static void *need(void *p)
+{
+    if (!p) {
+        fprintf(stderr, "data_pipeline: out of memory\n");
+        exit(1);
+    }
+    return p;
 }
 
 int main(int argc, char **argv)
@@ -53,8 +70,8 @@ int main(int argc, char **argv)
     }
 
     /* 1. read every file, 3 passes; keep the scores of the last pass */
-    score *scores = calloc((size_t)g_n_paths, sizeof *scores);
-    size_t bytes = 0, notes = 0;
+    score *scores = need(calloc((size_t)g_n_paths, sizeof *scores));
+    size_t bytes = g_bytes, notes = 0;
     int passes = 3, ok = 0;
     double t0 = clock_monotonic();
     for (int p = 0; p < passes; p++) {
@@ -63,14 +80,6 @@ int main(int argc, char **argv)
             if (midi_read_file(g_paths[i], &scores[i], NULL, err) == 0 && p == passes - 1) {
                 ok++;
                 notes += scores[i].n_notes;
-            }
-            if (p == passes - 1 && file_is_regular(g_paths[i])) {
-                FILE *f = fopen(g_paths[i], "rb");
-                if (f) {
-                    fseek(f, 0, SEEK_END);
-                    bytes += (size_t)ftell(f);
-                    fclose(f);
-                }
             }
         }
     }
@@ -117,7 +126,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "data_pipeline: %s\n", err);
         return 1;
     }
-    int32_t *in = malloc(sizeof(int32_t) * B * T), *tg = malloc(sizeof(int32_t) * B * T);
+    int32_t *in = need(malloc(sizeof(int32_t) * B * T)), *tg = need(malloc(sizeof(int32_t) * B * T));
     size_t nb = dataset_batches_per_epoch(ds, B);
     double a = clock_monotonic();
     for (size_t b = 0; b < nb; b++) dataset_get_batch(ds, B, 1, 0, b, 1, NULL, in, tg);

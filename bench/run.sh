@@ -18,7 +18,8 @@ if [ ! -x "$AURL" ]; then
     exit 1
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aurl-bench.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM # stop (the EXIT trap cleans up), rather than run on
 
 # json_num FILE KEY: a numeric field of the last line's JSON object.
 json_num() {

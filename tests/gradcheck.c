@@ -4,19 +4,13 @@
 #include <math.h>
 #include <stdio.h>
 
-static uint64_t gc_mix(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+#include "engine/rng.h"
 
 void gc_fill(float *x, size_t n, uint64_t seed, float scale)
 {
-    uint64_t base = gc_mix(seed);
+    uint64_t base = rng_mix64(seed);
     for (size_t i = 0; i < n; i++) {
-        double u = (double)(gc_mix(base + i) >> 11) / 9007199254740992.0; /* [0,1) */
+        double u = (double)(rng_mix64(base + i) >> 11) / 9007199254740992.0; /* [0,1) */
         x[i] = (float)((2.0 * u - 1.0) * scale);
     }
 }

@@ -368,6 +368,8 @@ static void test_missing_midi_dir(void **state)
     assert_non_null(strstr(err, "missing"));
 }
 
+/* Run `aurl ARGV...` with DATA_DIR; stdout is discarded, stderr kept in
+ * cmd.err of the temp dir (see cmd_stderr). Returns the exit code. */
 static int run_cmd(const char *data_dir, int argc, ...)
 {
     char *argv[16];
@@ -382,9 +384,11 @@ static int run_cmd(const char *data_dir, int argc, ...)
     fflush(stderr);
     int saved = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
     int dn = open("/dev/null", O_WRONLY);
+    int ef = open(testutil_path("cmd.err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(dn, STDOUT_FILENO);
-    dup2(dn, STDERR_FILENO);
+    dup2(ef, STDERR_FILENO);
     close(dn);
+    close(ef);
     int rc = data_cmd_main(argc, argv, &g);
     fflush(stdout);
     fflush(stderr);
@@ -393,6 +397,16 @@ static int run_cmd(const char *data_dir, int argc, ...)
     close(saved);
     close(saved_err);
     return rc;
+}
+
+/* How often NEEDLE occurs in the stderr of the last run_cmd. */
+static int cmd_stderr_count(const char *needle)
+{
+    char *text = (char *)testutil_read_file(testutil_path("cmd.err"), NULL);
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    free(text);
+    return n;
 }
 
 static void test_data_commands(void **state)
@@ -414,6 +428,8 @@ static void test_data_commands(void **state)
     assert_int_equal(run_cmd(dir, 2, "data", "show"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "show", "no-such.mid"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "show", "text.mid"), 2); /* rejected input */
+    assert_int_equal(cmd_stderr_count("text.mid"), 1); /* named once, with the reason */
+    assert_int_equal(cmd_stderr_count("not a MIDI file"), 1);
     assert_int_equal(run_cmd(dir, 5, "data", "show", "a.mid", "--limit", "-1"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "fetch", "--nope"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "show", "a.mid"), 0); /* relative to data/midi */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -363,6 +364,50 @@ static void test_large_checkpoint(void **state)
     unlink(path);
 }
 
+/* cJSON allocation hook whose allocation number `fail_at` fails. */
+static int fail_at = -1, n_allocs;
+static void *flaky_malloc(size_t n)
+{
+    return n_allocs++ == fail_at ? NULL : malloc(n);
+}
+
+/* A failed allocation anywhere while building the header makes ckpt_save
+ * fail with a message; it never writes a file whose table lacks a tensor. */
+static void test_out_of_memory_while_saving(void **state)
+{
+    (void)state;
+    const char *path = testutil_path("oom.ckpt");
+    char err[AURL_ERR_LEN];
+    int failed = 0, saved = 0;
+    for (int k = 0; k < 300 && saved < 3; k++) {
+        unlink(path);
+        fail_at = k;
+        n_allocs = 0;
+        cJSON_Hooks hooks = {flaky_malloc, free};
+        cJSON_InitHooks(&hooks);
+        int rc = save_sample(path, err);
+        cJSON_InitHooks(NULL);
+        if (rc != 0) {
+            assert_non_null(strstr(err, "oom.ckpt"));
+            assert_int_equal(access(path, F_OK), -1);
+            failed++;
+            continue;
+        }
+        saved++;
+        ckpt_file *f;
+        if (ckpt_open(path, &f, err) != 0) fail_msg("allocation %d failed: %s", k, err);
+        assert_int_equal(ckpt_n_tensors(f), 3);
+        float b[N_B];
+        assert_int_equal(ckpt_read_tensor(f, "blocks.0.attn.qkv", b, N_B, err), 0);
+        assert_non_null(strstr(ckpt_header_json(f), "\"step\":12345"));
+        ckpt_close(f);
+    }
+    fail_at = -1;
+    assert_true(failed > 10);
+    assert_int_equal(saved, 3);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_crafted_headers),
         cmocka_unit_test(test_not_files),
         cmocka_unit_test(test_large_checkpoint),
+        cmocka_unit_test(test_out_of_memory_while_saving),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -141,6 +141,16 @@ static void test_windows_strides_padding(void **state)
         assert_int_equal(in[i], i < 10 ? b->tokens[i] : TOK_PAD);
         assert_int_equal(tg[i], i < 9 ? b->tokens[i + 1] : TOK_PAD);
     }
+    /* the identity augmentation gives the same rows, padding included */
+    augment_config none;
+    augment_config_none(&none);
+    int32_t in2[16], tg2[16];
+    for (size_t k = 11; k < 13; k++) {
+        dataset_get_batch(d, 1, 42, 0, k, 0, NULL, in, tg);
+        dataset_get_batch(d, 1, 42, 0, k, 0, &none, in2, tg2);
+        assert_memory_equal(in, in2, sizeof in);
+        assert_memory_equal(tg, tg2, sizeof tg);
+    }
     dataset_close(d);
 
     /* stride = T+1: non-overlapping; (100-17)%17 != 0 so a tail window too */
@@ -168,6 +178,9 @@ static void test_no_windows_is_an_error(void **state)
     assert_int_equal(dataset_open(&d, c, CACHE_VAL, 8, 4, err), -1);
     assert_null(d);
     assert_non_null(strstr(err, "val"));
+    char where[700];
+    snprintf(where, sizeof where, "%s/cache: ", g_dir); /* names the cache */
+    assert_non_null(strstr(err, where));
     cleanup(c);
 }
 

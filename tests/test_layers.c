@@ -225,6 +225,14 @@ static void test_fastmath_accuracy(void **state)
     assert_true(fastmath_exp_neg(0.0f) == 1.0f);
     assert_true(fastmath_exp_neg(-INFINITY) < 1e-37f && fastmath_exp_neg(-INFINITY) >= 0.0f);
     assert_true(fastmath_tanh(0.0f) == 0.0f && fastmath_tanh(30.0f) == 1.0f);
+    /* NaN of either sign stays NaN (a clamp must not turn it into ~0) */
+    volatile float zero = 0.0f;
+    float nan_default = zero / zero;
+    assert_true(isnan(fastmath_exp_neg(nan_default)) && isnan(fastmath_exp_neg(-nan_default)));
+    assert_true(isnan(fastmath_tanh(nan_default)) && isnan(fastmath_tanh(-nan_default)));
+    /* the clamp boundary and values just inside it */
+    assert_true(fastmath_exp_neg(-87.0f) == fastmath_exp_neg(-1000.0f));
+    assert_true(fabs(fastmath_exp_neg(-86.5f) - exp(-86.5)) / exp(-86.5) < 2.5e-7);
 }
 
 /* ---------- embedding ---------- */
@@ -333,6 +341,15 @@ static void test_xent_loss_and_pad(void **state)
     assert_int_equal(cnt, 0);
     xent_backward(dl, pr, allpad, N, V, pad, cnt, 1.0f);
     for (int i = 0; i < N * V; i++) assert_true(dl[i] == 0.0f);
+    /* a NaN logit (either sign) makes its row's loss NaN, never a finite value */
+    volatile float zero = 0.0f;
+    float nan_default = zero / zero;
+    for (int sgn = 0; sgn < 2; sgn++) {
+        float saved = lg[2 * V + 7];
+        lg[2 * V + 7] = sgn ? -nan_default : nan_default;
+        assert_true(isnan(xent_forward(pr, lg, tg, N, V, pad, &cnt)));
+        lg[2 * V + 7] = saved;
+    }
     /* out-of-range targets are ignored rather than read out of bounds */
     int32_t bad[6] = {3, -4, 9, 1000, 2, 5};
     xent_forward(pr, lg, bad, N, V, pad, &cnt);

@@ -280,6 +280,19 @@ static void test_open_failure(void **state)
     assert_null(m);
     assert_non_null(strstr(err, "plainfile"));
     metrics_log(NULL, "train", 0, 0, NULL, NULL, NULL); /* no metrics: no-op */
+
+    /* an outputs dir whose logs/ path fits but whose files do not: refused
+     * before anything is created (no directories named after cut paths) */
+    char deep[4200];
+    int n = snprintf(deep, sizeof deep, "%s/deep", testutil_tmpdir());
+    while (n < 4085) n += snprintf(deep + n, sizeof deep - (size_t)n, "/d");
+    deep[4085] = 0; /* strlen + "/logs" < 4096 <= strlen + "/logs/metrics.jsonl" */
+    if (deep[4084] == '/') deep[4084] = 'e';
+    m = (metrics *)1;
+    assert_int_equal(metrics_open(&m, deep, 1, err), -1);
+    assert_null(m);
+    assert_non_null(strstr(err, "path too long"));
+    assert_int_equal(access(testutil_path("deep"), F_OK), -1);
 }
 
 static void test_parse_line_rejects_and_fuzz(void **state)

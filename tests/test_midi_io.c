@@ -1,5 +1,5 @@
 /* Tests of MIDI reading (note pairing, tempo maps, drums, programs, sustain),
- * writing (write -> read round trip), the score blob, the isolate process
+ * writing (write -> read round trip), score sorting, the score blob, the isolate process
  * pool (crash, hang, runaway allocation, data, no zombies, no fd leaks) and
  * the hostile fixtures in tests/fixtures/bad through midi_read_isolated. */
 #include <setjmp.h>
@@ -219,6 +219,67 @@ static void test_read_file_errors(void **state)
     assert_int_equal(s.n_notes, 0);
 }
 
+/* score_sort against a reference stable insertion sort, on sizes around
+ * the merge sort's run length, with many equal keys (velocity and the
+ * sustain's instrument tag the input position, so a lost order shows). */
+static int note_key_cmp(const score_note *x, const score_note *y)
+{
+    if (x->onset != y->onset) return x->onset < y->onset ? -1 : 1;
+    if (x->instrument != y->instrument) return x->instrument - y->instrument;
+    if (x->pitch != y->pitch) return x->pitch - y->pitch;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+static void test_score_sort(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = { 0, 1, 2, 31, 32, 33, 64, 65, 100, 257, 1000 };
+    unsigned seed = 12345;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        for (int order = 0; order < 3; order++) { /* random, ascending, descending */
+            size_t n = sizes[si];
+            score s;
+            score_init(&s);
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned r = seed >> 16;
+                double on = order == 0 ? (double)(r % 7) * 0.5 : order == 1 ? (double)i : (double)(n - i);
+                score_note nt = { on, on + (double)((r >> 3) % 2), (uint8_t)(60 + (r >> 4) % 2),
+                                  (uint8_t)(1 + i % 127), (uint8_t)((r >> 5) % 2) };
+                assert_int_equal(score_add_note(&s, nt), 0);
+                score_sustain e = { (double)((r >> 6) % 3), (uint8_t)(i % 16), (uint8_t)(i % 2) };
+                assert_int_equal(score_add_sustain(&s, e), 0);
+            }
+            score_note *want = malloc((n ? n : 1) * sizeof *want);
+            score_sustain *want_s = malloc((n ? n : 1) * sizeof *want_s);
+            for (size_t i = 0; i < n; i++) { /* stable insertion sort */
+                size_t j = i;
+                while (j > 0 && note_key_cmp(&want[j - 1], &s.notes[i]) > 0) {
+                    want[j] = want[j - 1];
+                    j--;
+                }
+                want[j] = s.notes[i];
+                j = i;
+                while (j > 0 && want_s[j - 1].time > s.sustains[i].time) {
+                    want_s[j] = want_s[j - 1];
+                    j--;
+                }
+                want_s[j] = s.sustains[i];
+            }
+            score_sort(&s);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(note_key_cmp(&s.notes[i], &want[i]), 0);
+                assert_int_equal(s.notes[i].velocity, want[i].velocity);
+                assert_true(s.sustains[i].time == want_s[i].time);
+                assert_int_equal(s.sustains[i].instrument, want_s[i].instrument);
+            }
+            free(want);
+            free(want_s);
+            score_free(&s);
+        }
+    }
+}
+
 static void test_score_blob(void **state)
 {
     (void)state;
@@ -261,7 +322,7 @@ static void test_score_blob(void **state)
 
 /* ---- isolate ---- */
 
-enum { JOB_DATA, JOB_ABORT, JOB_LOOP, JOB_ALLOC, JOB_FAIL, JOB_SEGV };
+enum { JOB_DATA, JOB_ABORT, JOB_LOOP, JOB_ALLOC, JOB_FAIL, JOB_SEGV, JOB_TERM };
 
 typedef struct {
     const int *kinds;
@@ -299,6 +360,11 @@ static int job_fn(void *arg, size_t index, uint8_t **out, size_t *out_len, char 
     }
     case JOB_SEGV:
         raise(SIGSEGV);
+        return 0;
+    case JOB_TERM: /* must end the job even if the caller handles SIGTERM */
+        raise(SIGTERM);
+        *out = NULL;
+        *out_len = 0;
         return 0;
     default:
         snprintf(err, AURL_ERR_LEN, "job %zu refused", index);
@@ -380,6 +446,37 @@ static void test_isolate(void **state)
     assert_string_equal(isolate_status_name(ISOLATE_TIMEOUT), "timed out");
 }
 
+static volatile sig_atomic_t g_parent_term;
+static void on_parent_term(int sig) { g_parent_term = sig; }
+
+/* A child does not inherit the caller's signal handlers or blocked signals:
+ * SIGTERM kills the job although the parent catches it (as the trainer
+ * does), and the parent's handler is never run. */
+static void test_isolate_resets_signals(void **state)
+{
+    (void)state;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_parent_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old);
+    sigset_t block, old_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old_mask);
+    const int kinds[] = { JOB_TERM };
+    jobs *j = calloc(1, sizeof *j);
+    j->kinds = kinds;
+    isolate_limits lim = { 5.0, 0, 1 };
+    assert_int_equal(isolate_map(1, job_fn, job_done, j, &lim), 0);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGTERM, &old, NULL);
+    assert_int_equal(j->status[0], ISOLATE_CRASHED);
+    assert_string_equal(j->msg[0], "SIGTERM");
+    assert_int_equal(g_parent_term, 0);
+    free(j);
+}
+
 /* Each hostile fixture is repaired into the expected notes or rejected
  * with the expected reason, without harming this process. */
 static void test_fixtures(void **state)
@@ -442,8 +539,10 @@ int main(void)
         cmocka_unit_test(test_tempo_map_programs_drums_sustain),
         cmocka_unit_test(test_write_read_round_trip),
         cmocka_unit_test(test_read_file_errors),
+        cmocka_unit_test(test_score_sort),
         cmocka_unit_test(test_score_blob),
         cmocka_unit_test(test_isolate),
+        cmocka_unit_test(test_isolate_resets_signals),
         cmocka_unit_test(test_fixtures),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);

@@ -84,6 +84,9 @@ static void test_errors_are_located(void **state)
     (void)state;
     expect_error("model:\n  d_model: 30\n  n_layers: 2\n  n_heads: 4\n", "bad.yaml:4:12: n_heads must divide d_model");
     expect_error("model:\n  d_model: 32\n  n_layers: 0\n  n_heads: 4\n", "bad.yaml:3:13: n_layers: 0 is out of range");
+    /* cross-key problems point at the key they concern, top-level files too */
+    expect_error("n_heads: 64\nd_model: 32\nn_layers: 2\n", "bad.yaml:1:10: n_heads must be in 1..d_model");
+    expect_error("d_model: 30\nn_layers: 2\nn_heads: 4\n", "bad.yaml:3:10: n_heads must divide d_model");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: 1.0\n", ":5:12: dropout: 1 is out of range");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: -0.1\n", "dropout");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window: 0 is out of range");

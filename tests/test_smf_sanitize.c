@@ -251,6 +251,22 @@ static void test_limits(void **state)
     assert_int_equal(r.rep.events, 2 + 2 + 1);
     mi_free(&m);
 
+    /* the MThd track count has 16 bits: a larger limit cannot admit more */
+    smf_limits wide;
+    smf_limits_default(&wide);
+    wide.max_tracks = 1 << 20;
+    mi_init(&m);
+    mi_header(&m, 1, 0xFFFF, 480);
+    for (int t = 0; t < 0x10000; t++) {
+        mi_track_begin(&m);
+        mi_eot(&m, 0);
+        mi_track_end(&m);
+    }
+    r = run_lim(&m, &wide);
+    assert_int_equal(r.rc, -1);
+    assert_non_null(strstr(r.err, "too many tracks (65536 > 65535)"));
+    mi_free(&m);
+
     lim.max_bytes = 10;
     mi_init(&m);
     mi_header(&m, 0, 1, 480);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,45 @@ static void test_not_a_file(void **state)
     assert_non_null(strstr(err, "state.json"));
 }
 
+/* cJSON allocation hook whose allocation number `fail_at` (0-based) fails
+ * and every other succeeds: one transient failure anywhere. */
+static int fail_at = -1, n_allocs;
+static void *flaky_malloc(size_t n)
+{
+    return n_allocs++ == fail_at ? NULL : malloc(n);
+}
+
+/* A failed allocation at any point while building the JSON gives NULL,
+ * never a shorter document (which would save a state with fields silently reset). */
+static void test_out_of_memory_never_truncates(void **state)
+{
+    (void)state;
+    train_state st;
+    sample_state(&st);
+    char *full = train_state_to_json(&st);
+    assert_non_null(full);
+    int failed = 0, whole = 0;
+    for (int k = 0; k < 400 && whole < 5; k++) {
+        fail_at = k;
+        n_allocs = 0;
+        cJSON_Hooks hooks = {flaky_malloc, free};
+        cJSON_InitHooks(&hooks);
+        char *text = train_state_to_json(&st);
+        cJSON_InitHooks(NULL);
+        if (!text) {
+            failed++;
+            continue;
+        }
+        assert_string_equal(text, full);
+        free(text);
+        whole++;
+    }
+    fail_at = -1;
+    assert_true(failed > 20); /* many allocation points were exercised */
+    assert_int_equal(whole, 5);
+    free(full);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_missing_file_and_defaults),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_not_a_file),
+        cmocka_unit_test(test_out_of_memory_never_truncates),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

@@ -525,6 +525,37 @@ static void test_training_and_nan_guard(void **state)
     transformer_free(m);
 }
 
+/* A NaN weight (a diverged model, or a checkpoint saved from one) must give
+ * a NaN loss, so evaluation cannot report it as a finite "best" model, and
+ * its non-finite gradient must make the optimiser skip the step. */
+static void test_nan_weights_poison_loss(void **state)
+{
+    (void)state;
+    attn_kind kinds[3] = {ATTN_FULL, ATTN_SLIDING, ATTN_HIERARCHICAL};
+    const char *where[] = {"blocks.0.ln1.weight", "blocks.1.attn.qkv.weight", "ln_f.bias"};
+    for (int k = 0; k < 3; k++) {
+        model_config c = tiny_config(kinds[k], 3, 2, 1, 0.0f);
+        transformer *m = make(&c, 2, 8, 4);
+        int32_t in[16], tg[16];
+        random_tokens(in, 16, c.vocab_size, 31);
+        random_tokens(tg, 16, c.vocab_size, 32);
+        assert_true(isfinite(transformer_forward(m, in, tg, 2, 8, 1, 0)));
+        volatile float zero = 0.0f;
+        float nan_default = zero / zero; /* the CPU's default NaN (negative on x86) */
+        transformer_tensor_find(m, where[k])->param[1] = k == 1 ? -nan_default : nan_default;
+        float l = transformer_forward(m, in, tg, 2, 8, 0, 0);
+        if (!isnan(l)) printf("  NaN in %s gave loss %g\n", where[k], l);
+        assert_true(isnan(l));
+        adamw_config oc = adamw_default_config(1e-3f, 1e-4f, 0, 10);
+        adamw opt;
+        adamw_init(&opt, &oc);
+        transformer_forward(m, in, tg, 2, 8, 1, 0);
+        transformer_backward(m);
+        assert_true(transformer_step(m, &opt, 1.0f).skipped); /* finite loss, NaN gradients */
+        transformer_free(m);
+    }
+}
+
 static void test_flops(void **state)
 {
     (void)state;
@@ -545,6 +576,16 @@ static void test_flops(void **state)
     double full = transformer_flops_per_token(&c, 6);
     c.attn.kind = ATTN_HIERARCHICAL;
     assert_true(fabs(transformer_flops_per_token(&c, 6) - full) < 1e-9);
+    /* an unvalidated config never divides by zero; its parameter count is 0 */
+    c.attn.stride = 0;
+    c.attn.window = 0;
+    assert_true(isfinite(transformer_flops_per_token(&c, 6)));
+    assert_true(transformer_count_params(&c) == 0);
+    c.attn.stride = 1;
+    c.attn.window = 1;
+    assert_true(transformer_count_params(&c) > 0);
+    c.n_heads = 3; /* does not divide d_model 4 */
+    assert_true(transformer_count_params(&c) == 0);
 }
 
 int main(void)
@@ -561,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_smaller_batch),
         cmocka_unit_test(test_bad_tokens_and_all_pad),
         cmocka_unit_test(test_training_and_nan_guard),
+        cmocka_unit_test(test_nan_weights_poison_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

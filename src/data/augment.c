@@ -261,12 +261,23 @@ static void sort_events(aug_event *ev, int n)
     }
 }
 
-/* Scratch memory for one window, sized for its token count. */
+/* Scratch memory for one window, sized for its token count: one
+ * allocation holding this header, then ev[n_in] and seg[n_in + 1]. */
 typedef struct {
     aug_event *ev;
     tempo_seg *seg;
     int32_t last[AUG_N_KEYS];
 } scratch;
+
+/* The scratch for a window of N tokens; NULL when out of memory. */
+static scratch *scratch_new(size_t n)
+{
+    scratch *sc = malloc(sizeof *sc + n * sizeof(aug_event) + (n + 1) * sizeof(tempo_seg));
+    if (!sc) return NULL;
+    sc->ev = (aug_event *)(sc + 1);
+    sc->seg = (tempo_seg *)(sc->ev + n);
+    return sc;
+}
 
 /* Augment the piece segment in[0..n) (no START inside, except possibly at
  * in[0]) into W. Returns the number of input tokens consumed (up to and
@@ -413,19 +424,7 @@ void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out
     draw_params(cfg, seed, epoch, window_index, &pr);
     scratch *sc = NULL;
     if (n_in > (size_t)INT32_MAX) pr.active = 0; /* event indices are 32-bit: leave as is */
-    if (pr.active && n_in) {
-        sc = malloc(sizeof *sc);
-        if (sc) {
-            sc->ev = malloc(n_in * sizeof *sc->ev);
-            sc->seg = malloc((n_in + 1) * sizeof *sc->seg);
-            if (!sc->ev || !sc->seg) {
-                free(sc->ev);
-                free(sc->seg);
-                free(sc);
-                sc = NULL;
-            }
-        }
-    }
+    if (pr.active && n_in) sc = scratch_new(n_in);
     writer w = {out, 0, n_out};
     if (!sc) { /* identity (or out of memory: leave the window as it is) */
         size_t n = n_in < n_out ? n_in : n_out;
@@ -438,8 +437,6 @@ void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out
             pos += augment_segment(in + pos, n_in - pos, inst0, &pr, sc, &w);
             inst0 = 0; /* a new piece starts at piano */
         }
-        free(sc->ev);
-        free(sc->seg);
         free(sc);
     }
     for (size_t k = w.n; k < n_out; k++) out[k] = TOK_PAD;

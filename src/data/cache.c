@@ -38,6 +38,7 @@
 
 
 struct cache {
+    char dir[PATH_LEN];        /* <data>/cache */
     void *map;
     size_t map_len;
     const uint16_t *tokens;
@@ -363,6 +364,7 @@ int cache_open(const char *data_dir, cache **out, char err[AURL_ERR_LEN])
         errmsg_set(err, "%s: out of memory", dir);
         return -1;
     }
+    memcpy(c->dir, dir, sizeof c->dir);
     if (map_tokens(tpath, c, err) || load_index(ipath, tpath, c, err)) {
         cache_close(c);
         return -1;
@@ -374,6 +376,7 @@ int cache_open(const char *data_dir, cache **out, char err[AURL_ERR_LEN])
 size_t cache_n_entries(const cache *c) { return c->n_entries; }
 const cache_entry *cache_entry_at(const cache *c, size_t i) { return &c->entries[i]; }
 size_t cache_n_tokens(const cache *c) { return c->n_tokens; }
+const char *cache_dir(const cache *c) { return c->dir; }
 
 /* ---------- build ---------- */
 

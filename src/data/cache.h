@@ -67,6 +67,7 @@ int cache_open(const char *data_dir, cache **out, char err[AURL_ERR_LEN]);
 /* cache_open, and when that fails report why (unless QUIET), rebuild and
  * open again. Returns 0 or -1. */
 int cache_ensure(const char *data_dir, int jobs, int quiet, cache **out, char err[AURL_ERR_LEN]);
+/* Unmap and free C (NULL is fine). */
 void cache_close(cache *c);
 
 /* Entries in path order, accepted and rejected alike. */
@@ -75,6 +76,8 @@ size_t cache_n_entries(const cache *c);
 const cache_entry *cache_entry_at(const cache *c, size_t i);
 /* Total number of tokens in tokens.bin. */
 size_t cache_n_tokens(const cache *c);
+/* The cache directory, <data>/cache (for messages). */
+const char *cache_dir(const cache *c);
 /* "train", "val" or "rejected". */
 const char *cache_split_name(cache_split split);
 /* The split a path is assigned by hash alone (before the at-least-one-val

@@ -406,8 +406,12 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     free(canon);
     score s;
     score_init(&s);
-    if (bad || midi_read_isolated(path, &s, err)) {
+    if (bad) {
         fprintf(stderr, "aurl data show: %s: rejected: %s\n", path, err);
+        return EXIT_USAGE;
+    }
+    if (midi_read_isolated(path, &s, err)) { /* err names the file */
+        fprintf(stderr, "aurl data show: rejected: %s\n", err);
         return EXIT_USAGE;
     }
     uint16_t *tok = NULL;

@@ -2,11 +2,11 @@
  * optional per-window augmentation. */
 #include "data/dataset.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/tokenizer.h"
+#include "util/log.h"
 
 #define FEISTEL_ROUNDS 6
 
@@ -68,13 +68,13 @@ int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
 {
     *out = NULL;
     if (T < 1 || stride < 1 || (split != CACHE_TRAIN && split != CACHE_VAL)) {
-        snprintf(err, AURL_ERR_LEN, "dataset: invalid arguments (T=%d, stride=%d, split=%d)", T,
-                 stride, split);
+        errmsg_set(err, "%s: invalid dataset arguments (T=%d, stride=%d, split=%d)", cache_dir(c), T,
+                   stride, split);
         return -1;
     }
     dataset *d = calloc(1, sizeof *d);
     if (!d) {
-        snprintf(err, AURL_ERR_LEN, "dataset: out of memory");
+        errmsg_set(err, "%s: out of memory for the dataset", cache_dir(c));
         return -1;
     }
     d->T = T;
@@ -84,14 +84,14 @@ int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
         const cache_entry *e = cache_entry_at(c, i);
         if ((int)e->split != split || e->n_tokens == 0) continue;
         if (add_file_windows(d, &cap, e->tokens, e->n_tokens, T, stride)) {
-            snprintf(err, AURL_ERR_LEN, "dataset: out of memory");
+            errmsg_set(err, "%s: out of memory for the dataset's windows", cache_dir(c));
             dataset_close(d);
             return -1;
         }
     }
     if (d->n == 0) {
-        snprintf(err, AURL_ERR_LEN, "dataset: no %s windows (no %s files in the cache)",
-                 cache_split_name(split), cache_split_name(split));
+        errmsg_set(err, "%s: no %s windows (no %s files in the cache)", cache_dir(c),
+                   cache_split_name(split), cache_split_name(split));
         dataset_close(d);
         return -1;
     }
@@ -148,26 +148,30 @@ void dataset_get_batch(const dataset *d, int B, uint64_t seed, uint64_t epoch,
                        int32_t *inputs, int32_t *targets)
 {
     size_t T = (size_t)d->T, W = T + 1;
-    uint16_t *buf = malloc(W * sizeof *buf);
+    uint16_t *buf = NULL; /* the augmented window; plain windows are read in place */
+    if (aug && !(buf = malloc(W * sizeof *buf)))
+        log_error("dataset: out of memory for a %zu-token window; batch %zu not augmented", W, batch_index);
     for (int r = 0; r < B; r++) {
         int32_t *in = inputs + (size_t)r * T, *tg = targets + (size_t)r * T;
         size_t j = batch_index * (size_t)B + (size_t)r;
-        if ((d->split == CACHE_VAL && j >= d->n) || !buf) {
+        if (d->split == CACHE_VAL && j >= d->n) {
             for (size_t i = 0; i < T; i++) in[i] = tg[i] = TOK_PAD;
             continue;
         }
         size_t wi = dataset_window_at(d, seed, epoch, j % d->n, shuffle);
         const window *w = &d->w[wi];
-        if (aug) {
+        const uint16_t *src = w->tokens;
+        size_t len = w->len;
+        if (buf) {
             augment_window(w->tokens, w->len, buf, W, w->instrument, aug, seed, epoch, wi);
-        } else {
-            memcpy(buf, w->tokens, w->len * sizeof *buf);
-            for (size_t i = w->len; i < W; i++) buf[i] = TOK_PAD;
+            src = buf;
+            len = W;
         }
-        for (size_t i = 0; i < T; i++) {
-            in[i] = buf[i];
-            tg[i] = buf[i + 1];
-        }
+        size_t n_in = len < T ? len : T, n_tg = len - 1 < T ? len - 1 : T; /* len >= 1 */
+        for (size_t i = 0; i < n_in; i++) in[i] = src[i];
+        for (size_t i = n_in; i < T; i++) in[i] = TOK_PAD;
+        for (size_t i = 0; i < n_tg; i++) tg[i] = src[i + 1];
+        for (size_t i = n_tg; i < T; i++) tg[i] = TOK_PAD;
     }
     free(buf);
 }

@@ -24,8 +24,10 @@ typedef struct dataset dataset;
  * dataset. T >= 1, stride >= 1. Fails (err set) if there are no windows. */
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN]);
+/* Free D (NULL is fine); the cache is not touched. */
 void dataset_close(dataset *d);
 
+/* Number of windows of the split. */
 size_t dataset_n_windows(const dataset *d);
 /* Train: whole batches only (the last partial batch is dropped; when there
  * are fewer than B windows, 1 batch that repeats windows). Val: every window

@@ -44,8 +44,8 @@ static int run_tool(char *const argv[], const char *cwd, int quiet, char err[AUR
         int e = 0;
         if (cwd && chdir(cwd) != 0) e = errno;
         if (!e && quiet) {
-            int dn = open("/dev/null", O_WRONLY);
-            if (dn >= 0) dup2(dn, STDOUT_FILENO);
+            int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (dn >= 0) dup2(dn, STDOUT_FILENO); /* the copy is not close-on-exec */
         }
         if (!e) {
             execvp(argv[0], argv);

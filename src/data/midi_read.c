@@ -85,17 +85,6 @@ static void tempo_event(walk *w, const uint8_t *b, int len, double t)
     if (score_add_tempo(s, e)) w->oom = 1;
 }
 
-/* err = "NAME: WHY", truncated to fit. */
-static void prefix_name(char err[AURL_ERR_LEN], const char *name, const char *why)
-{
-    int n = snprintf(err, AURL_ERR_LEN, "%s: ", name);
-    if (n < 0 || n >= AURL_ERR_LEN - 1) return;
-    size_t room = (size_t)(AURL_ERR_LEN - 1 - n), wl = strlen(why);
-    if (wl > room) wl = room;
-    memcpy(err + n, why, wl);
-    err[n + wl] = '\0';
-}
-
 int midi_read_buffer(const uint8_t *data, size_t len, const char *name, score *out, smf_report *rep,
                      char err[AURL_ERR_LEN])
 {
@@ -109,7 +98,7 @@ int midi_read_buffer(const uint8_t *data, size_t len, const char *name, score *o
     size_t clean_len;
     char why[AURL_ERR_LEN];
     if (smf_sanitize(data, len, &lim, &clean, &clean_len, &r, why)) {
-        prefix_name(err, name, why);
+        errmsg_set(err, "%s: %s", name, why);
         if (rep) *rep = r;
         return -1;
     }
@@ -117,7 +106,7 @@ int midi_read_buffer(const uint8_t *data, size_t len, const char *name, score *o
     smf_t *smf = clean_len <= 0x7FFFFFFF ? smf_load_from_memory(clean, (int)clean_len) : NULL;
     free(clean);
     if (!smf) {
-        snprintf(err, AURL_ERR_LEN, "%s: libsmf could not load the sanitised file", name);
+        errmsg_set(err, "%s: libsmf could not load the sanitised file", name);
         if (rep) *rep = r;
         return -1;
     }
@@ -125,7 +114,8 @@ int midi_read_buffer(const uint8_t *data, size_t len, const char *name, score *o
     walk *w = calloc(1, sizeof *w);
     if (!w) {
         smf_glue_delete(smf);
-        snprintf(err, AURL_ERR_LEN, "%s: out of memory", name);
+        errmsg_set(err, "%s: out of memory", name);
+        if (rep) *rep = r;
         return -1;
     }
     w->s = out;
@@ -164,7 +154,7 @@ int midi_read_buffer(const uint8_t *data, size_t len, const char *name, score *o
     if (rep) *rep = r;
     if (oom) {
         score_free(out);
-        snprintf(err, AURL_ERR_LEN, "%s: out of memory", name);
+        errmsg_set(err, "%s: out of memory", name);
         return -1;
     }
     score_sort(out);

@@ -8,7 +8,6 @@
 #include "data/midi_worker.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,7 +85,7 @@ int score_serialize(const score *s, uint8_t **out, size_t *out_len)
 static int bad(score *out, char err[AURL_ERR_LEN], const char *what)
 {
     score_free(out);
-    snprintf(err, AURL_ERR_LEN, "invalid score blob: %s", what);
+    errmsg_set(err, "invalid score blob: %s", what);
     return -1;
 }
 
@@ -161,7 +160,7 @@ static int read_job(void *arg, size_t index, uint8_t **out, size_t *out_len, cha
     if (midi_read_file(c->path, &s, NULL, err)) return -1;
     int rc = score_serialize(&s, out, out_len);
     score_free(&s);
-    if (rc) snprintf(err, AURL_ERR_LEN, "%s: out of memory", c->path);
+    if (rc) errmsg_set(err, "%s: out of memory", c->path);
     return rc;
 }
 
@@ -171,23 +170,24 @@ static void read_done(void *arg, size_t index, isolate_status st, const uint8_t 
     (void)index;
     worker_ctx *c = arg;
     switch (st) {
-    case ISOLATE_OK:
-        c->ok = score_deserialize(out, out_len, c->out, c->err) == 0;
+    case ISOLATE_OK: {
+        char why[AURL_ERR_LEN];
+        c->ok = score_deserialize(out, out_len, c->out, why) == 0;
+        if (!c->ok) errmsg_set(c->err, "%s: %s", c->path, why);
         break;
+    }
     case ISOLATE_FAILED:
-        snprintf(c->err, AURL_ERR_LEN, "%s", msg); /* already names the file */
+        errmsg_set(c->err, "%s", msg); /* already names the file */
         break;
     case ISOLATE_CRASHED:
-        snprintf(c->err, AURL_ERR_LEN, "%s: parser crashed (%s)", c->path, msg);
-        break;
-    case ISOLATE_TIMEOUT:
-        snprintf(c->err, AURL_ERR_LEN, "%s: %s", c->path, msg);
+        errmsg_set(c->err, "%s: parser crashed (%s)", c->path, msg);
         break;
     case ISOLATE_NOMEM:
-        snprintf(c->err, AURL_ERR_LEN, "%s: parser ran %s", c->path, msg);
+        errmsg_set(c->err, "%s: parser ran %s", c->path, msg);
         break;
+    case ISOLATE_TIMEOUT:
     case ISOLATE_SYSERR:
-        snprintf(c->err, AURL_ERR_LEN, "%s: %s", c->path, msg);
+        errmsg_set(c->err, "%s: %s", c->path, msg);
         break;
     }
 }
@@ -201,7 +201,7 @@ int midi_read_isolated(const char *path, score *out, char err[AURL_ERR_LEN])
     isolate_map(1, read_job, read_done, &c, &lim);
     if (!c.ok) {
         score_free(out);
-        if (!err[0]) snprintf(err, AURL_ERR_LEN, "%s: unreadable", path);
+        if (!err[0]) errmsg_set(err, "%s: unreadable", path);
         return -1;
     }
     return 0;

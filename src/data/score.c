@@ -71,32 +71,58 @@ static int cmp_tempo(const void *a, const void *b)
     return cmp_double(x->time, y->time);
 }
 
+/* Items per run sorted by insertion before the merge passes. */
+#define SORT_RUN 32
+
 /* Stable merge sort of N items of SIZE bytes (equal items keep their order,
- * so e.g. a pedal down and up at the same time stay in file order). Falls
- * back to qsort if the scratch buffer cannot be allocated. */
+ * so e.g. a pedal down and up at the same time stay in file order). Input
+ * already in order costs one pass; otherwise runs of SORT_RUN items are
+ * insertion-sorted, then merged, alternating between the array and one
+ * scratch buffer. Falls back to qsort if the scratch cannot be allocated. */
 static void stable_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
-    if (n < 2) return;
-    unsigned char *a = base, *tmp = malloc(n * size);
+    unsigned char *a = base;
+    size_t sorted = 1;
+    while (sorted < n && cmp(a + (sorted - 1) * size, a + sorted * size) <= 0) sorted++;
+    if (sorted >= n) return;
+    unsigned char *tmp = malloc(n * size);
     if (!tmp) {
         qsort(base, n, size, cmp);
         return;
     }
-    for (size_t width = 1; width < n; width *= 2) {
+    /* insertion sort of each run; tmp[0] holds the item being placed */
+    for (size_t lo = 0; lo < n; lo += SORT_RUN) {
+        size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            if (cmp(a + (i - 1) * size, a + i * size) <= 0) continue;
+            memcpy(tmp, a + i * size, size);
+            size_t j = i;
+            do {
+                memcpy(a + j * size, a + (j - 1) * size, size);
+                j--;
+            } while (j > lo && cmp(a + (j - 1) * size, tmp) > 0);
+            memcpy(a + j * size, tmp, size);
+        }
+    }
+    unsigned char *src = a, *dst = tmp;
+    for (size_t width = SORT_RUN; width < n; width *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * width) {
             size_t mid = lo + width < n ? lo + width : n;
             size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
             size_t i = lo, j = mid, k = lo;
             while (i < mid && j < hi) {
-                if (cmp(a + j * size, a + i * size) < 0) memcpy(tmp + k++ * size, a + j++ * size, size);
-                else memcpy(tmp + k++ * size, a + i++ * size, size);
+                if (cmp(src + j * size, src + i * size) < 0) memcpy(dst + k++ * size, src + j++ * size, size);
+                else memcpy(dst + k++ * size, src + i++ * size, size);
             }
-            memcpy(tmp + k * size, a + i * size, (mid - i) * size);
+            memcpy(dst + k * size, src + i * size, (mid - i) * size);
             k += mid - i;
-            memcpy(tmp + k * size, a + j * size, (hi - j) * size);
+            memcpy(dst + k * size, src + j * size, (hi - j) * size);
         }
-        memcpy(a, tmp, n * size);
+        unsigned char *t = src;
+        src = dst;
+        dst = t;
     }
+    if (src != a) memcpy(a, src, n * size);
     free(tmp);
 }
 

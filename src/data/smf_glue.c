@@ -9,6 +9,7 @@
 #include "data/smf_glue.h"
 
 #include <glib.h>
+#include <pthread.h>
 
 #include "util/log.h"
 
@@ -19,13 +20,16 @@ static void glib_to_log(const gchar *domain, GLogLevelFlags level, const gchar *
     log_msg(l, "%s: %s", domain ? domain : "glib", message ? message : "");
 }
 
-void smf_glue_route_logs(void)
+static void install_handlers(void)
 {
-    static int done;
-    if (done) return;
-    done = 1;
     g_log_set_handler("libsmf", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, glib_to_log, NULL);
     g_log_set_default_handler(glib_to_log, NULL);
+}
+
+void smf_glue_route_logs(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* readers may run on several threads */
+    pthread_once(&once, install_handlers);
 }
 
 void smf_glue_delete(smf_t *smf)

@@ -445,7 +445,8 @@ int smf_sanitize(const uint8_t *in, size_t len, const smf_limits *lim_in, uint8_
     }
     pos += 8 + hlen;
 
-    /* chunks */
+    /* chunks (the MThd track count is 16 bits, whatever the limit says) */
+    const int max_tracks = lim->max_tracks < 0xFFFF ? lim->max_tracks : 0xFFFF;
     strack *tracks = NULL;
     int n_tracks = 0, cap_tracks = 0, seen_tracks = 0;
     while (pos < len) {
@@ -462,7 +463,7 @@ int smf_sanitize(const uint8_t *in, size_t len, const smf_limits *lim_in, uint8_
                 repair(&c, "track %d chunk runs past the end of the file", seen_tracks);
                 clen = (uint32_t)avail;
             }
-            if (seen_tracks <= lim->max_tracks) {
+            if (seen_tracks <= max_tracks) {
                 if (n_tracks == cap_tracks) {
                     int ncap = cap_tracks ? cap_tracks * 2 : 16;
                     strack *p = realloc(tracks, (size_t)ncap * sizeof *p);
@@ -497,10 +498,10 @@ int smf_sanitize(const uint8_t *in, size_t len, const smf_limits *lim_in, uint8_
         repair(&c, "skipped %zu bytes of junk between chunks", (size_t)(nx - ch));
         pos = (size_t)(nx - in);
     }
-    if (seen_tracks > lim->max_tracks) {
+    if (seen_tracks > max_tracks) {
         free_tracks(tracks, n_tracks);
         free(c.cond.v);
-        return fail(&c, "too many tracks (%d > %d)", seen_tracks, lim->max_tracks);
+        return fail(&c, "too many tracks (%d > %d)", seen_tracks, max_tracks);
     }
     if (n_tracks == 0) {
         free(tracks);

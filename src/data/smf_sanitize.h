@@ -14,7 +14,7 @@
 
 typedef struct {
     size_t max_bytes;       /* input size limit */
-    int max_tracks;
+    int max_tracks;         /* at most 65535 take effect (MThd counts in 16 bits) */
     long max_events;        /* total channel + meta events kept */
     int max_tempo_changes;
 } smf_limits;

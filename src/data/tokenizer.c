@@ -285,10 +285,11 @@ int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens)
     for (size_t i = 0; i < s->n_notes && !oom; i++) oom = score_add_note(&c, s->notes[i]);
     for (size_t i = 0; i < s->n_sustains && !oom; i++) oom = score_add_sustain(&c, s->sustains[i]);
     for (size_t i = 0; i < s->n_tempos && !oom; i++) oom = score_add_tempo(&c, s->tempos[i]);
-    if (oom || tok_normalize(&c) < 0) {
+    if (oom) {
         score_free(&c);
         return -1;
     }
+    tok_normalize(&c);
     size_t n_ev;
     enc_event *ev = collect_events(&c, &n_ev);
     score_free(&c);

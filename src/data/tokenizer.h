@@ -37,7 +37,7 @@ typedef enum {
  * 21..108 by octaves, drop drum notes outside it, resolve overlapping notes
  * of the same (instrument, pitch) (a re-strike ends the sounding note),
  * sort. What tok_decode(tok_encode(s)) should equal within 1/128 s.
- * Returns the number of notes dropped, or -1 when out of memory. */
+ * Works in place without allocating; returns the number of notes dropped. */
 int tok_normalize(score *s);
 
 /* Encode S as START ... END into a malloc'd array. 0 or -1 (out of memory). */
@@ -47,7 +47,9 @@ int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens);
  * sounding end 8 s after onset or at END, whichever is first. 0 or -1 (OOM). */
 int tok_decode(const uint16_t *tokens, size_t n_tokens, score *out);
 
+/* Type of token ID (ids >= TOK_VOCAB_SIZE are TOKT_SPECIAL). */
 tok_type tok_type_of(uint16_t id);
+/* "NOTE_ON", "TIME_SHIFT", ... ("?" for an invalid type). */
 const char *tok_type_name(tok_type t);
 /* Human-readable name, e.g. "NOTE_ON C4", "TIME_SHIFT 3 (46.9 ms)",
  * "VELOCITY 20 (v=84)", "INSTRUMENT 15 (drums)". */

@@ -44,6 +44,7 @@ typedef struct {
 
 /* Defaults: betas (0.9, 0.95), eps 1e-8, weight decay 0.1, clip 1.0. */
 adamw_config adamw_default_config(float lr, float min_lr, long warmup, long total);
+/* Fresh optimiser state for CFG: no steps taken, lr multiplier 1. */
 void adamw_init(adamw *opt, const adamw_config *cfg);
 /* Global L2 norm of all gradients (double accumulation). */
 double adamw_grad_norm(const adamw_segment *segs, int nsegs);

@@ -112,6 +112,32 @@ static int team_size(const attn_geom *g, int B, int NH, int hs)
     return nt < ns ? nt : ns;
 }
 
+/* What forward and backward derive from their arguments. */
+typedef struct {
+    int hs, ld, nitems; /* head size, qkv row stride (3C), B * NH */
+    float scale;        /* 1 / sqrt(hs) */
+    attn_geom g;
+    int nG;             /* global positions (hierarchical) */
+    size_t per_head;    /* saved floats per (batch, head) */
+    size_t slot;        /* workspace floats per thread */
+    int threads;
+} attn_plan;
+
+static attn_plan plan_make(const attn_config *cfg, int B, int T, int C, int NH)
+{
+    attn_plan p;
+    p.hs = C / NH;
+    p.ld = 3 * C;
+    p.nitems = B * NH;
+    p.scale = 1.0f / sqrtf((float)p.hs);
+    p.g = geom_make(cfg, T);
+    p.nG = n_globals(&p.g);
+    p.per_head = per_head_saved(&p.g, NULL);
+    p.slot = slot_size(&p.g, p.hs);
+    p.threads = team_size(&p.g, B, NH, p.hs);
+    return p;
+}
+
 /* Copy the global positions' rows of src (leading dimension ld) into dst (n x hs). */
 static void gather_globals(float *dst, const float *src, int ld, int n, int stride, int hs)
 {
@@ -193,15 +219,14 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
                   const attn_config *cfg, int B, int T, int C, int NH)
 {
     if (B <= 0 || T <= 0 || NH <= 0 || C < NH) return;
-    const int hs = C / NH, ld = 3 * C, nitems = B * NH;
-    const float scale = 1.0f / sqrtf((float)hs);
-    const attn_geom g = geom_make(cfg, T);
-    const int nG = n_globals(&g);
-    const size_t per_head = per_head_saved(&g, NULL), slot = slot_size(&g, hs);
+    const attn_plan pl = plan_make(cfg, B, T, C, NH);
+    const int hs = pl.hs, ld = pl.ld, nitems = pl.nitems, nG = pl.nG;
+    const float scale = pl.scale;
+    const attn_geom g = pl.g;
 
-    #pragma omp parallel num_threads(team_size(&g, B, NH, hs))
+    #pragma omp parallel num_threads(pl.threads)
     {
-        float *Kg = work + (size_t)omp_get_thread_num() * slot;
+        float *Kg = work + (size_t)omp_get_thread_num() * pl.slot;
         float *Vg = Kg + (size_t)nG * hs;
         #pragma omp for schedule(dynamic, 1)
         for (int item = 0; item < nitems; item++) {
@@ -209,7 +234,7 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
             const float *Q = qkv + (size_t)b * T * ld + (size_t)h * hs;
             const float *K = Q + C, *V = Q + 2 * C;
             float *O = out + (size_t)b * T * C + (size_t)h * hs;
-            float *P = saved + (size_t)item * per_head;
+            float *P = saved + (size_t)item * pl.per_head;
             if (nG) {
                 gather_globals(Kg, K, ld, nG, g.stride, hs);
                 gather_globals(Vg, V, ld, nG, g.stride, hs);
@@ -244,16 +269,15 @@ void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv
                    const float *saved, const attn_config *cfg, int B, int T, int C, int NH)
 {
     if (B <= 0 || T <= 0 || NH <= 0 || C < NH) return;
-    const int hs = C / NH, ld = 3 * C, nitems = B * NH;
-    const float scale = 1.0f / sqrtf((float)hs);
-    const attn_geom g = geom_make(cfg, T);
-    const int nG = n_globals(&g);
-    const size_t per_head = per_head_saved(&g, NULL), slot = slot_size(&g, hs);
+    const attn_plan pl = plan_make(cfg, B, T, C, NH);
+    const int hs = pl.hs, ld = pl.ld, nitems = pl.nitems, nG = pl.nG;
+    const float scale = pl.scale;
+    const attn_geom g = pl.g;
     const size_t gsz = (size_t)nG * hs;
 
-    #pragma omp parallel num_threads(team_size(&g, B, NH, hs))
+    #pragma omp parallel num_threads(pl.threads)
     {
-        float *Kg = work + (size_t)omp_get_thread_num() * slot;
+        float *Kg = work + (size_t)omp_get_thread_num() * pl.slot;
         float *Vg = Kg + gsz, *dKg = Vg + gsz, *dVg = dKg + gsz, *dP = dVg + gsz;
         #pragma omp for schedule(dynamic, 1)
         for (int item = 0; item < nitems; item++) {
@@ -263,7 +287,7 @@ void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv
             float *dQ = dqkv + (size_t)b * T * ld + (size_t)h * hs;
             float *dK = dQ + C, *dV = dQ + 2 * C;
             const float *dO = dout + (size_t)b * T * C + (size_t)h * hs;
-            const float *P = saved + (size_t)item * per_head;
+            const float *P = saved + (size_t)item * pl.per_head;
             if (nG) {
                 gather_globals(Kg, K, ld, nG, g.stride, hs);
                 gather_globals(Vg, V, ld, nG, g.stride, hs);

@@ -26,9 +26,13 @@ size_t attn_saved_size(const attn_config *cfg, int B, int T, int NH);
 /* Floats of temporary workspace forward/backward need (reusable, not saved). */
 size_t attn_work_size(const attn_config *cfg, int B, int T, int C, int NH);
 
+/* out = softmax(mask(Q K^T / sqrt(hs))) V per (batch, head). saved (of
+ * attn_saved_size floats) receives what attn_backward needs; work holds
+ * attn_work_size floats of scratch. */
 void attn_forward(float *out, float *saved, float *work, const float *qkv,
                   const attn_config *cfg, int B, int T, int C, int NH);
-/* Accumulates (+=) into dqkv. */
+/* Gradient of the forward with the same qkv and saved: accumulates (+=)
+ * into dqkv; work as for attn_forward. */
 void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv,
                    const float *saved, const attn_config *cfg, int B, int T, int C, int NH);
 /* Parse "full" | "sliding_window" | "hierarchical"; returns 0 or -1. */

@@ -209,7 +209,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         cJSON_AddNumberToObject(o, "loss", loss);
         char *s = cJSON_PrintUnformatted(o);
         if (s) printf("%s\n", s);
-        free(s);
+        cJSON_free(s);
         cJSON_Delete(o);
     }
     free(tok);

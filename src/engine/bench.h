@@ -8,5 +8,6 @@
 
 #include "util/globals.h"
 
+/* The `aurl bench` subcommand (see aurl_cmd_fn for the exit codes). */
 int bench_cmd_main(int argc, char **argv, const aurl_globals *g);
 #endif

@@ -86,6 +86,7 @@ typedef struct {
 static void w_bytes(ckpt_writer *w, const void *p, size_t n)
 {
     if (w->failed || n == 0) return;
+    errno = 0; /* so a failure without errno is not blamed on an older error */
     if (fwrite(p, 1, n, w->af.fp) != n) w->failed = errno ? errno : EIO;
     w->crc = hash_crc32(w->crc, p, n);
 }
@@ -156,19 +157,20 @@ static char *build_header(const char *path, const char *header_json, const ckpt_
         return NULL;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(root, "tensors");
+    /* every addition is checked: a table missing an entry would be a
+     * checkpoint that saves fine and cannot be loaded */
     cJSON *table = cJSON_AddArrayToObject(root, "tensors");
-    for (int i = 0; table && i < n_tensors; i++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddItemToArray(table, e);
-        cJSON_AddStringToObject(e, "name", tensors[i].name);
-        cJSON_AddStringToObject(e, "dtype", "f32");
-        cJSON *shape = cJSON_AddArrayToObject(e, "shape");
-        for (int d = 0; d < tensors[i].ndim; d++)
-            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)tensors[i].dims[d]));
-        cJSON_AddNumberToObject(e, "offset", (double)offsets[i]);
-        cJSON_AddNumberToObject(e, "nbytes", (double)numel[i] * 4.0);
+    int ok = table != NULL;
+    for (int i = 0; ok && i < n_tensors; i++) {
+        cJSON *e = cJSON_CreateObject(), *shape = NULL;
+        ok = e && cJSON_AddItemToArray(table, e) && cJSON_AddStringToObject(e, "name", tensors[i].name) &&
+             cJSON_AddStringToObject(e, "dtype", "f32") && (shape = cJSON_AddArrayToObject(e, "shape")) &&
+             cJSON_AddNumberToObject(e, "offset", (double)offsets[i]) &&
+             cJSON_AddNumberToObject(e, "nbytes", (double)numel[i] * 4.0);
+        for (int d = 0; ok && d < tensors[i].ndim; d++)
+            ok = cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)tensors[i].dims[d]));
     }
-    char *text = cJSON_PrintUnformatted(root);
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!text) snprintf(err, AURL_ERR_LEN, "%s: out of memory building checkpoint header", path);
     return text;

@@ -55,6 +55,7 @@ typedef struct ckpt_file ckpt_file;
  * 0 or -1 with a message like "outputs/checkpoints/last.ckpt: CRC mismatch
  * (file damaged)". */
 int ckpt_open(const char *path, ckpt_file **out, char err[AURL_ERR_LEN]);
+/* Free an opened checkpoint (NULL is fine). */
 void ckpt_close(ckpt_file *f);
 /* The metadata JSON text as saved (without the tensor table). */
 const char *ckpt_header_json(const ckpt_file *f);

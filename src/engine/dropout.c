@@ -4,14 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-/* splitmix64 finaliser: a good 64-bit hash of a counter. */
-static inline uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+#include "engine/rng.h"
 
 static int dropout_active(float p, int training) { return training && p > 0.0f; }
 
@@ -28,10 +21,10 @@ void dropout_forward(float *out, uint8_t *mask, const float *inp, int n, float p
     /* keep iff a uniform 24-bit draw u in [0, 2^24) satisfies u >= p * 2^24 */
     uint64_t thresh = p >= 1.0f ? ((uint64_t)1 << 24) : (uint64_t)((double)p * 16777216.0);
     float scale = p >= 1.0f ? 0.0f : 1.0f / (1.0f - p);
-    uint64_t base = splitmix64(seed);
+    uint64_t base = rng_mix64(seed);
     #pragma omp parallel for schedule(static) if (n > 65536)
     for (int i = 0; i < n; i++) {
-        uint64_t u = splitmix64(base + (uint64_t)i) >> 40;
+        uint64_t u = rng_mix64(base + (uint64_t)i) >> 40;
         uint8_t keep = u >= thresh;
         if (mask) mask[i] = keep;
         out[i] = keep ? inp[i] * scale : 0.0f;

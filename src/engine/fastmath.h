@@ -9,16 +9,27 @@
 #include <stdint.h>
 #include <string.h>
 
-/* exp(x) for x <= 0. x is clamped at -87 by an integer compare on its bits
- * (a float compare would block the vectoriser under -ftrapping-math); for
- * negative floats larger bits mean smaller values. exp(-inf) gives ~1.6e-38. */
+/* exp(x) for x <= 0, vectorisable: every step is integer or float
+ * arithmetic without a float compare (which would block the vectoriser
+ * under -ftrapping-math) or a float-to-int conversion (undefined for NaN).
+ * x in [-inf, -87] is clamped to -87 on its bits: adding 0x007FFFFF maps
+ * exactly that range (0xC2AE0000..0xFF800000) to the top of the unsigned
+ * range, where one min() clamps it, and moves negative NaNs out of the way,
+ * so NaNs of either sign stay NaN: a NaN logit or score poisons its softmax
+ * instead of vanishing into it. exp(-inf) gives ~1.6e-38. n = round(x/ln2)
+ * is read from the bits of x/ln2 + 1.5*2^23 (round to nearest, as rintf). */
 static inline float fastmath_exp_neg(float x)
 {
     uint32_t xb;
     memcpy(&xb, &x, sizeof xb);
-    xb = xb < 0xC2AE0000u ? xb : 0xC2AE0000u; /* -87.0f */
+    xb += 0x007FFFFFu; /* -87.0f -> 0xC32DFFFF, -inf -> 0xFFFFFFFF */
+    xb = (xb < 0xC32DFFFFu ? xb : 0xC32DFFFFu) - 0x007FFFFFu; /* [-inf, -87] -> -87.0f */
     memcpy(&x, &xb, sizeof x);
-    float n = rintf(x * 1.44269504088896341f);
+    const float shifter = 12582912.0f; /* 1.5 * 2^23 */
+    float kf = x * 1.44269504088896341f + shifter;
+    uint32_t kb;
+    memcpy(&kb, &kf, sizeof kb);
+    float n = kf - shifter;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f; /* x - n ln2, two parts */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -27,7 +38,7 @@ static inline float fastmath_exp_neg(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23; /* 2^n */
+    uint32_t bits = (kb - 0x4B400000u + 127u) << 23; /* 2^n: kb's low bits hold n */
     float two_n;
     memcpy(&two_n, &bits, sizeof two_n);
     return p * two_n;

@@ -3,6 +3,7 @@
 #ifndef AURL_LINEAR_H
 #define AURL_LINEAR_H
 
+/* out (N, OC) = inp @ weight^T (+ bias); overwrites out. */
 void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                     int N, int C, int OC);
 /* Accumulates (+=) into dinp (may be NULL: not needed), dweight, dbias (NULL if no bias). */

@@ -76,20 +76,22 @@ int metrics_open(metrics **out, const char *outputs_dir, int stage, char err[AUR
     }
     m->fd = -1;
     m->stage = stage;
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/logs", outputs_dir);
-    if (file_mkdirs(dir, err) != 0) goto fail;
-    if (snprintf(m->path, sizeof m->path, "%s/metrics.jsonl", dir) >= (int)sizeof m->path) {
-        snprintf(err, AURL_ERR_LEN, "%s: path too long", outputs_dir);
+    char dir[4096], tb_dir[4096];
+    /* check every path fits before creating anything, so a long outputs_dir
+     * never leaves a directory named after a truncated path */
+    if (snprintf(dir, sizeof dir, "%s/logs", outputs_dir) >= (int)sizeof dir ||
+        snprintf(m->path, sizeof m->path, "%s/metrics.jsonl", dir) >= (int)sizeof m->path ||
+        snprintf(tb_dir, sizeof tb_dir, "%s/tensorboard/stage%d", dir, stage) >= (int)sizeof tb_dir) {
+        errmsg_set(err, "%.400s: path too long", outputs_dir);
         goto fail;
     }
+    if (file_mkdirs(dir, err) != 0) goto fail;
     m->fd = open(m->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (m->fd < 0 || terminate_partial_line(m->fd) != 0) {
         snprintf(err, AURL_ERR_LEN, "%.400s: cannot open for append: %s", m->path, strerror(errno));
         goto fail;
     }
-    snprintf(dir, sizeof dir, "%s/logs/tensorboard/stage%d", outputs_dir, stage);
-    if (tb_writer_open(&m->tb, dir, err) != 0) goto fail;
+    if (tb_writer_open(&m->tb, tb_dir, err) != 0) goto fail;
     *out = m;
     return 0;
 fail:

@@ -15,6 +15,7 @@ typedef struct metrics metrics;
 /* Open (append) <outputs>/logs/metrics.jsonl and a new TensorBoard file for
  * STAGE. 0 or -1. */
 int metrics_open(metrics **out, const char *outputs_dir, int stage, char err[AURL_ERR_LEN]);
+/* Close both files and free M (NULL is fine). */
 void metrics_close(metrics *m);
 
 /* One record: kind is "train", "val", "event", ...; the n scalars

@@ -18,26 +18,39 @@ void model_yaml_defaults(model_config *cfg)
     cfg->learned_pos = 1;
 }
 
+/* Report a problem about KEY (for config_problem). */
+static const char *problem(const char **key, const char *name, const char *msg)
+{
+    *key = name;
+    return msg;
+}
+
+/* The first problem of a config as a message, with the YAML key it concerns
+ * in *key (so a file's error can point at that key); NULL if valid. */
+static const char *config_problem(const model_config *c, const char **key)
+{
+    if (c->vocab_size < 4 || c->vocab_size > 1000000)
+        return problem(key, "vocab_size", "vocab_size must be in 4..1000000");
+    if (c->d_model < 1 || c->d_model > 65536) return problem(key, "d_model", "d_model must be in 1..65536");
+    if (c->n_layers < 1 || c->n_layers > 1024) return problem(key, "n_layers", "n_layers must be in 1..1024");
+    if (c->n_heads < 1 || c->n_heads > c->d_model) return problem(key, "n_heads", "n_heads must be in 1..d_model");
+    if (c->d_model % c->n_heads != 0) return problem(key, "n_heads", "n_heads must divide d_model");
+    if (c->d_ff < 1 || c->d_ff > 1048576) return problem(key, "d_ff", "d_ff must be in 1..1048576");
+    if (c->max_seq_len < 1 || c->max_seq_len > 1048576)
+        return problem(key, "max_seq_len", "max_seq_len must be in 1..1048576");
+    if (c->attn.kind != ATTN_FULL && c->attn.kind != ATTN_SLIDING && c->attn.kind != ATTN_HIERARCHICAL)
+        return problem(key, "attention", "unknown attention kind");
+    if (c->attn.window < 1) return problem(key, "window", "window must be >= 1");
+    if (c->attn.stride < 1) return problem(key, "global_stride", "global_stride must be >= 1");
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return problem(key, "dropout", "dropout must be in [0, 1)");
+    return NULL;
+}
+
 int model_config_validate(const model_config *c, char err[AURL_ERR_LEN])
 {
-    const char *bad = NULL;
-    if (c->vocab_size < 4 || c->vocab_size > 1000000) bad = "vocab_size must be in 4..1000000";
-    else if (c->d_model < 1 || c->d_model > 65536) bad = "d_model must be in 1..65536";
-    else if (c->n_layers < 1 || c->n_layers > 1024) bad = "n_layers must be in 1..1024";
-    else if (c->n_heads < 1 || c->n_heads > c->d_model) bad = "n_heads must be in 1..d_model";
-    else if (c->d_model % c->n_heads != 0) bad = "n_heads must divide d_model";
-    else if (c->d_ff < 1 || c->d_ff > 1048576) bad = "d_ff must be in 1..1048576";
-    else if (c->max_seq_len < 1 || c->max_seq_len > 1048576) bad = "max_seq_len must be in 1..1048576";
-    else if (c->attn.kind != ATTN_FULL && c->attn.kind != ATTN_SLIDING && c->attn.kind != ATTN_HIERARCHICAL)
-        bad = "unknown attention kind";
-    else if (c->attn.window < 1) bad = "window must be >= 1";
-    else if (c->attn.stride < 1) bad = "global_stride must be >= 1";
-    else if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) bad = "dropout must be in [0, 1)";
-    if (bad) {
-        snprintf(err, AURL_ERR_LEN, "%s", bad);
-        return -1;
-    }
-    return 0;
+    const char *key, *bad = config_problem(c, &key);
+    if (bad) errmsg_set(err, "%s", bad);
+    return bad ? -1 : 0;
 }
 
 static const char *const MODEL_KEYS[] = {"vocab_size", "d_model", "n_layers", "n_heads", "d_ff", "max_seq_len",
@@ -98,13 +111,11 @@ int model_yaml_load_file(const char *path, model_config *cfg, int *batch_size, c
             yaml_doc_error(&d, section, err, "missing required model key: %s", required[i]);
             goto done;
         }
-    if (!yaml_doc_get(&d, section, "d_ff")) cfg->d_ff = cfg->d_model <= 262144 ? 4 * cfg->d_model : 1048576;
-    char msg[AURL_ERR_LEN];
-    if (model_config_validate(cfg, msg) != 0) {
-        /* point at the most relevant key */
-        const char *key = strstr(msg, "n_heads") ? "n_heads" : strstr(msg, "d_ff") ? "d_ff" : "d_model";
+    if (!yaml_doc_get(&d, section, "d_ff")) cfg->d_ff = 4 * cfg->d_model; /* d_model <= 65536: in range */
+    const char *key, *bad = config_problem(cfg, &key);
+    if (bad) {
         yaml_node_t *at = yaml_doc_get(&d, section, key);
-        yaml_doc_error(&d, at ? at : section, err, "%s", msg);
+        yaml_doc_error(&d, at ? at : section, err, "%s", bad);
         goto done;
     }
     rc = 0;

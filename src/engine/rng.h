@@ -25,6 +25,13 @@ uint64_t rng_below(rng_state *r, uint64_t n);
 double rng_normal(rng_state *r);
 /* Fill x[0..n) with normal(mean, std) draws. */
 void rng_fill_normal(rng_state *r, float *x, long n, float mean, float std);
-/* splitmix64 mixing of one value: a stateless hash for deriving sub-seeds. */
-uint64_t rng_mix64(uint64_t x);
+/* splitmix64 mixing of one value: a stateless hash for deriving sub-seeds
+ * and counter-based draws (inline: dropout calls it once per element). */
+static inline uint64_t rng_mix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
 #endif

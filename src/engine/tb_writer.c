@@ -101,7 +101,7 @@ int tb_writer_open(tb_writer **out, const char *dir, char err[AURL_ERR_LEN])
         free(w);
         return -1;
     }
-    w->fp = fopen(w->path, "ab");
+    w->fp = fopen(w->path, "abe"); /* e: O_CLOEXEC, like the other files the trainer holds */
     if (!w->fp) {
         snprintf(err, AURL_ERR_LEN, "%.400s: cannot open: %s", w->path, strerror(errno));
         free(w);

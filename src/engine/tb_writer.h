@@ -26,6 +26,7 @@ int tb_writer_scalar(tb_writer *w, const char *tag, int64_t step, double wall_ti
 int tb_writer_flush(tb_writer *w);
 /* The event file's path. */
 const char *tb_writer_path(const tb_writer *w);
+/* Flush, close and free W (NULL is fine). */
 void tb_writer_close(tb_writer *w);
 
 #endif

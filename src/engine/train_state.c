@@ -27,38 +27,37 @@ void train_state_init(train_state *st)
 
 /* ---- writing ---- */
 
-static void add_stage(cJSON *arr, int index, const train_stage_state *s)
+/* Append stage INDEX as an object to ARR. 0 if any allocation failed (a
+ * state file missing a field would silently reset it on the next load). */
+static int add_stage(cJSON *arr, int index, const train_stage_state *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToArray(arr, o);
-    cJSON_AddNumberToObject(o, "stage", index + 1);
-    cJSON_AddNumberToObject(o, "status", s->status);
-    cJSON_AddNumberToObject(o, "epoch", s->epoch);
-    cJSON_AddNumberToObject(o, "step", (double)s->step);
-    cJSON_AddNumberToObject(o, "total_steps", (double)s->total_steps);
-    if (isfinite(s->best_val_loss)) cJSON_AddNumberToObject(o, "best_val_loss", s->best_val_loss);
-    else cJSON_AddNullToObject(o, "best_val_loss");
-    cJSON_AddNumberToObject(o, "best_step", (double)s->best_step);
-    cJSON_AddStringToObject(o, "best_checkpoint", s->best_checkpoint);
-    cJSON_AddStringToObject(o, "last_checkpoint", s->last_checkpoint);
-    cJSON_AddStringToObject(o, "config_path", s->config_path);
-    cJSON_AddStringToObject(o, "config_hash", s->config_hash);
-    cJSON_AddNumberToObject(o, "started_at", s->started_at);
-    cJSON_AddNumberToObject(o, "updated_at", s->updated_at);
-    cJSON_AddNumberToObject(o, "finished_at", s->finished_at);
+    return o && cJSON_AddItemToArray(arr, o) && cJSON_AddNumberToObject(o, "stage", index + 1) &&
+           cJSON_AddNumberToObject(o, "status", s->status) && cJSON_AddNumberToObject(o, "epoch", s->epoch) &&
+           cJSON_AddNumberToObject(o, "step", (double)s->step) &&
+           cJSON_AddNumberToObject(o, "total_steps", (double)s->total_steps) &&
+           (isfinite(s->best_val_loss) ? cJSON_AddNumberToObject(o, "best_val_loss", s->best_val_loss)
+                                       : cJSON_AddNullToObject(o, "best_val_loss")) &&
+           cJSON_AddNumberToObject(o, "best_step", (double)s->best_step) &&
+           cJSON_AddStringToObject(o, "best_checkpoint", s->best_checkpoint) &&
+           cJSON_AddStringToObject(o, "last_checkpoint", s->last_checkpoint) &&
+           cJSON_AddStringToObject(o, "config_path", s->config_path) &&
+           cJSON_AddStringToObject(o, "config_hash", s->config_hash) &&
+           cJSON_AddNumberToObject(o, "started_at", s->started_at) &&
+           cJSON_AddNumberToObject(o, "updated_at", s->updated_at) &&
+           cJSON_AddNumberToObject(o, "finished_at", s->finished_at);
 }
 
 char *train_state_to_json(const train_state *st)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root) return NULL;
-    cJSON_AddNumberToObject(root, "version", st->version);
-    cJSON_AddNumberToObject(root, "current_stage", st->current_stage);
-    cJSON_AddNumberToObject(root, "trainer_pid", st->trainer_pid);
-    cJSON_AddStringToObject(root, "profile", st->profile);
-    cJSON *arr = cJSON_AddArrayToObject(root, "stages");
-    for (int i = 0; arr && i < TRAIN_MAX_STAGES; i++) add_stage(arr, i, &st->stages[i]);
-    char *text = cJSON_Print(root);
+    cJSON *root = cJSON_CreateObject(), *arr = NULL;
+    int ok = root && cJSON_AddNumberToObject(root, "version", st->version) &&
+             cJSON_AddNumberToObject(root, "current_stage", st->current_stage) &&
+             cJSON_AddNumberToObject(root, "trainer_pid", st->trainer_pid) &&
+             cJSON_AddStringToObject(root, "profile", st->profile) &&
+             (arr = cJSON_AddArrayToObject(root, "stages")) != NULL;
+    for (int i = 0; ok && i < TRAIN_MAX_STAGES; i++) ok = add_stage(arr, i, &st->stages[i]);
+    char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) return NULL;
     char *copy = strdup(text); /* plain malloc, so callers free() it */
@@ -195,6 +194,7 @@ static void move_aside(const char *path, char err[AURL_ERR_LEN])
     char dest[4200];
     long now = (long)time(NULL);
     size_t used = strlen(err);
+    errno = EEXIST; /* the reason if all 100 names are taken */
     for (int n = 0; n < 100; n++) {
         if (n == 0) snprintf(dest, sizeof dest, "%s.corrupt-%ld", path, now);
         else snprintf(dest, sizeof dest, "%s.corrupt-%ld-%d", path, now, n);

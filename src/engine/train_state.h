@@ -43,6 +43,7 @@ void train_state_init(train_state *st);
 int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN]);
 /* Atomic write. 0 or -1. */
 int train_state_save(const char *path, const train_state *st, char err[AURL_ERR_LEN]);
-/* JSON text (malloc'd) of the state, as saved; for `aurl status --json`. */
+/* JSON text (malloc'd) of the state, as saved; for `aurl status --json`.
+ * NULL if out of memory. */
 char *train_state_to_json(const train_state *st);
 #endif

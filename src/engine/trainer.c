@@ -429,6 +429,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
     if (save_state(&r) != 0) goto out;
 
     const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
+    transformer_zero_grad(r.model); /* transformer_step zeroes them after every step */
     long long start_step = r.ss->step;
     double started = clock_monotonic(), window_start = started;
     long long window_tokens = 0, window_steps = 0;
@@ -444,7 +445,6 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         }
         r.ss->epoch = (int)epoch;
         dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
-        transformer_zero_grad(r.model);
         float loss = transformer_forward(r.model, r.inputs, r.targets, B, T, 1, cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1)));
         transformer_backward(r.model);
         adamw_result res = transformer_step(r.model, &r.opt, loss);

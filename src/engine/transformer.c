@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/tokenizer.h"
 #include "engine/attention.h"
 #include "engine/dropout.h"
 #include "engine/embedding.h"
@@ -20,7 +21,8 @@
 #include "util/log.h"
 
 #define ALIGN_BYTES 64
-#define UNK_TOKEN 3
+/* The model speaks the tokenizer's vocabulary: its special ids must agree. */
+_Static_assert(TRANSFORMER_PAD == TOK_PAD, "TRANSFORMER_PAD must be the tokenizer's PAD");
 
 /* Per-layer parameter tensors, in table order. */
 enum {
@@ -107,6 +109,8 @@ static float *G(const transformer *m, int idx) { return m->tensors[idx].grad; }
 
 size_t transformer_count_params(const model_config *c)
 {
+    char err[AURL_ERR_LEN];
+    if (model_config_validate(c, err) != 0) return 0; /* valid sizes cannot overflow a size_t */
     size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
     size_t per_layer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F + C * F + C;
     size_t n = V * C + (c->learned_pos ? (size_t)c->max_seq_len * C : 0) + (size_t)c->n_layers * per_layer + 2 * C;
@@ -312,7 +316,7 @@ float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *
     m->T = T;
     m->training = drop;
     m->dropout_seed = dropout_seed;
-    for (int i = 0; i < N; i++) m->tokens[i] = inputs[i] >= 0 && inputs[i] < V ? inputs[i] : UNK_TOKEN;
+    for (int i = 0; i < N; i++) m->tokens[i] = inputs[i] >= 0 && inputs[i] < V ? inputs[i] : TOK_UNK;
 
     const float *pos = c->learned_pos ? P(m, m->t_wpe) : m->pos_table;
     embedding_forward(m->encoded, m->tokens, P(m, m->t_wte), pos, B, T, C);
@@ -440,12 +444,13 @@ size_t transformer_act_bytes(const transformer *m) { return m->act_bytes; }
 static double mean_keys(const attn_config *a, int T)
 {
     double sum = 0.0;
+    long W = a->window < 1 ? 1 : a->window; /* as attention.c treats an unvalidated config */
     for (long t = 0; t < T; t++) {
         long keys = t + 1;
-        if (a->kind != ATTN_FULL && keys > a->window) {
-            keys = a->window;
-            if (a->kind == ATTN_HIERARCHICAL) {
-                long before = t - a->window + 1; /* globals g < before with g % s == s-1 */
+        if (a->kind != ATTN_FULL && keys > W) {
+            keys = W;
+            if (a->kind == ATTN_HIERARCHICAL && a->stride >= 1) {
+                long before = t - W + 1; /* globals g < before with g % s == s-1 */
                 keys += before / a->stride;
             }
         }

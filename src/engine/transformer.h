@@ -36,6 +36,7 @@ typedef struct {
  * 1/sqrt(2L), biases 0, LayerNorm 1/0. Returns 0, or -1 with err set. */
 int transformer_create(transformer **out, const model_config *cfg, int B, int T, uint64_t seed,
                        char err[AURL_ERR_LEN]);
+/* Free the model and its arenas (NULL is fine). */
 void transformer_free(transformer *m);
 
 /* Forward pass on inputs (B, T) (B, T at most the created sizes; tokens
@@ -45,6 +46,7 @@ void transformer_free(transformer *m);
  * training=1 enables dropout, with masks drawn from dropout_seed. */
 float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                           int training, uint64_t dropout_seed);
+/* Set every gradient to 0 (backward accumulates). */
 void transformer_zero_grad(transformer *m);
 /* Accumulate d(loss)/d(params) of the last forward (which had targets). */
 void transformer_backward(transformer *m);
@@ -79,6 +81,7 @@ adamw_result transformer_step(transformer *m, adamw *opt, float loss);
  * attention scores counted as 2 flops per multiply-add; causal attention
  * counts only the keys each query sees). */
 double transformer_flops_per_token(const model_config *cfg, int T);
-/* Parameter count of a config without building it (0 on overflow). */
+/* Parameter count of a config without building it (0 if the config is
+ * invalid, see model_config_validate). */
 size_t transformer_count_params(const model_config *cfg);
 #endif

@@ -149,8 +149,15 @@ static void run_child(int fd, size_t index, isolate_fn fn, void *arg, const isol
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
     signal(SIGINT, SIG_IGN);
-    signal(SIGPIPE, SIG_DFL);
-    if (lim->timeout_s > 0) alarm((unsigned)lim->timeout_s + 2);
+    /* handlers inherited from the caller (e.g. the trainer's stop and
+     * checkpoint flags) mean nothing here: these signals end the job, and
+     * SIGALRM must stay the timeout backstop */
+    const int reset[] = { SIGPIPE, SIGTERM, SIGHUP, SIGALRM, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++) signal(reset[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (lim->timeout_s > 0 && lim->timeout_s < 1e6) alarm((unsigned)lim->timeout_s + 2);
 
     g_child_fd = fd;
     if (lim->mem_limit_bytes) {
@@ -203,8 +210,10 @@ static int spawn(slot *s, slot *all, int n_slots, size_t idx, isolate_fn fn, voi
     fflush(NULL); /* no buffered output duplicated into the child */
     pid_t pid = fork();
     if (pid < 0) {
+        int e = errno;
         close(p[0]);
         close(p[1]);
+        errno = e; /* for the caller's message */
         return -1;
     }
     if (pid == 0) {
