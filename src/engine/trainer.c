@@ -375,11 +375,20 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
                    .state_path = state_path, .tty = isatty(STDERR_FILENO) && !o->quiet};
     int rc = 1;
     int B = cfg->batch_size, T = cfg->seq_len;
-    if (dataset_open(&r.train, c, CACHE_TRAIN, T, cfg->stride, err) != 0 ||
-        dataset_open(&r.val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
-        log_error("%s", err);
+    if (dataset_open(&r.train, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+        log_error("%s; put MIDI files under %s/midi (or run `aurl data fetch`), see `aurl data stats`", err,
+                  o->data_dir);
         rc = 2;
         goto out;
+    }
+    if (dataset_open(&r.val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
+        /* e.g. a collection of one file: validate on the training windows */
+        log_warn("%s; validating on the training data instead (add more MIDI files for a real held-out loss)", err);
+        if (dataset_open(&r.val, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
     }
     r.batches_per_epoch = dataset_batches_per_epoch(r.train, B);
     if (r.batches_per_epoch == 0) {
@@ -445,7 +454,8 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         }
         r.ss->epoch = (int)epoch;
         dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
-        float loss = transformer_forward(r.model, r.inputs, r.targets, B, T, 1, cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1)));
+        uint64_t dropout_seed = cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1));
+        float loss = transformer_forward(r.model, r.inputs, r.targets, B, T, 1, dropout_seed);
         transformer_backward(r.model);
         adamw_result res = transformer_step(r.model, &r.opt, loss);
         if (res.skipped) {
