@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fileio.h"
@@ -20,6 +21,19 @@ static void test_crc_known_values(void **state)
     assert_int_equal(hash_crc32c(0, "123456789", 9), 0xE3069283u);
     /* incremental == one shot */
     assert_int_equal(hash_crc32(hash_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+}
+
+/* A FIFO where a file should be is refused at once, not waited on. */
+static void test_fifo_is_refused_without_blocking(void **state)
+{
+    (void)state;
+    const char *fifo = testutil_path("state.fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    unsigned char *data;
+    size_t len;
+    char err[AURL_ERR_LEN];
+    assert_int_equal(file_read_all(fifo, 100, &data, &len, err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
 }
 
 static void test_atomic_write_and_read(void **state)
@@ -75,6 +89,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc_known_values),
         cmocka_unit_test(test_atomic_write_and_read),
+        cmocka_unit_test(test_fifo_is_refused_without_blocking),
         cmocka_unit_test(test_testutil),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);

@@ -102,7 +102,7 @@ void cache_close(cache *c)
 /* Map tokens.bin and check its header and size. */
 static int map_tokens(const char *path, cache *c, char err[AURL_ERR_LEN])
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0) {
         errmsg_set(err, "%s: %s", path, errno == ENOENT ? "missing" : strerror(errno));
         return -1;

@@ -14,7 +14,9 @@ int file_read_all(const char *path, size_t max_bytes, unsigned char **data, size
 {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO (or device) in place of a file must not block the
+     * open; it is refused below as not a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, AURL_ERR_LEN, "%s: cannot open: %s", path, strerror(errno));
         return -1;
