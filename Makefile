@@ -8,6 +8,7 @@ PKGS    := smf yaml-0.1 libcjson ncursesw fluidsynth
 # own OpenMP loops runs single-threaded instead of oversubscribing the cores.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
 BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
+BLAS_INC  := -I/usr/include/x86_64-linux-gnu/openblas-openmp
 TESTPKG := cmocka
 # Debian packages that provide the pkg-config modules above (for `make deps`).
 DEB_PKGS := libsmf-dev libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev libncurses-dev \
@@ -26,7 +27,7 @@ endif
 
 CFLAGS  ?= $(OPTFLAGS)
 WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) openblas 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_INC)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TESTPKG) 2>/dev/null)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fopenmp $(CFLAGS) $(SANFLAGS)
