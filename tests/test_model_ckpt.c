@@ -14,6 +14,7 @@
 #include "engine/model_yaml.h"
 #include "engine/transformer.h"
 #include "testutil.h"
+#include "util/json_num.h"
 
 static model_config tiny(int d_model)
 {
@@ -65,7 +66,7 @@ static void test_round_trip_is_exact(void **state)
     memset(&opt2, 0, sizeof opt2);
     cJSON *back;
     assert_int_equal(model_ckpt_load(path, b, &opt2, &back, err), 0);
-    assert_int_equal((int)model_ckpt_json_number(back, "step", -1), 42);
+    assert_int_equal((int)json_num_field(back, "step", -1), 42);
     cJSON_Delete(back);
     size_t n = transformer_n_params(a);
     assert_memory_equal(transformer_params(a), transformer_params(b), n * sizeof(float));

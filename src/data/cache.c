@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/hash.h"
 #include "util/isolate.h"
+#include "util/json_num.h"
 #include "util/log.h"
 #include "util/threads.h"
 
@@ -157,11 +158,9 @@ static int map_tokens(const char *path, cache *c, char err[AURL_ERR_LEN])
 /* A JSON number that is a non-negative integer <= 2^53. */
 static int json_uint(const cJSON *obj, const char *key, uint64_t *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(v)) return -1;
-    double d = v->valuedouble;
-    if (!(d >= 0 && d <= 9007199254740992.0) || d != floor(d)) return -1;
-    *out = (uint64_t)d;
+    int64_t v;
+    if (json_num_int_field(obj, key, 0, JSON_NUM_INT_MAX, &v) != 0) return -1;
+    *out = (uint64_t)v;
     return 0;
 }
 

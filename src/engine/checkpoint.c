@@ -6,16 +6,15 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/json_num.h"
 
 #define FIXED_LEN 32             /* magic + version + flags + H + D */
 #define NAME_MAX_LEN 255         /* longest tensor name accepted */
-#define JSON_INT_MAX (1ULL << 53) /* integers exact in a JSON double */
 
 static const char MAGIC[8] = {'A', 'U', 'R', 'L', 'C', 'K', 'P', 'T'};
 
@@ -269,9 +268,8 @@ done:
 /* A JSON number that is an exact non-negative integer <= max. */
 static int json_uint(const cJSON *item, uint64_t max, uint64_t *out)
 {
-    if (!cJSON_IsNumber(item)) return -1;
-    double v = item->valuedouble;
-    if (!isfinite(v) || v < 0 || v != floor(v) || v > (double)max || v >= (double)JSON_INT_MAX) return -1;
+    int64_t v;
+    if (json_num_int(item, 0, (double)max, &v) != 0) return -1;
     *out = (uint64_t)v;
     return 0;
 }

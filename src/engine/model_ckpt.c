@@ -9,22 +9,17 @@
 #include "data/tokenizer.h"
 #include "engine/checkpoint.h"
 #include "engine/model_yaml.h"
+#include "util/json_num.h"
 
 #define MODEL_KIND "transformer"
 #define MOMENT_NAME_LEN 64
-
-double model_ckpt_json_number(const cJSON *obj, const char *key, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
 
 /* An integer field clamped to -1..INT_MAX (-1 when absent), so a hostile
  * header cannot overflow the conversion. */
 static int json_int(const cJSON *obj, const char *key)
 {
-    double v = model_ckpt_json_number(obj, key, -1);
-    return v >= 0 && v <= INT_MAX ? (int)v : -1;
+    int64_t v;
+    return json_num_int_field(obj, key, 0, INT_MAX, &v) == 0 ? (int)v : -1;
 }
 
 static void add_model_config(cJSON *h, const model_config *mc)
@@ -107,9 +102,9 @@ static cJSON *parse_header(const char *path, ckpt_file *f, char err[AURL_ERR_LEN
         errmsg_set(err, "%s: checkpoint header is not a JSON object", path);
     } else if (!cJSON_IsString(kind) || strcmp(kind->valuestring, MODEL_KIND) != 0) {
         errmsg_set(err, "%s: not a %s checkpoint", path, MODEL_KIND);
-    } else if (model_ckpt_json_number(h, "vocab_version", -1) != TOK_VERSION) {
+    } else if (json_num_field(h, "vocab_version", -1) != TOK_VERSION) {
         errmsg_set(err, "%s: made for token vocabulary v%g, this build uses v%d", path,
-                   model_ckpt_json_number(h, "vocab_version", -1), TOK_VERSION);
+                   json_num_field(h, "vocab_version", -1), TOK_VERSION);
     } else {
         return h;
     }
@@ -138,8 +133,8 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
     }
     if (opt) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
-        double step = model_ckpt_json_number(o, "step", -1), t = model_ckpt_json_number(o, "t", -1);
-        double mult = model_ckpt_json_number(o, "lr_mult", -1), skipped = model_ckpt_json_number(o, "n_skipped", 0);
+        double step = json_num_field(o, "step", -1), t = json_num_field(o, "t", -1);
+        double mult = json_num_field(o, "lr_mult", -1), skipped = json_num_field(o, "n_skipped", 0);
         if (!(mult > 0 && mult <= 1) || !(step >= 0 && step < 1e15) || !(t >= 0 && t <= step) ||
             !(skipped >= 0 && skipped <= step)) {
             errmsg_set(err, "%s: optimizer state missing or out of range", path);
@@ -179,7 +174,7 @@ int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ER
     cfg->max_seq_len = json_int(mc, "max_seq_len");
     cfg->attn.window = json_int(mc, "window");
     cfg->attn.stride = json_int(mc, "global_stride");
-    cfg->dropout = (float)model_ckpt_json_number(mc, "dropout", 0);
+    cfg->dropout = (float)json_num_field(mc, "dropout", 0);
     const cJSON *attn = cJSON_GetObjectItemCaseSensitive(mc, "attention");
     const cJSON *pos = cJSON_GetObjectItemCaseSensitive(mc, "positions");
     if (!cJSON_IsString(attn) || attn_kind_parse(attn->valuestring, &cfg->attn.kind) != 0 || !cJSON_IsString(pos)) {

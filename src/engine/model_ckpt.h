@@ -29,7 +29,4 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
 /* The model_config recorded in PATH's header (for tools that rebuild the
  * model from a checkpoint). 0 or -1 (err set). */
 int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN]);
-
-/* A number field of a JSON object, or DFLT when absent or not a number. */
-double model_ckpt_json_number(const cJSON *obj, const char *key, double dflt);
 #endif

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/json_num.h"
+
 #define STATE_MAX_BYTES (1u << 20)
 #define STATE_VERSION 1
 #define JSON_INT_LIMIT 9007199254740992.0 /* 2^53: integers exact in a double */
@@ -100,9 +102,7 @@ static int read_int(reader *r, const cJSON *obj, const char *key, double lo, dou
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!it || cJSON_IsNull(it)) return 0;
     if (!cJSON_IsNumber(it)) return bad_field(r, key, "is not a number");
-    double v = it->valuedouble;
-    if (v != floor(v) || v < lo || v > hi) return bad_field(r, key, "is out of range");
-    *out = (int64_t)v;
+    if (json_num_int(it, lo, hi, out) != 0) return bad_field(r, key, "is out of range");
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "engine/transformer.h"
 #include "util/clock.h"
 #include "util/fileio.h"
+#include "util/json_num.h"
 #include "util/log.h"
 
 static volatile sig_atomic_t g_stop_requested;
@@ -143,7 +144,7 @@ static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, l
 {
     cJSON *meta;
     if (model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, &meta, err) != 0) return -1;
-    double step = model_ckpt_json_number(meta, "step", -1);
+    double step = json_num_field(meta, "step", -1);
     cJSON_Delete(meta);
     if (step_out) {
         if (!(step >= 0 && step < 1e15)) {
