@@ -43,8 +43,8 @@ TEST_HELPERS := $(filter-out tests/test_%.c,$(wildcard tests/*.c))
 TEST_HELPER_OBJ := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps data run test bench fuzz clean
-# Keep intermediate objects (test helpers) so reruns do not rebuild them.
-.SECONDARY:
+# Keep the test helper objects (make would delete them as intermediates).
+.SECONDARY: $(TEST_HELPER_OBJ)
 all: aurl
 
 ifeq ($(SANITIZE),1)
@@ -99,15 +99,15 @@ run: deps
 
 # The test suite: every tests/test_*.c is a cmocka program; run.sh runs them
 # in order and prints a summary.
-test: aurl $(TEST_BIN) data/midi/.fetched
+test: $(BUILD)/aurl $(TEST_BIN) data/midi/.fetched
 	@BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
 
 # The real sample MIDI the round-trip and training tests read.
-data/midi/.fetched: | aurl
+data/midi/.fetched: | $(BUILD)/aurl
 	$(BUILD)/aurl data fetch && touch $@
 
 # Speed against PyTorch (and mido) on this machine; see bench/run.sh.
-bench: aurl $(BENCH_BIN) data/midi/.fetched
+bench: all $(BENCH_BIN) data/midi/.fetched
 	BUILD=$(BUILD) sh bench/run.sh
 
 fuzz:
