@@ -13,7 +13,7 @@ TESTPKG := cmocka
 # Debian packages that provide the pkg-config modules above (for `make deps`).
 DEB_PKGS := libsmf-dev libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev libncurses-dev \
             libfluidsynth-dev timgm6mb-soundfont libcmocka-dev pkg-config \
-            python3-mido fluidsynth
+            python3-mido fluidsynth tmux
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -82,6 +82,7 @@ deps:
 	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing=1; \
 	[ -f $(BLAS_DIR)/libopenblas.so ] || missing=1; \
 	command -v fluidsynth >/dev/null || missing=1; \
+	command -v tmux >/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS); \

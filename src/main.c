@@ -7,8 +7,12 @@
 #include <string.h>
 
 #include "data/data_cmd.h"
+#include "data/play_cmd.h"
 #include "engine/bench.h"
+#include "engine/eval_cmd.h"
+#include "engine/generate_cmd.h"
 #include "engine/train_cmd.h"
+#include "tui/tui_main.h"
 #include "util/globals.h"
 #include "util/log.h"
 #include "util/threads.h"
@@ -26,7 +30,11 @@ static const subcommand SUBCOMMANDS[] = {
     {"status", status_cmd_main, "stage, epoch, step, best val loss, ETA, trainer pid"},
     {"clear", clear_cmd_main, "remove training state, checkpoints and logs"},
     {"data", data_cmd_main, "fetch sample MIDI, build the token cache, stats, show a file"},
-    {"bench", bench_cmd_main, "training-step speed of a model config"},
+    {"generate", generate_cmd_main, "sample a piece from a checkpoint into outputs/generated/"},
+    {"play", play_cmd_main, "audition a MIDI file (audio device, or render a WAV)"},
+    {"eval", eval_cmd_main, "held-out loss, accuracy, grammar errors, music statistics"},
+    {"tui", tui_main, "the terminal workbench (also plain `aurl`)"},
+    {"bench", bench_cmd_main, "training-step and sampling speed of a model config"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 
@@ -125,11 +133,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
     threads_configure(g.threads);
+    if (argc < 2 || argv[1][0] == '-') {
+        /* plain `aurl [tui options]` opens the workbench */
+        char name[] = "aurl tui";
+        argv[0] = name;
+        return tui_main(argc, argv, &g);
+    }
     for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
         if (strcmp(argv[1], SUBCOMMANDS[i].name) != 0) continue;
         /* getopt names the program by argv[0]: make it "aurl <command>" */

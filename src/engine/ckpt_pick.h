@@ -1,0 +1,16 @@
+/* ckpt_pick: which checkpoint to sample from when the user names none: the
+ * best (lowest validation loss) checkpoint of the latest stage that has one,
+ * according to outputs/training_state.json, falling back to the newest
+ * readable checkpoints/*.ckpt. Shared by generate, eval and the TUI. */
+#ifndef AURL_CKPT_PICK_H
+#define AURL_CKPT_PICK_H
+
+#include <stddef.h>
+
+#include "util/errmsg.h"
+
+/* Write the chosen checkpoint's path into path (len bytes); stage_out (may
+ * be NULL) gets its stage. Returns 0, or -1 with a message telling the user
+ * what to do (e.g. "no checkpoint in outputs/checkpoints: run `aurl train` first"). */
+int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_out, char err[AURL_ERR_LEN]);
+#endif

@@ -1,0 +1,11 @@
+/* generate_cmd: placeholder until the module lands (reports "not built yet"). */
+#include <stdio.h>
+
+#include "engine/generate_cmd.h"
+
+int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
+{
+    (void)argc; (void)g;
+    fprintf(stderr, "%s: not built yet\n", argv[0]);
+    return 1;
+}
