@@ -8,12 +8,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,18 +42,22 @@ static const char *CONFIG =
     "  warmup_steps: 20\n"
     "  eval_every: 200\n"
     "  eval_batches: 10\n"
-    "  checkpoint_every: 50\n"
+    "  checkpoint_every: %d\n"
     "  keep_checkpoints: 1\n"
     "  log_every: 10\n"
-    "  seed: 7\n";
+    "  seed: 7\n"
+    "%s";
 
-/* Writes CONFIG for STEPS steps to NAME in the temp dir; returns its path. */
-static const char *write_config(const char *name, int steps)
+/* Writes CONFIG for STEPS steps, a `last` checkpoint every CKPT_EVERY steps
+ * and EXTRA training keys to NAME in the temp dir; returns its path. */
+static const char *write_config_with(const char *name, int steps, int ckpt_every, const char *extra)
 {
     char text[1024];
-    assert_true(snprintf(text, sizeof text, CONFIG, steps) < (int)sizeof text);
+    assert_true(snprintf(text, sizeof text, CONFIG, steps, ckpt_every, extra) < (int)sizeof text);
     return testutil_write_file(name, text);
 }
+
+static const char *write_config(const char *name, int steps) { return write_config_with(name, steps, 50, ""); }
 
 static int setup(void **state)
 {
@@ -70,6 +77,28 @@ static pid_t spawn_trainer(const char *outputs, const char *config)
     assert_true(pid >= 0);
     if (pid == 0) {
         execl(exe, exe, "-q", "--outputs", outputs, "train", "--config", config, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Like spawn_trainer, but the trainer may write no file larger than
+ * FSIZE_LIMIT bytes (RLIMIT_FSIZE; SIGXFSZ ignored, so writes fail with
+ * EFBIG as on a full disk) and its stderr goes to STDERR_PATH. */
+static pid_t spawn_trainer_limited(const char *outputs, const char *config, rlim_t fsize_limit,
+                                   const char *stderr_path)
+{
+    const char *build = getenv("BUILD");
+    char exe[256];
+    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {fsize_limit, fsize_limit};
+        signal(SIGXFSZ, SIG_IGN);
+        int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 2) < 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+        execl(exe, exe, "--outputs", outputs, "train", "--config", config, (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -179,6 +208,151 @@ static void test_interrupted_run_resumes_exactly(void **state)
     free(b);
 }
 
+/* Temp files of interrupted atomic writes in OUTPUTS and its checkpoints. */
+static int count_temp_files(const char *outputs)
+{
+    int n = 0;
+    for (int sub = 0; sub < 2; sub++) {
+        char dir[256];
+        snprintf(dir, sizeof dir, "%s%s", outputs, sub ? "/checkpoints" : "");
+        DIR *d = opendir(dir);
+        if (!d) continue;
+        for (struct dirent *e; (e = readdir(d)) != NULL;) n += strstr(e->d_name, ".tmp.") != NULL;
+        closedir(d);
+    }
+    return n;
+}
+
+/* kill -9 at several moments of a run that checkpoints every step (so some
+ * kills land inside a checkpoint write); each restart resumes from the last
+ * good checkpoint and the finished run equals the uninterrupted one bit for
+ * bit. Runs after test_interrupted_run_resumes_exactly (uses out-straight). */
+static void test_kill9_resumes_exactly(void **state)
+{
+    (void)state;
+    const char *config = write_config_with("kill9.yaml", 120, 1, "");
+    const char *outputs = testutil_path("out-kill9");
+    char statep[192], err[AURL_ERR_LEN];
+    snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
+    train_state st;
+    long long last_step = 0;
+    int kills = 0, torn_writes = 0;
+    for (int round = 0; round < 4; round++) {
+        pid_t pid = spawn_trainer(outputs, config);
+        /* wait for progress beyond the previous kill, then a little more */
+        for (int i = 0; i < 4000; i++) {
+            if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > last_step + 5) break;
+            usleep(2000);
+        }
+        usleep(7000 * (round + 1));
+        if (kill(pid, SIGKILL) == 0) kills++;
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (train_state_load(statep, &st, err) == 1) last_step = st.stages[0].step;
+        torn_writes += count_temp_files(outputs);
+        if (last_step >= 110) break;
+    }
+    print_message("kill -9: %d kills (%d inside a checkpoint or state write), last at step %lld of 120\n", kills,
+                  torn_writes, last_step);
+    assert_true(kills >= 2);
+    assert_int_equal(run_trainer(outputs, config), 0);
+    assert_int_equal(count_temp_files(outputs), 0); /* the restarted trainer cleaned them up */
+    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(st.stages[0].step, 120);
+    size_t na, nb;
+    float *a = final_weights(testutil_path("out-straight"), &na), *b = final_weights(outputs, &nb);
+    assert_int_equal(na, nb);
+    size_t differ = 0;
+    for (size_t i = 0; i < na; i++) differ += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+    print_message("kill -9: %zu of %zu weights and moments differ from the uninterrupted run\n", differ, na);
+    assert_int_equal(differ, 0);
+    free(a);
+    free(b);
+}
+
+/* patience: with min_delta so large that only the first validation counts
+ * as an improvement, the stage stops after `patience` more validations,
+ * records it in the state and logs an early-stop event. */
+static void test_early_stopping(void **state)
+{
+    (void)state;
+    const char *config = write_config_with("early.yaml", 400, 50, "  patience: 2\n  min_delta: 50\n");
+    /* eval_every 200 in CONFIG is too sparse: override it with a profile-free edit */
+    char *text = (char *)testutil_read_file(config, NULL);
+    char *at = strstr(text, "eval_every: 200");
+    assert_non_null(at);
+    memcpy(at, "eval_every: 020", 15);
+    testutil_write_file("early.yaml", text);
+    free(text);
+    const char *outputs = testutil_path("out-early");
+    assert_int_equal(run_trainer(outputs, config), 0);
+    char path[192], err[AURL_ERR_LEN];
+    snprintf(path, sizeof path, "%s/training_state.json", outputs);
+    train_state st;
+    assert_int_equal(train_state_load(path, &st, err), 1);
+    print_message("early stop: stage ended at step %lld of 400\n", (long long)st.stages[0].step);
+    assert_int_equal(st.stages[0].step, 60); /* evals at 20 (best), 40, 60 (patience 2 exhausted) */
+    assert_int_equal(st.stages[0].status, 2);
+    assert_int_equal(st.stages[0].stopped_early, 1);
+    assert_int_equal(st.stages[0].best_step, 20);
+    snprintf(path, sizeof path, "%s/logs/metrics.jsonl", outputs);
+    char *log = (char *)testutil_read_file(path, NULL);
+    assert_non_null(strstr(log, "early stop at step 60"));
+    free(log);
+}
+
+/* A disk that fills up mid-run (every write past 1 MB fails, like ENOSPC):
+ * the trainer stops with a clear error naming the file, exits 1, and the
+ * previous checkpoint is intact and still resumes. */
+static void test_disk_full_keeps_previous_checkpoint(void **state)
+{
+    (void)state;
+    const char *outputs = testutil_path("out-full");
+    const char *config = write_config("full.yaml", 120);
+    char ckpt[256], statep[256], err[AURL_ERR_LEN];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoints/stage1_last.ckpt", outputs);
+    snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
+    /* a run stopped part-way (after its step-50 checkpoint) */
+    pid_t pid = spawn_trainer(outputs, config);
+    train_state st;
+    for (int i = 0; i < 4000; i++) {
+        if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > 55) break;
+        usleep(2000);
+    }
+    kill(pid, SIGINT);
+    assert_int_equal(wait_exit_code(pid), 0);
+    assert_int_equal(train_state_load(statep, &st, err), 1);
+    long long stopped_at = st.stages[0].step;
+    assert_true(stopped_at < 100);
+    size_t before_len;
+    unsigned char *before = testutil_read_file(ckpt, &before_len);
+    assert_true(before_len > (1 << 20)); /* the limit below is smaller than a checkpoint */
+
+    /* resumed on a full disk: its next checkpoint (step 100) cannot be written */
+    const char *errlog = testutil_path("full-stderr.txt");
+    assert_int_equal(wait_exit_code(spawn_trainer_limited(outputs, config, 1 << 20, errlog)), 1);
+    char *msg = (char *)testutil_read_file(errlog, NULL);
+    print_message("disk full: %s", strstr(msg, "error") ? strstr(msg, "error") : msg);
+    assert_non_null(strstr(msg, "stage1_last.ckpt"));
+    assert_non_null(strstr(msg, "File too large"));
+    free(msg);
+
+    size_t after_len;
+    unsigned char *after = testutil_read_file(ckpt, &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    free(before);
+    free(after);
+    assert_int_equal(count_temp_files(outputs), 0);
+    ckpt_file *f;
+    assert_int_equal(ckpt_open(ckpt, &f, err), 0);
+    ckpt_close(f);
+    /* with space again, the run resumes and finishes */
+    assert_int_equal(run_trainer(outputs, config), 0);
+    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(st.stages[0].step, 120);
+}
+
 static void test_second_trainer_refused(void **state)
 {
     (void)state;
@@ -201,6 +375,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_below_unigram_entropy),
         cmocka_unit_test(test_interrupted_run_resumes_exactly),
+        cmocka_unit_test(test_kill9_resumes_exactly),
+        cmocka_unit_test(test_early_stopping),
+        cmocka_unit_test(test_disk_full_keeps_previous_checkpoint),
         cmocka_unit_test(test_second_trainer_refused),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);

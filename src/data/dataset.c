@@ -99,6 +99,33 @@ int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
     return 0;
 }
 
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int dataset_keep_subset(dataset *d, size_t n, uint64_t seed)
+{
+    if (n == 0 || n >= d->n) return 0;
+    size_t *pick = malloc(n * sizeof *pick);
+    window *w = malloc(n * sizeof *w);
+    if (!pick || !w) {
+        free(pick);
+        free(w);
+        return -1;
+    }
+    /* an "epoch" no training epoch uses, so the subset is independent of the batch order */
+    for (size_t i = 0; i < n; i++) pick[i] = dataset_window_at(d, seed, UINT64_MAX, i, 1);
+    qsort(pick, n, sizeof *pick, compare_size);
+    for (size_t i = 0; i < n; i++) w[i] = d->w[pick[i]];
+    free(pick);
+    free(d->w);
+    d->w = w;
+    d->n = n;
+    return 0;
+}
+
 void dataset_close(dataset *d)
 {
     if (!d) return;

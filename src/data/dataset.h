@@ -24,6 +24,10 @@ typedef struct dataset dataset;
  * dataset. T >= 1, stride >= 1. Fails (err set) if there are no windows. */
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN]);
+/* Keep only N of the windows (N < dataset_n_windows), chosen by a
+ * permutation keyed by SEED alone, so every epoch and every resumed run
+ * trains on the same subset (kept in their original order). 0 or -1 (OOM). */
+int dataset_keep_subset(dataset *d, size_t n, uint64_t seed);
 /* Free D (NULL is fine); the cache is not touched. */
 void dataset_close(dataset *d);
 

@@ -44,10 +44,10 @@ void train_config_defaults(train_config *cfg)
 }
 
 static const char *const TOP_KEYS[] = {"stage", "name", "mode", "model", "data", "augmentation", "training", NULL};
-static const char *const DATA_KEYS[] = {"seq_len", "stride", "augment", NULL};
+static const char *const DATA_KEYS[] = {"seq_len", "stride", "augment", "subset", NULL};
 static const char *const TRAIN_KEYS[] = {"batch_size", "epochs", "max_steps", "lr", "min_lr", "warmup_steps",
                                          "weight_decay", "beta1", "beta2", "eps", "grad_clip", "eval_every",
-                                         "eval_batches", "checkpoint_every", "keep_checkpoints", "log_every",
+                                         "eval_batches", "patience", "min_delta", "checkpoint_every", "keep_checkpoints", "log_every",
                                          "seed", "init_from_previous", NULL};
 static const char *const AUG_KEYS[] = {"transpose", "time_stretch", "velocity", "instrument", "rhythm", NULL};
 
@@ -104,7 +104,8 @@ static int apply_file(train_config *cfg, const char *path, char err[AURL_ERR_LEN
         model_yaml_apply(&d, model, 1, &cfg->model, err) || yaml_doc_check_keys(&d, data, DATA_KEYS, err) ||
         yaml_doc_int(&d, data, "seq_len", 2, 65536, &cfg->seq_len, err) ||
         yaml_doc_int(&d, data, "stride", 1, 65536, &cfg->stride, err) ||
-        yaml_doc_bool(&d, data, "augment", &cfg->augment, err) || read_augmentation(&d, aug, &cfg->aug, err) ||
+        yaml_doc_bool(&d, data, "augment", &cfg->augment, err) ||
+        yaml_doc_i64(&d, data, "subset", 0, 1000000000000LL, &cfg->subset, err) || read_augmentation(&d, aug, &cfg->aug, err) ||
         yaml_doc_check_keys(&d, training, TRAIN_KEYS, err) ||
         yaml_doc_int(&d, training, "batch_size", 1, 4096, &cfg->batch_size, err) ||
         yaml_doc_int(&d, training, "epochs", 1, 100000, &cfg->epochs, err) ||
@@ -119,6 +120,8 @@ static int apply_file(train_config *cfg, const char *path, char err[AURL_ERR_LEN
         yaml_doc_double(&d, training, "grad_clip", 0, 1e6, &cfg->grad_clip, err) ||
         yaml_doc_int(&d, training, "eval_every", 0, 100000000, &cfg->eval_every, err) ||
         yaml_doc_int(&d, training, "eval_batches", 0, 100000000, &cfg->eval_batches, err) ||
+        yaml_doc_int(&d, training, "patience", 0, 1000000, &cfg->patience, err) ||
+        yaml_doc_double(&d, training, "min_delta", 0, 100, &cfg->min_delta, err) ||
         yaml_doc_int(&d, training, "checkpoint_every", 1, 100000000, &cfg->checkpoint_every, err) ||
         yaml_doc_int(&d, training, "keep_checkpoints", 0, 1000, &cfg->keep_checkpoints, err) ||
         yaml_doc_int(&d, training, "log_every", 1, 100000000, &cfg->log_every, err) ||
@@ -180,10 +183,12 @@ void train_config_hash(const train_config *cfg, char out[32])
                         m->attn.kind, m->attn.window, m->attn.stride, m->learned_pos, cfg->seq_len, cfg->stride,
                         cfg->augment, a->transpose_max, cfg->batch_size, cfg->epochs, cfg->max_steps,
                         cfg->warmup_steps, cfg->eval_every, cfg->eval_batches, cfg->checkpoint_every,
-                        cfg->keep_checkpoints, cfg->log_every, (long long)cfg->seed, cfg->init_from_previous};
+                        cfg->keep_checkpoints, cfg->log_every, (long long)cfg->seed, cfg->init_from_previous,
+                        cfg->subset, cfg->patience};
     double reals[] = {m->dropout, a->transpose_p, a->stretch_p, a->stretch_min, a->stretch_max, a->velocity_p,
                       a->velocity_min, a->velocity_max, a->instrument_p, a->rhythm_p, a->swing_max, a->humanize_ms,
-                      cfg->lr, cfg->min_lr, cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->grad_clip};
+                      cfg->lr, cfg->min_lr, cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->grad_clip,
+                      cfg->min_delta};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) h = mix_i(h, ints[i]);
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) h = mix_d(h, reals[i]);
     snprintf(out, 32, "%016llx", (unsigned long long)h);

@@ -21,6 +21,7 @@ typedef struct {
     /* data */
     int seq_len;             /* T: windows of T+1 tokens */
     int stride;              /* window stride in tokens */
+    long long subset;        /* > 0: train on this many windows only (a fixed, seeded choice) */
     int augment;             /* 0/1: use aug below */
     augment_config aug;
     /* optimisation */
@@ -33,6 +34,8 @@ typedef struct {
     /* evaluation and bookkeeping */
     int eval_every;          /* steps between validations (0: once per epoch) */
     int eval_batches;        /* validation batches per evaluation (0: all) */
+    int patience;            /* early stop after this many evaluations without improvement (0: never) */
+    double min_delta;        /* an evaluation improves when it beats the best by more than this */
     int checkpoint_every;    /* steps between `last` checkpoints */
     int keep_checkpoints;    /* step checkpoints kept besides best/last */
     int log_every;           /* steps between train metric records */

@@ -41,6 +41,8 @@ static int add_stage(cJSON *arr, int index, const train_stage_state *s)
            (isfinite(s->best_val_loss) ? cJSON_AddNumberToObject(o, "best_val_loss", s->best_val_loss)
                                        : cJSON_AddNullToObject(o, "best_val_loss")) &&
            cJSON_AddNumberToObject(o, "best_step", (double)s->best_step) &&
+           cJSON_AddNumberToObject(o, "evals_since_best", s->evals_since_best) &&
+           cJSON_AddBoolToObject(o, "stopped_early", s->stopped_early) &&
            cJSON_AddStringToObject(o, "best_checkpoint", s->best_checkpoint) &&
            cJSON_AddStringToObject(o, "last_checkpoint", s->last_checkpoint) &&
            cJSON_AddStringToObject(o, "config_path", s->config_path) &&
@@ -128,6 +130,15 @@ static int read_double(reader *r, const cJSON *obj, const char *key, int null_is
     return 0;
 }
 
+static int read_bool(reader *r, const cJSON *obj, const char *key, int *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!it || cJSON_IsNull(it)) return 0;
+    if (!cJSON_IsBool(it)) return bad_field(r, key, "is not true or false");
+    *out = cJSON_IsTrue(it);
+    return 0;
+}
+
 static int read_string(reader *r, const cJSON *obj, const char *key, char *out, size_t cap)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -145,6 +156,8 @@ static int read_stage(reader *r, const cJSON *o, train_stage_state *s)
                    read_int(r, o, "total_steps", 0, JSON_INT_LIMIT, &s->total_steps) ||
                    read_double(r, o, "best_val_loss", 1, &s->best_val_loss) ||
                    read_int(r, o, "best_step", 0, JSON_INT_LIMIT, &s->best_step) ||
+                   read_int32(r, o, "evals_since_best", 0, 1 << 30, &s->evals_since_best) ||
+                   read_bool(r, o, "stopped_early", &s->stopped_early) ||
                    read_string(r, o, "best_checkpoint", s->best_checkpoint, sizeof s->best_checkpoint) ||
                    read_string(r, o, "last_checkpoint", s->last_checkpoint, sizeof s->last_checkpoint) ||
                    read_string(r, o, "config_path", s->config_path, sizeof s->config_path) ||

@@ -18,6 +18,8 @@ typedef struct {
     int64_t total_steps;     /* planned steps for this stage (for ETA) */
     double best_val_loss;    /* +inf (written as null) if none yet */
     int64_t best_step;
+    int evals_since_best;    /* evaluations since the best one (early-stopping patience) */
+    int stopped_early;       /* 1 if the stage ended by early stopping */
     char best_checkpoint[512]; /* path relative to outputs dir, "" if none */
     char last_checkpoint[512];
     char config_path[512];

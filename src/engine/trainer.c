@@ -251,7 +251,7 @@ static void run_eval(stage_run *r)
     const char *names[] = {"loss", "accuracy", "perplexity", "unigram_entropy"};
     double vals[] = {vl, acc, exp(vl), r->unigram_entropy};
     metrics_log(r->met, "val", r->ss->step, 4, names, vals, NULL);
-    int improved = isfinite(vl) && (!isfinite(r->ss->best_val_loss) || vl < r->ss->best_val_loss);
+    int improved = isfinite(vl) && (!isfinite(r->ss->best_val_loss) || vl < r->ss->best_val_loss - r->cfg->min_delta);
     log_info("stage %d step %lld: val loss %.4f (accuracy %.1f%%, unigram entropy %.3f)%s", r->cfg->stage,
              (long long)r->ss->step, vl, 100 * acc, r->unigram_entropy, improved ? ", new best" : "");
     if (improved) {
@@ -264,6 +264,13 @@ static void run_eval(stage_run *r)
             save_state(r);
         }
     }
+    r->ss->evals_since_best = improved ? 0 : r->ss->evals_since_best + 1;
+}
+
+/* Early stopping: patience evaluations in a row without improvement. */
+static int patience_exhausted(const stage_run *r)
+{
+    return r->cfg->patience > 0 && r->ss->evals_since_best >= r->cfg->patience;
 }
 
 static void print_progress(stage_run *r, float loss, double tok_per_s, double started, long long start_step)
@@ -391,6 +398,14 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
             goto out;
         }
     }
+    if (cfg->subset > 0 && (size_t)cfg->subset < dataset_n_windows(r.train)) {
+        log_info("stage %d: training on a fixed subset of %lld of the %zu training windows", cfg->stage,
+                 cfg->subset, dataset_n_windows(r.train));
+        if (dataset_keep_subset(r.train, (size_t)cfg->subset, cfg->seed) != 0) {
+            log_error("out of memory choosing the training subset");
+            goto out;
+        }
+    }
     r.batches_per_epoch = dataset_batches_per_epoch(r.train, B);
     if (r.batches_per_epoch == 0) {
         log_error("%s: not enough training data for one batch of %d windows", o->data_dir, B);
@@ -483,9 +498,20 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         }
         int epoch_end = r.ss->step % (long long)r.batches_per_epoch == 0;
         int want_eval = cfg->eval_every > 0 ? r.ss->step % cfg->eval_every == 0 : epoch_end;
+        int early_stop = 0;
         if (want_eval || r.ss->step == r.total_steps) {
             if (r.tty) fputc('\n', stderr);
             run_eval(&r);
+            early_stop = patience_exhausted(&r) && r.ss->step < r.total_steps;
+        }
+        if (early_stop) {
+            char note[160];
+            snprintf(note, sizeof note, "early stop at step %lld: no improvement over %.4f in %d evaluations",
+                     (long long)r.ss->step, r.ss->best_val_loss, r.ss->evals_since_best);
+            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+            log_info("stage %d: %s", cfg->stage, note);
+            r.ss->stopped_early = 1;
+            break;
         }
         if (r.ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
             g_checkpoint_requested = 0;
@@ -525,6 +551,24 @@ out:
     return rc;
 }
 
+/* Remove the temp files of atomic writes (NAME.tmp.XXXXXX) that a killed
+ * trainer left in DIR. Only called while holding the run lock, so no
+ * writer is using them. */
+static void remove_stale_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || strlen(t) != 11) continue; /* ".tmp." + mkstemp's six characters */
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) log_info("removed %s, left by an interrupted write", path);
+    }
+    closedir(d);
+}
+
 /* ---------------------------------------------------------------------- */
 
 int trainer_run(const trainer_opts *o)
@@ -558,6 +602,9 @@ int trainer_run(const trainer_opts *o)
     snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
     log_open(path);
     install_signal_handlers();
+    remove_stale_temp_files(o->outputs_dir);
+    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
+    remove_stale_temp_files(path);
     snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
     train_state st;
     if (train_state_load(state_path, &st, err) < 0) log_warn("%s; starting from a fresh state", err);
