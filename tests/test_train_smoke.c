@@ -244,7 +244,14 @@ static void test_kill9_resumes_exactly(void **state)
             if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > last_step + 5) break;
             usleep(2000);
         }
-        usleep(7000 * (round + 1));
+        if (round % 2 == 0) {
+            /* even rounds: kill the moment a checkpoint or state write is under way */
+            double t0 = (double)clock() / CLOCKS_PER_SEC;
+            while (count_temp_files(outputs) == 0 && (double)clock() / CLOCKS_PER_SEC - t0 < 5) {
+            }
+        } else {
+            usleep(7000 * (round + 1));
+        }
         if (kill(pid, SIGKILL) == 0) kills++;
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -255,6 +262,7 @@ static void test_kill9_resumes_exactly(void **state)
     print_message("kill -9: %d kills (%d inside a checkpoint or state write), last at step %lld of 120\n", kills,
                   torn_writes, last_step);
     assert_true(kills >= 2);
+    assert_true(torn_writes >= 1); /* at least one kill landed inside a write */
     assert_int_equal(run_trainer(outputs, config), 0);
     assert_int_equal(count_temp_files(outputs), 0); /* the restarted trainer cleaned them up */
     assert_int_equal(train_state_load(statep, &st, err), 1);
@@ -308,7 +316,7 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
 {
     (void)state;
     const char *outputs = testutil_path("out-full");
-    const char *config = write_config("full.yaml", 120);
+    const char *config = write_config("full.yaml", 600);
     char ckpt[256], statep[256], err[AURL_ERR_LEN];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoints/stage1_last.ckpt", outputs);
     snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
@@ -316,19 +324,19 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
     pid_t pid = spawn_trainer(outputs, config);
     train_state st;
     for (int i = 0; i < 4000; i++) {
-        if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > 55) break;
+        if (train_state_load(statep, &st, err) == 1 && st.stages[0].step >= 50) break;
         usleep(2000);
     }
     kill(pid, SIGINT);
     assert_int_equal(wait_exit_code(pid), 0);
     assert_int_equal(train_state_load(statep, &st, err), 1);
     long long stopped_at = st.stages[0].step;
-    assert_true(stopped_at < 100);
+    assert_true(stopped_at < 550);
     size_t before_len;
     unsigned char *before = testutil_read_file(ckpt, &before_len);
     assert_true(before_len > (1 << 20)); /* the limit below is smaller than a checkpoint */
 
-    /* resumed on a full disk: its next checkpoint (step 100) cannot be written */
+    /* resumed on a full disk: its next checkpoint cannot be written */
     const char *errlog = testutil_path("full-stderr.txt");
     assert_int_equal(wait_exit_code(spawn_trainer_limited(outputs, config, 1 << 20, errlog)), 1);
     char *msg = (char *)testutil_read_file(errlog, NULL);
@@ -350,7 +358,7 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
     /* with space again, the run resumes and finishes */
     assert_int_equal(run_trainer(outputs, config), 0);
     assert_int_equal(train_state_load(statep, &st, err), 1);
-    assert_int_equal(st.stages[0].step, 120);
+    assert_int_equal(st.stages[0].step, 600);
 }
 
 static void test_second_trainer_refused(void **state)
