@@ -98,3 +98,30 @@ if [ -x "$BUILD/bench/data_pipeline" ]; then
         echo "(python3-mido not installed: no mido comparison)"
     fi
 fi
+
+if [ -x "$BUILD/bench/gen_bench" ]; then
+    GEN_TOKENS=${GEN_TOKENS:-1024}
+    echo
+    echo "== sampling: $GEN_TOKENS tokens, top-p, reference model (bench/gen_bench.c vs bench/torch_generate.py)"
+    if "$BUILD/bench/gen_bench" --config "$CONFIG" --tokens "$GEN_TOKENS" --json >"$tmp/gen.out"; then
+        g_tps=$(json_num "$tmp/gen.out" tokens_per_s)
+        g_ftt=$(json_num "$tmp/gen.out" first_token_ms)
+        printf '%-22s %12s %18s\n' "" "tokens/s" "first token ms"
+        printf '%-22s %12.0f %18.2f\n' "aurl (KV cache)" "$g_tps" "$g_ftt"
+        if "$PY" -c 'import torch' 2>/dev/null &&
+            "$PY" bench/torch_generate.py --config "$CONFIG" --tokens "$GEN_TOKENS" --threads 2 --json >"$tmp/tgen.out"; then
+            for mode in nocache cache; do
+                grep "\"$mode\"" "$tmp/tgen.out" >"$tmp/tgen.$mode"
+                t_tps=$(json_num "$tmp/tgen.$mode" tokens_per_s)
+                t_ftt=$(json_num "$tmp/tgen.$mode" first_token_ms)
+                printf '%-22s %12.0f %18.2f\n' "pytorch ($mode)" "$t_tps" "$t_ftt"
+                awk -v a="$g_tps" -v t="$t_tps" -v m="$mode" 'BEGIN { printf "  aurl / pytorch %s tokens/s: %.1fx\n", m, a / t }'
+            done
+        else
+            echo "(no PyTorch comparison: $PY lacks torch or torch_generate.py failed)"
+        fi
+        awk -v a="$g_tps" 'BEGIN { printf "target >= 1000 tokens/s: %s\n", (a >= 1000 ? "met" : "NOT met") }'
+    else
+        echo "bench: gen_bench failed"
+    fi
+fi

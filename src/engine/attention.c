@@ -1,11 +1,12 @@
-/* attention: blocked causal multi-head self-attention (full, sliding window,
- * hierarchical) with a hand-written backward pass, all products via sgemm.
+/* attention: blocked multi-head self-attention (causal full, sliding window,
+ * hierarchical; non-causal bidirectional) with a hand-written backward pass, all products via sgemm.
  *
  * Layout. Queries are processed in blocks of ATTN_BQ rows [q0, q1). A block
  * attends to ng "global" keys (hierarchical only: every g < kw0 with
  * g % stride == stride-1, gathered into a contiguous buffer) followed by the
  * contiguous key range [kw0, q1), kw0 = max(0, q0 - W + 1) (W = T for full).
- * Keys above the block are never touched, so full attention does about half
+ * (bidirectional: the key range is [0, T) for every block, no masking).
+ * In the causal variants keys above the block are never touched, so full attention does about half
  * the work of T x T, and sliding/hierarchical cost O(T * (W + T/stride)).
  * Within the block each row is masked to exactly the positions its variant
  * allows; the saved probabilities are the blocks' (rows x (ng + nw))
@@ -32,11 +33,12 @@ typedef struct {
     int T;
     int W;      /* window, clamped to [1, T]; T for full attention */
     int stride; /* global stride, 0 when there are no global positions */
+    int bidir;  /* 1: every query sees all T keys */
 } attn_geom;
 
 static attn_geom geom_make(const attn_config *cfg, int T)
 {
-    attn_geom g = {T, T, 0};
+    attn_geom g = {T, T, 0, cfg->kind == ATTN_BIDIRECTIONAL};
     if (cfg->kind == ATTN_SLIDING || cfg->kind == ATTN_HIERARCHICAL) {
         g.W = cfg->window < 1 ? 1 : (cfg->window > T ? T : cfg->window);
         if (cfg->kind == ATTN_HIERARCHICAL && cfg->stride >= 1) g.stride = cfg->stride;
@@ -44,11 +46,12 @@ static attn_geom geom_make(const attn_config *cfg, int T)
     return g;
 }
 
-/* Key columns of the block starting at q0: window start kw0 and global count ng. */
-static void block_keys(const attn_geom *g, int q0, int *kw0, int *ng)
+/* Key columns of the block [q0, q1): window keys [kw0, *ke) and global count ng. */
+static void block_keys(const attn_geom *g, int q0, int q1, int *kw0, int *ke, int *ng)
 {
     int k = q0 - g->W + 1;
     *kw0 = k < 0 ? 0 : k;
+    *ke = g->bidir ? g->T : q1;
     *ng = g->stride > 0 ? *kw0 / g->stride : 0;
 }
 
@@ -62,9 +65,9 @@ static size_t per_head_saved(const attn_geom *g, int *maxw)
     int mw = 0;
     for (int q0 = 0; q0 < g->T; q0 += ATTN_BQ) {
         int q1 = q0 + ATTN_BQ < g->T ? q0 + ATTN_BQ : g->T;
-        int kw0, ng;
-        block_keys(g, q0, &kw0, &ng);
-        int w = ng + q1 - kw0;
+        int kw0, ke, ng;
+        block_keys(g, q0, q1, &kw0, &ke, &ng);
+        int w = ng + ke - kw0;
         total += (size_t)(q1 - q0) * (size_t)w;
         if (w > mw) mw = w;
     }
@@ -170,7 +173,8 @@ static inline float seg_exp(float *x, int n, float mx)
 /* Masked softmax of the block rows of S (rows x w, ld w) in place; masked
  * entries become exactly 0. Global columns [0, ng) are always allowed;
  * window column c is key j = kw0 + c - ng, allowed for query t iff j <= t
- * and (j >= t-W+1, or j is a global position: hierarchical only). */
+ * and (j >= t-W+1, or j is a global position: hierarchical only);
+ * bidirectional rows allow every column. */
 static void block_softmax(float *S, int rows, int w, int ng, int q0, int kw0,
                           const attn_geom *g)
 {
@@ -179,7 +183,7 @@ static void block_softmax(float *S, int rows, int w, int ng, int q0, int kw0,
         float *row = S + (size_t)r * w;
         int t = q0 + r;
         int lo = t - g->W + 1 > kw0 ? t - g->W + 1 : kw0; /* t's window: keys [lo, t] */
-        int cs = ng + lo - kw0, ce = ng + t - kw0 + 1;     /* its columns [cs, ce) */
+        int cs = ng + lo - kw0, ce = g->bidir ? w : ng + t - kw0 + 1; /* its columns [cs, ce) */
         /* hierarchical: global keys in [kw0, lo) sit in columns [ng, cs) */
         int first_g = 0;
         if (st > 0) first_g = kw0 + ((st - 1 - kw0 % st) % st); /* first global >= kw0 */
@@ -241,9 +245,9 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
             }
             for (int q0 = 0; q0 < T; q0 += ATTN_BQ) {
                 int q1 = q0 + ATTN_BQ < T ? q0 + ATTN_BQ : T, rows = q1 - q0;
-                int kw0, ng;
-                block_keys(&g, q0, &kw0, &ng);
-                int nw = q1 - kw0, w = ng + nw;
+                int kw0, ke, ng;
+                block_keys(&g, q0, q1, &kw0, &ke, &ng);
+                int nw = ke - kw0, w = ng + nw;
                 const float *Qb = Q + (size_t)q0 * ld;
                 if (ng)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, ng, hs, scale,
@@ -295,9 +299,9 @@ void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv
             }
             for (int q0 = 0; q0 < T; q0 += ATTN_BQ) {
                 int q1 = q0 + ATTN_BQ < T ? q0 + ATTN_BQ : T, rows = q1 - q0;
-                int kw0, ng;
-                block_keys(&g, q0, &kw0, &ng);
-                int nw = q1 - kw0, w = ng + nw;
+                int kw0, ke, ng;
+                block_keys(&g, q0, q1, &kw0, &ke, &ng);
+                int nw = ke - kw0, w = ng + nw;
                 const float *Qb = Q + (size_t)q0 * ld, *dOb = dO + (size_t)q0 * C;
                 float *dQb = dQ + (size_t)q0 * ld;
                 const float *Kw = K + (size_t)kw0 * ld, *Vw = V + (size_t)kw0 * ld;
@@ -369,6 +373,7 @@ const char *attn_kind_name(attn_kind kind)
     case ATTN_FULL: return "full";
     case ATTN_SLIDING: return "sliding_window";
     case ATTN_HIERARCHICAL: return "hierarchical";
+    case ATTN_BIDIRECTIONAL: return "bidirectional";
     }
     return "unknown";
 }

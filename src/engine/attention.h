@@ -1,4 +1,4 @@
-/* attention: multi-head causal self-attention on packed qkv (B, T, 3C),
+/* attention: multi-head self-attention (causal, or bidirectional for encoders) on packed qkv (B, T, 3C),
  * q | k | v along the last dimension, heads of size C/NH; out (B, T, C) is
  * the concatenated head outputs (before the output projection).
  * Variants:
@@ -6,13 +6,15 @@
  *   ATTN_SLIDING       t sees max(0,t-W+1)..t   (time and memory O(T*W))
  *   ATTN_HIERARCHICAL  t sees its sliding window plus every "global"
  *                      position g < t-W+1 with g % stride == stride-1
- * No variant ever lets position t see a position > t. */
+ *   ATTN_BIDIRECTIONAL t sees every position 0..T-1 (non-causal: only for
+ *                      encoders such as the VAE's; model configs reject it)
+ * No causal variant ever lets position t see a position > t. */
 #ifndef AURL_ATTENTION_H
 #define AURL_ATTENTION_H
 
 #include <stddef.h>
 
-typedef enum { ATTN_FULL = 0, ATTN_SLIDING = 1, ATTN_HIERARCHICAL = 2 } attn_kind;
+typedef enum { ATTN_FULL = 0, ATTN_SLIDING = 1, ATTN_HIERARCHICAL = 2, ATTN_BIDIRECTIONAL = 3 } attn_kind;
 
 typedef struct {
     attn_kind kind;
@@ -35,7 +37,8 @@ void attn_forward(float *out, float *saved, float *work, const float *qkv,
  * into dqkv; work as for attn_forward. */
 void attn_backward(float *dqkv, float *work, const float *dout, const float *qkv,
                    const float *saved, const attn_config *cfg, int B, int T, int C, int NH);
-/* Parse "full" | "sliding_window" | "hierarchical"; returns 0 or -1. */
+/* Parse "full" | "sliding_window" | "hierarchical" (the decoder kinds a
+ * model config may name; not "bidirectional"); returns 0 or -1. */
 int attn_kind_parse(const char *name, attn_kind *kind);
 const char *attn_kind_name(attn_kind kind);
 #endif

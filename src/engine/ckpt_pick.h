@@ -1,7 +1,7 @@
 /* ckpt_pick: which checkpoint to sample from when the user names none: the
  * best (lowest validation loss) checkpoint of the latest stage that has one,
  * according to outputs/training_state.json, falling back to the newest
- * readable checkpoints/*.ckpt. Shared by generate, eval and the TUI. */
+ * readable .ckpt file in checkpoints/. Shared by generate, eval and the TUI. */
 #ifndef AURL_CKPT_PICK_H
 #define AURL_CKPT_PICK_H
 

@@ -10,9 +10,9 @@
 
 #include "data/tokenizer.h"
 #include "engine/attention.h"
+#include "engine/block.h"
 #include "engine/dropout.h"
 #include "engine/embedding.h"
-#include "engine/gelu.h"
 #include "engine/layernorm.h"
 #include "engine/linear.h"
 #include "engine/loss.h"
@@ -23,25 +23,6 @@
 #define ALIGN_BYTES 64
 /* The model speaks the tokenizer's vocabulary: its special ids must agree. */
 _Static_assert(TRANSFORMER_PAD == TOK_PAD, "TRANSFORMER_PAD must be the tokenizer's PAD");
-
-/* Per-layer parameter tensors, in table order. */
-enum {
-    P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_PROJW, P_PROJB,
-    P_LN2W, P_LN2B, P_FC1W, P_FC1B, P_FC2W, P_FC2B, P_PER_LAYER
-};
-
-/* Activations one block saves for its backward pass. */
-typedef struct {
-    float *ln1, *ln1_mean, *ln1_rstd; /* (N,C), (N), (N) */
-    float *qkv;                       /* (N,3C) */
-    float *att_saved;                 /* attn_saved_size */
-    float *atty;                      /* (N,C) attention output before projection */
-    float *res2;                      /* (N,C) residual after the attention half */
-    float *ln2, *ln2_mean, *ln2_rstd;
-    float *fch, *fch_gelu;            /* (N,F) */
-    float *res3;                      /* (N,C) block output */
-    uint8_t *mask_attn, *mask_mlp;    /* (N*C) dropout masks (NULL when dropout is 0) */
-} block_acts;
 
 struct transformer {
     model_config cfg;
@@ -64,45 +45,17 @@ struct transformer {
     block_acts *blocks;
     float *lnf, *lnf_mean, *lnf_rstd;
     float *logits, *probs;
-    float *scratch;          /* (N,C) projection output before dropout/residual */
-    float *attn_work;
-    float *dres, *dtmp, *dC; /* (N,C) gradient buffers */
-    float *dbig1, *dbig2;    /* (N, max(3C,F)), (N,F) */
+    block_work work;         /* scratch shared by the blocks */
+    float *dres, *dC;        /* (N,C) gradient buffers */
     float *dlogits;          /* (N,V): aliases probs (xent_backward is elementwise) */
+    const float *cond;       /* optional (B*T, C) added to the embeddings (transformer_set_cond) */
+    const float *dcond;      /* d(loss)/d(summed embeddings) of the last backward */
     /* last forward */
     int B, T, training, count, have_targets;
     uint64_t dropout_seed;
 };
 
 /* ---- layout helpers ---------------------------------------------------- */
-
-/* Bump allocator over an arena; with base NULL it only counts bytes. */
-typedef struct {
-    char *base;
-    size_t off;
-} bump;
-
-static void *bump_take(bump *b, size_t bytes)
-{
-    b->off = (b->off + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    void *p = b->base ? b->base + b->off : NULL;
-    b->off += bytes;
-    return p;
-}
-
-static int add_tensor(transformer *m, int idx, const char *name, int d0, int d1, size_t *off)
-{
-    transformer_tensor *t = &m->tensors[idx];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndims = d1 > 0 ? 2 : 1;
-    t->dims[0] = d0;
-    t->dims[1] = d1 > 0 ? d1 : 0;
-    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
-    t->offset = *off;
-    t->decay = t->ndims >= 2;
-    *off += t->numel;
-    return idx + 1;
-}
 
 static float *P(const transformer *m, int idx) { return m->tensors[idx].param; }
 static float *G(const transformer *m, int idx) { return m->tensors[idx].grad; }
@@ -118,48 +71,26 @@ size_t transformer_count_params(const model_config *c)
 }
 
 /* Assign activation pointers (or count bytes when b->base is NULL). */
-static void layout_acts(transformer *m, bump *b)
+static void layout_acts(transformer *m, block_bump *b)
 {
     const model_config *c = &m->cfg;
-    size_t N = (size_t)m->maxB * m->maxT, C = c->d_model, F = c->d_ff, V = c->vocab_size;
-    size_t big1 = 3 * C > F ? 3 * C : F;
+    size_t N = (size_t)m->maxB * m->maxT, C = c->d_model, V = c->vocab_size;
     int drop = c->dropout > 0.0f;
-    m->pos_table = c->learned_pos ? NULL : bump_take(b, (size_t)c->max_seq_len * C * sizeof(float));
-    m->tokens = bump_take(b, N * sizeof(int32_t));
-    m->targets = bump_take(b, N * sizeof(int32_t));
-    m->encoded = bump_take(b, N * C * sizeof(float));
-    m->mask_emb = drop ? bump_take(b, N * C) : NULL;
-    size_t saved = attn_saved_size(&c->attn, m->maxB, m->maxT, c->n_heads);
-    for (int l = 0; l < c->n_layers; l++) {
-        block_acts *a = &m->blocks[l];
-        a->ln1 = bump_take(b, N * C * sizeof(float));
-        a->ln1_mean = bump_take(b, N * sizeof(float));
-        a->ln1_rstd = bump_take(b, N * sizeof(float));
-        a->qkv = bump_take(b, N * 3 * C * sizeof(float));
-        a->att_saved = bump_take(b, saved * sizeof(float));
-        a->atty = bump_take(b, N * C * sizeof(float));
-        a->res2 = bump_take(b, N * C * sizeof(float));
-        a->ln2 = bump_take(b, N * C * sizeof(float));
-        a->ln2_mean = bump_take(b, N * sizeof(float));
-        a->ln2_rstd = bump_take(b, N * sizeof(float));
-        a->fch = bump_take(b, N * F * sizeof(float));
-        a->fch_gelu = bump_take(b, N * F * sizeof(float));
-        a->res3 = bump_take(b, N * C * sizeof(float));
-        a->mask_attn = drop ? bump_take(b, N * C) : NULL;
-        a->mask_mlp = drop ? bump_take(b, N * C) : NULL;
-    }
-    m->lnf = bump_take(b, N * C * sizeof(float));
-    m->lnf_mean = bump_take(b, N * sizeof(float));
-    m->lnf_rstd = bump_take(b, N * sizeof(float));
-    m->logits = bump_take(b, N * V * sizeof(float));
-    m->probs = bump_take(b, N * V * sizeof(float));
-    m->scratch = bump_take(b, N * C * sizeof(float));
-    m->attn_work = bump_take(b, attn_work_size(&c->attn, m->maxB, m->maxT, c->d_model, c->n_heads) * sizeof(float));
-    m->dres = bump_take(b, N * C * sizeof(float));
-    m->dtmp = bump_take(b, N * C * sizeof(float));
-    m->dC = bump_take(b, N * C * sizeof(float));
-    m->dbig1 = bump_take(b, N * big1 * sizeof(float));
-    m->dbig2 = bump_take(b, N * F * sizeof(float));
+    m->pos_table = c->learned_pos ? NULL : block_bump_take(b, (size_t)c->max_seq_len * C * sizeof(float));
+    m->tokens = block_bump_take(b, N * sizeof(int32_t));
+    m->targets = block_bump_take(b, N * sizeof(int32_t));
+    m->encoded = block_bump_take(b, N * C * sizeof(float));
+    m->mask_emb = drop ? block_bump_take(b, N * C) : NULL;
+    for (int l = 0; l < c->n_layers; l++)
+        block_acts_layout(&m->blocks[l], b, &c->attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads, drop);
+    m->lnf = block_bump_take(b, N * C * sizeof(float));
+    m->lnf_mean = block_bump_take(b, N * sizeof(float));
+    m->lnf_rstd = block_bump_take(b, N * sizeof(float));
+    m->logits = block_bump_take(b, N * V * sizeof(float));
+    m->probs = block_bump_take(b, N * V * sizeof(float));
+    block_work_layout(&m->work, b, &c->attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads);
+    m->dres = block_bump_take(b, N * C * sizeof(float));
+    m->dC = block_bump_take(b, N * C * sizeof(float));
     m->dlogits = m->probs;
 }
 
@@ -188,7 +119,7 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     m->maxB = B;
     m->maxT = T;
     int L = cfg->n_layers, C = cfg->d_model, F = cfg->d_ff, V = cfg->vocab_size;
-    m->n_tensors = 1 + (cfg->learned_pos ? 1 : 0) + L * P_PER_LAYER + 2;
+    m->n_tensors = 1 + (cfg->learned_pos ? 1 : 0) + L * BLOCK_N_PARAMS + 2;
     m->tensors = calloc((size_t)m->n_tensors, sizeof *m->tensors);
     m->segments = calloc((size_t)m->n_tensors, sizeof *m->segments);
     m->blocks = calloc((size_t)L, sizeof *m->blocks);
@@ -198,34 +129,25 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     size_t off = 0;
     int i = 0;
     m->t_wte = i;
-    i = add_tensor(m, i, "wte.weight", V, C, &off);
+    block_tensor_define(&m->tensors[i++], "wte.weight", V, C, &off);
     m->t_wpe = -1;
     if (cfg->learned_pos) {
         m->t_wpe = i;
-        i = add_tensor(m, i, "wpe.weight", cfg->max_seq_len, C, &off);
+        block_tensor_define(&m->tensors[i++], "wpe.weight", cfg->max_seq_len, C, &off);
     }
     m->t_layer0 = i;
-    for (int l = 0; l < L; l++) {
-        char nm[48];
-#define ADD(sfx, d0, d1) (snprintf(nm, sizeof nm, "blocks.%d.%s", l, sfx), i = add_tensor(m, i, nm, d0, d1, &off))
-        ADD("ln1.weight", C, 0);
-        ADD("ln1.bias", C, 0);
-        ADD("attn.qkv.weight", 3 * C, C);
-        ADD("attn.qkv.bias", 3 * C, 0);
-        ADD("attn.proj.weight", C, C);
-        ADD("attn.proj.bias", C, 0);
-        ADD("ln2.weight", C, 0);
-        ADD("ln2.bias", C, 0);
-        ADD("mlp.fc1.weight", F, C);
-        ADD("mlp.fc1.bias", F, 0);
-        ADD("mlp.fc2.weight", C, F);
-        ADD("mlp.fc2.bias", C, 0);
-#undef ADD
-    }
+    for (int l = 0; l < L; l++)
+        for (int k = 0; k < BLOCK_N_PARAMS; k++) {
+            char nm[48];
+            int d0, d1;
+            snprintf(nm, sizeof nm, "blocks.%d.%s", l, block_param_names[k]);
+            block_param_shape(k, C, F, &d0, &d1);
+            block_tensor_define(&m->tensors[i++], nm, d0, d1, &off);
+        }
     m->t_lnfw = i;
-    i = add_tensor(m, i, "ln_f.weight", C, 0, &off);
+    block_tensor_define(&m->tensors[i++], "ln_f.weight", C, 0, &off);
     m->t_lnfb = i;
-    i = add_tensor(m, i, "ln_f.bias", C, 0, &off);
+    block_tensor_define(&m->tensors[i++], "ln_f.bias", C, 0, &off);
     m->n_params = off;
 
     size_t total = 4 * off * sizeof(float);
@@ -233,42 +155,22 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     m->arena = aligned_alloc(ALIGN_BYTES, m->param_bytes);
     if (!m->arena) goto nomem;
     memset(m->arena, 0, m->param_bytes);
-    for (int k = 0; k < m->n_tensors; k++) {
-        transformer_tensor *t = &m->tensors[k];
-        t->param = m->arena + t->offset;
-        t->grad = m->arena + off + t->offset;
-        t->m = m->arena + 2 * off + t->offset;
-        t->v = m->arena + 3 * off + t->offset;
-        m->segments[k] = (adamw_segment){t->param, t->grad, t->m, t->v, t->numel, t->decay};
-    }
+    block_tensors_bind(m->tensors, m->n_tensors, m->arena, off, m->segments);
 
     /* activations */
-    bump b = {NULL, 0};
+    block_bump b = {NULL, 0};
     layout_acts(m, &b);
     m->act_bytes = (b.off + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
     m->act_arena = aligned_alloc(ALIGN_BYTES, m->act_bytes);
     if (!m->act_arena) goto nomem;
-    b = (bump){m->act_arena, 0};
+    b = (block_bump){m->act_arena, 0};
     layout_acts(m, &b);
     if (m->pos_table) embedding_sinusoidal(m->pos_table, cfg->max_seq_len, C);
 
     /* initialisation (GPT-2) */
     rng_state r;
     rng_seed(&r, seed);
-    float proj_std = 0.02f / sqrtf(2.0f * (float)L);
-    for (int k = 0; k < m->n_tensors; k++) {
-        transformer_tensor *t = &m->tensors[k];
-        const char *nm = t->name;
-        size_t len = strlen(nm);
-        int is_ln = strstr(nm, "ln") != NULL;
-        int is_bias = len > 5 && !strcmp(nm + len - 5, ".bias");
-        if (is_ln && !is_bias) {
-            for (size_t j = 0; j < t->numel; j++) t->param[j] = 1.0f;
-        } else if (!is_bias) {
-            int is_proj = strstr(nm, "attn.proj.weight") || strstr(nm, "mlp.fc2.weight");
-            rng_fill_normal(&r, t->param, (long)t->numel, 0.0f, is_proj ? proj_std : 0.02f);
-        }
-    }
+    block_tensors_init(m->tensors, m->n_tensors, L, &r);
     *out = m;
     return 0;
 nomem:
@@ -291,14 +193,24 @@ void transformer_free(transformer *m)
 
 /* ---- forward / backward ------------------------------------------------ */
 
-/* out = a + b over n floats (out may alias a). */
-static void add_into(float *out, const float *a, const float *b, size_t n)
+/* Parameter (or gradient) pointers of block l, in block table order. */
+static void layer_ptrs(const transformer *m, int l, float **p, float **g)
 {
-#pragma omp parallel for schedule(static) if (n > 32768)
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    int t0 = m->t_layer0 + l * BLOCK_N_PARAMS;
+    for (int k = 0; k < BLOCK_N_PARAMS; k++) {
+        p[k] = P(m, t0 + k);
+        g[k] = G(m, t0 + k);
+    }
 }
 
-static uint64_t site_seed(uint64_t seed, int site) { return rng_mix64(seed ^ rng_mix64((uint64_t)site + 1)); }
+/* The block geometry of the last (or current) forward. */
+static block_run run_of(const transformer *m)
+{
+    const model_config *c = &m->cfg;
+    return (block_run){m->B, m->T, c->d_model, c->d_ff, c->n_heads, &c->attn, c->dropout, m->training, m->dropout_seed};
+}
+
+void transformer_set_cond(transformer *m, const float *cond) { m->cond = cond; }
 
 float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *targets, int B, int T,
                           int training, uint64_t dropout_seed)
@@ -309,36 +221,28 @@ float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *
         m->have_targets = 0;
         return NAN;
     }
-    int C = c->d_model, F = c->d_ff, V = c->vocab_size, NH = c->n_heads, N = B * T;
+    int C = c->d_model, V = c->vocab_size, N = B * T;
     float p = c->dropout;
     int drop = training && p > 0.0f;
     m->B = B;
     m->T = T;
     m->training = drop;
     m->dropout_seed = dropout_seed;
+    m->dcond = NULL;
     for (int i = 0; i < N; i++) m->tokens[i] = inputs[i] >= 0 && inputs[i] < V ? inputs[i] : TOK_UNK;
 
     const float *pos = c->learned_pos ? P(m, m->t_wpe) : m->pos_table;
     embedding_forward(m->encoded, m->tokens, P(m, m->t_wte), pos, B, T, C);
-    if (drop) dropout_forward(m->encoded, m->mask_emb, m->encoded, N * C, p, site_seed(dropout_seed, 0), 1);
+    if (m->cond) block_add(m->encoded, m->encoded, m->cond, (size_t)N * C);
+    if (drop) dropout_forward(m->encoded, m->mask_emb, m->encoded, N * C, p, block_site_seed(dropout_seed, 0), 1);
 
+    block_run run = run_of(m);
     const float *x = m->encoded;
     for (int l = 0; l < c->n_layers; l++) {
-        block_acts *a = &m->blocks[l];
-        int t0 = m->t_layer0 + l * P_PER_LAYER;
-        layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, P(m, t0 + P_LN1W), P(m, t0 + P_LN1B), N, C);
-        linear_forward(a->qkv, a->ln1, P(m, t0 + P_QKVW), P(m, t0 + P_QKVB), N, C, 3 * C);
-        attn_forward(a->atty, a->att_saved, m->attn_work, a->qkv, &c->attn, B, T, C, NH);
-        linear_forward(m->scratch, a->atty, P(m, t0 + P_PROJW), P(m, t0 + P_PROJB), N, C, C);
-        if (drop) dropout_forward(m->scratch, a->mask_attn, m->scratch, N * C, p, site_seed(dropout_seed, 1 + 2 * l), 1);
-        add_into(a->res2, x, m->scratch, (size_t)N * C);
-        layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, P(m, t0 + P_LN2W), P(m, t0 + P_LN2B), N, C);
-        linear_forward(a->fch, a->ln2, P(m, t0 + P_FC1W), P(m, t0 + P_FC1B), N, C, F);
-        gelu_forward(a->fch_gelu, a->fch, N * F);
-        linear_forward(m->scratch, a->fch_gelu, P(m, t0 + P_FC2W), P(m, t0 + P_FC2B), N, F, C);
-        if (drop) dropout_forward(m->scratch, a->mask_mlp, m->scratch, N * C, p, site_seed(dropout_seed, 2 + 2 * l), 1);
-        add_into(a->res3, a->res2, m->scratch, (size_t)N * C);
-        x = a->res3;
+        float *pl[BLOCK_N_PARAMS], *gl[BLOCK_N_PARAMS];
+        layer_ptrs(m, l, pl, gl);
+        block_forward(&m->blocks[l], x, pl, &m->work, &run, l);
+        x = m->blocks[l].res3;
     }
     layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, P(m, m->t_lnfw), P(m, m->t_lnfb), N, C);
     linear_forward(m->logits, m->lnf, P(m, m->t_wte), NULL, N, C, V);
@@ -352,59 +256,56 @@ float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *
 
 void transformer_zero_grad(transformer *m) { memset(m->arena + m->n_params, 0, m->n_params * sizeof(float)); }
 
-/* Gradient through an optional dropout: returns the buffer holding
- * d(pre-dropout) given d(post-dropout) in dout. */
-static const float *dropout_grad(transformer *m, const float *dout, const uint8_t *mask, size_t n)
+/* Backward from m->dlogits (holding d(loss)/d(logits)) down to the parameters. */
+static void backward_from_dlogits(transformer *m)
 {
-    if (!m->training) return dout;
-    memset(m->dtmp, 0, n * sizeof(float));
-    dropout_backward(m->dtmp, dout, mask, (int)n, m->cfg.dropout, 1);
-    return m->dtmp;
-}
-
-void transformer_backward(transformer *m)
-{
-    if (!m->have_targets) return;
     const model_config *c = &m->cfg;
-    int B = m->B, T = m->T, N = B * T, C = c->d_model, F = c->d_ff, V = c->vocab_size, NH = c->n_heads;
+    int N = m->B * m->T, C = c->d_model, V = c->vocab_size;
     size_t NC = (size_t)N * C;
+    block_run run = run_of(m);
 
-    xent_backward(m->dlogits, m->probs, m->targets, N, V, TRANSFORMER_PAD, m->count, 1.0f);
     memset(m->dC, 0, NC * sizeof(float));
     linear_backward(m->dC, G(m, m->t_wte), NULL, m->dlogits, m->lnf, P(m, m->t_wte), N, C, V);
     const float *x_last = c->n_layers > 0 ? m->blocks[c->n_layers - 1].res3 : m->encoded;
     memset(m->dres, 0, NC * sizeof(float));
     layernorm_backward(m->dres, G(m, m->t_lnfw), G(m, m->t_lnfb), m->dC, x_last, P(m, m->t_lnfw), m->lnf_mean,
                        m->lnf_rstd, N, C);
-
     for (int l = c->n_layers - 1; l >= 0; l--) {
-        block_acts *a = &m->blocks[l];
-        int t0 = m->t_layer0 + l * P_PER_LAYER;
+        float *pl[BLOCK_N_PARAMS], *gl[BLOCK_N_PARAMS];
+        layer_ptrs(m, l, pl, gl);
         const float *x = l > 0 ? m->blocks[l - 1].res3 : m->encoded;
-        /* MLP half: dres = d(res3) */
-        const float *dproj = dropout_grad(m, m->dres, a->mask_mlp, NC);
-        memset(m->dbig1, 0, (size_t)N * F * sizeof(float));
-        linear_backward(m->dbig1, G(m, t0 + P_FC2W), G(m, t0 + P_FC2B), dproj, a->fch_gelu, P(m, t0 + P_FC2W), N, F, C);
-        memset(m->dbig2, 0, (size_t)N * F * sizeof(float));
-        gelu_backward(m->dbig2, a->fch, m->dbig1, N * F);
-        memset(m->dC, 0, NC * sizeof(float));
-        linear_backward(m->dC, G(m, t0 + P_FC1W), G(m, t0 + P_FC1B), m->dbig2, a->ln2, P(m, t0 + P_FC1W), N, C, F);
-        layernorm_backward(m->dres, G(m, t0 + P_LN2W), G(m, t0 + P_LN2B), m->dC, a->res2, P(m, t0 + P_LN2W),
-                           a->ln2_mean, a->ln2_rstd, N, C);
-        /* attention half: dres = d(res2) */
-        dproj = dropout_grad(m, m->dres, a->mask_attn, NC);
-        memset(m->dC, 0, NC * sizeof(float));
-        linear_backward(m->dC, G(m, t0 + P_PROJW), G(m, t0 + P_PROJB), dproj, a->atty, P(m, t0 + P_PROJW), N, C, C);
-        memset(m->dbig1, 0, NC * 3 * sizeof(float));
-        attn_backward(m->dbig1, m->attn_work, m->dC, a->qkv, a->att_saved, &c->attn, B, T, C, NH);
-        memset(m->dC, 0, NC * sizeof(float));
-        linear_backward(m->dC, G(m, t0 + P_QKVW), G(m, t0 + P_QKVB), m->dbig1, a->ln1, P(m, t0 + P_QKVW), N, C, 3 * C);
-        layernorm_backward(m->dres, G(m, t0 + P_LN1W), G(m, t0 + P_LN1B), m->dC, x, P(m, t0 + P_LN1W), a->ln1_mean,
-                           a->ln1_rstd, N, C);
+        block_backward(m->dres, &m->blocks[l], x, pl, gl, &m->work, &run);
     }
-    const float *demb = dropout_grad(m, m->dres, m->mask_emb, NC);
-    embedding_backward(G(m, m->t_wte), c->learned_pos ? G(m, m->t_wpe) : NULL, demb, m->tokens, B, T, C);
+    const float *demb = block_dropout_grad(&m->work, &run, m->dres, m->mask_emb);
+    embedding_backward(G(m, m->t_wte), c->learned_pos ? G(m, m->t_wpe) : NULL, demb, m->tokens, m->B, m->T, C);
+    m->dcond = demb;
 }
+
+void transformer_backward(transformer *m)
+{
+    if (!m->have_targets) return;
+    xent_backward(m->dlogits, m->probs, m->targets, m->B * m->T, m->cfg.vocab_size, TRANSFORMER_PAD, m->count,
+                  1.0f);
+    backward_from_dlogits(m);
+}
+
+int transformer_backward_with_dlogits(transformer *m, const float *dlogits_extra, float xent_weight)
+{
+    if (m->B < 1) return -1; /* no forward yet (or the last one failed) */
+    size_t n = (size_t)m->B * m->T * m->cfg.vocab_size;
+    if (m->have_targets && xent_weight != 0.0f) {
+        xent_backward(m->dlogits, m->probs, m->targets, m->B * m->T, m->cfg.vocab_size, TRANSFORMER_PAD, m->count,
+                      xent_weight);
+    } else {
+        if (!dlogits_extra) return -1;
+        memset(m->dlogits, 0, n * sizeof(float));
+    }
+    if (dlogits_extra) block_add(m->dlogits, m->dlogits, dlogits_extra, n);
+    backward_from_dlogits(m);
+    return 0;
+}
+
+const float *transformer_cond_grad(const transformer *m) { return m->dcond; }
 
 adamw_result transformer_step(transformer *m, adamw *opt, float loss)
 {

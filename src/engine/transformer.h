@@ -51,6 +51,24 @@ void transformer_zero_grad(transformer *m);
 /* Accumulate d(loss)/d(params) of the last forward (which had targets). */
 void transformer_backward(transformer *m);
 
+/* Conditioning hook (VAE decoder): cond (B*T, C) row-major, added to the
+ * token+position embeddings (before embedding dropout) by every later
+ * forward until replaced or cleared with NULL. The caller keeps the buffer
+ * alive and sized for the forwards' B x T; it is read only during forward. */
+void transformer_set_cond(transformer *m, const float *cond);
+/* After a backward: d(loss)/d(summed embeddings) (B*T, C), i.e. the
+ * gradient with respect to the conditioning input; NULL before any
+ * backward of the current forward. Valid until the next forward/backward. */
+const float *transformer_cond_grad(const transformer *m);
+/* Backward with an extra loss on the logits: d(loss)/d(logits) =
+ * xent_weight * d(cross-entropy)/d(logits) + dlogits_extra (B*T, V) (NULL:
+ * none). The cross-entropy part needs a forward with targets (otherwise it
+ * is skipped and dlogits_extra is required). Accumulates into the
+ * gradients like transformer_backward (which equals weight 1, extra NULL)
+ * and fills transformer_cond_grad. Returns 0, or -1 when there is nothing
+ * to back-propagate (no forward, or no targets and no extra). */
+int transformer_backward_with_dlogits(transformer *m, const float *dlogits_extra, float xent_weight);
+
 /* Logits (B*T, V) of the last forward. */
 const float *transformer_logits(const transformer *m);
 /* Number of non-PAD targets in the last forward. */

@@ -33,4 +33,18 @@ attr_t term_attr(term_role role);
 term_role term_instrument_role(int family);
 /* 1 when drawing Unicode (UTF-8 locale and no --ascii). */
 int term_unicode(void);
+
+/* Set up the terminal: locale, curses, keys, colours, glyph set, fatal
+ * signal teardown and stderr capture. FORCE_ASCII: --ascii. 0 or -1 (no
+ * usable terminal; a message is printed). */
+int term_init(int force_ascii);
+/* Restore the terminal and stderr (safe to call twice). */
+void term_end(void);
+/* 1 when colours are in use. */
+int term_colors(void);
+/* Read captured stderr: copies complete lines, one per call, into LINE;
+ * 1 if a line was returned, 0 if none is pending. */
+int term_stderr_line(char *line, size_t len);
+/* Set by SIGINT/SIGTERM/SIGHUP while curses is up: the loop should quit. */
+int term_quit_requested(void);
 #endif

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""PyTorch sampling baseline for bench/gen_bench.c: the reference Transformer
+(bench/reference_model.py, random weights, fp32, eval mode) generating N
+tokens with top-p sampling, two ways:
+
+  nocache  the original project's generate: every new token runs the full
+           forward pass over the whole (cropped to max_seq_len) context;
+  cache    a KV-cached generate: per layer keys/values are kept and each new
+           token runs one row through the blocks (the same sliding rule as
+           aurl: when the context is full, re-run the last half as a prefix).
+
+    /usr/bin/python3 bench/torch_generate.py [--config bench/reference.yaml] [--tokens N]
+                                             [--threads N] [--mode nocache|cache|both] [--json]
+Prints tokens/s and time to first token per mode (one JSON line each with --json).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_model import Transformer  # noqa: E402
+from torch_bench import load_config  # noqa: E402
+
+
+def top_p_sample(logits, p, gen):
+    probs = torch.softmax(logits, dim=-1)
+    sp, si = torch.sort(probs, descending=True)
+    cum = torch.cumsum(sp, dim=-1)
+    keep = cum - sp < p
+    sp = sp * keep
+    k = torch.multinomial(sp / sp.sum(), 1, generator=gen)
+    return int(si[k])
+
+
+@torch.no_grad()
+def generate_nocache(model, maxT, n, p, gen):
+    """The original project's loop: full forward on the cropped context per token."""
+    seq = [0]
+    t0 = time.perf_counter()
+    first = None
+    for _ in range(n):
+        ctx = torch.tensor([seq[-maxT:]])
+        logits, _ = model(ctx)
+        seq.append(top_p_sample(logits[0, -1], p, gen))
+        if first is None:
+            first = time.perf_counter() - t0
+    return time.perf_counter() - t0, first
+
+
+class Cached:
+    """KV-cached incremental forward of reference_model.Transformer (full attention)."""
+
+    def __init__(self, model):
+        self.m = model
+        self.reset()
+
+    def reset(self):
+        self.k = [None] * len(self.m.blocks)
+        self.v = [None] * len(self.m.blocks)
+        self.pos = 0
+
+    def forward(self, idx):  # idx (1, T) new tokens; returns logits of the last
+        m = self.m
+        T = idx.shape[1]
+        pos = m.wpe.weight[self.pos:self.pos + T] if m.wpe is not None else m.pos_table[self.pos:self.pos + T]
+        x = m.wte(idx) + pos
+        for li, blk in enumerate(m.blocks):
+            C = x.shape[-1]
+            hs = C // blk.NH
+            q, k, v = blk.attn.qkv(blk.ln1(x)).split(C, dim=2)
+            q = q.view(1, T, blk.NH, hs).transpose(1, 2)
+            k = k.view(1, T, blk.NH, hs).transpose(1, 2)
+            v = v.view(1, T, blk.NH, hs).transpose(1, 2)
+            if self.k[li] is not None:
+                k = torch.cat([self.k[li], k], dim=2)
+                v = torch.cat([self.v[li], v], dim=2)
+            self.k[li], self.v[li] = k, v
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+            if T > 1:
+                S = k.shape[2]
+                mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
+                att = att.masked_fill(~mask, float("-inf"))
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(1, T, C)
+            x = x + blk.attn.proj(y)
+            x = x + blk.mlp.fc2(F.gelu(blk.mlp.fc1(blk.ln2(x)), approximate="tanh"))
+        self.pos += T
+        return F.linear(m.ln_f(x[:, -1]), m.wte.weight)[0]
+
+
+@torch.no_grad()
+def generate_cache(model, maxT, n, p, gen):
+    c = Cached(model)
+    seq = [0]
+    t0 = time.perf_counter()
+    logits = c.forward(torch.tensor([seq]))
+    first = None
+    for _ in range(n):
+        seq.append(top_p_sample(logits, p, gen))
+        if first is None:
+            first = time.perf_counter() - t0
+        if c.pos < maxT:
+            logits = c.forward(torch.tensor([[seq[-1]]]))
+        else:  # slide: re-prefill the last half, as aurl does
+            keep = maxT - maxT // 2
+            c.reset()
+            logits = c.forward(torch.tensor([seq[-keep:]]))
+    return time.perf_counter() - t0, first
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="bench/reference.yaml")
+    ap.add_argument("--tokens", type=int, default=1024)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mode", default="both", choices=["nocache", "cache", "both"])
+    ap.add_argument("--top-p", type=float, default=0.9)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    c = load_config(a.config)
+    model = Transformer(c["vocab_size"], c["d_model"], c["n_layers"], c["n_heads"], c["d_ff"], c["max_seq_len"],
+                        attention=c["attention"], window=c["window"], stride=c["global_stride"],
+                        learned_pos=c["positions"] == "learned", dropout=0.0)
+    model.eval()
+    modes = ["nocache", "cache"] if a.mode == "both" else [a.mode]
+    for mode in modes:
+        fn = generate_nocache if mode == "nocache" else generate_cache
+        gen = torch.Generator().manual_seed(1)
+        fn(model, c["max_seq_len"], 8, a.top_p, gen)  # warm-up
+        secs, first = fn(model, c["max_seq_len"], a.tokens, a.top_p, gen)
+        tps = a.tokens / secs
+        if a.json:
+            print(json.dumps({"mode": mode, "tokens": a.tokens, "seconds": round(secs, 4),
+                              "tokens_per_s": round(tps, 1), "first_token_ms": round(first * 1e3, 3)}))
+        else:
+            print(f"pytorch ({mode}): {a.tokens} tokens in {secs:.3f} s = {tps:.0f} tokens/s; "
+                  f"first token {first * 1e3:.2f} ms")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

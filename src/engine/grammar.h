@@ -1,0 +1,62 @@
+/* grammar: the token grammar of generation (DESIGN.md §5, §8), tracked
+ * from the token stream: which (instrument, pitch) notes sound and since
+ * when, the current time and instrument, sustain pedals, and how many
+ * tokens were generated. grammar_mask tells which next tokens are allowed:
+ *   - never START, PAD, UNK;
+ *   - no NOTE_OFF of a note that is not sounding on the current instrument,
+ *     nor of a note that started at the current time (no empty notes);
+ *   - no NOTE_ON of a note that is already sounding (the tokenizer always
+ *     emits a NOTE_OFF first);
+ *   - no END before min_tokens generated tokens;
+ *   - force-close: a TIME_SHIFT may not take any sounding note past
+ *     max_note_seconds; once a note has sounded that long, the only tokens
+ *     allowed are the NOTE_OFFs of such expired notes on the current
+ *     instrument or, if none is there, the INSTRUMENT tokens that select an
+ *     instrument holding one. So no note ever sounds longer than the limit.
+ * grammar_close lists the tokens that end a piece cleanly: a one-step
+ * TIME_SHIFT if a note started now, the NOTE_OFFs of every sounding note
+ * (with INSTRUMENT switches), SUSTAIN_OFF for pedals still down, then END. */
+#ifndef AURL_GRAMMAR_H
+#define AURL_GRAMMAR_H
+
+#include <stdint.h>
+
+#include "data/tokenizer.h"
+
+#define GRAMMAR_N_PITCHES (TOK_PITCH_MAX - TOK_PITCH_MIN + 1)
+
+typedef struct {
+    int64_t onset[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* step the note started, -1 silent */
+    int n_sounding;
+    uint8_t sustain[SCORE_N_INSTRUMENTS];
+    int64_t now;            /* current time in 1/64 s steps */
+    int instrument;         /* current instrument family */
+    int generated;          /* tokens fed with grammar_feed(..., 1) */
+    int errors;             /* fed tokens the mask forbade */
+    int ended;              /* END was fed */
+    int min_tokens;
+    int64_t max_note_steps; /* > 0 */
+} grammar_state;
+
+/* Fresh state (time 0, piano, nothing sounding). max_note_seconds <= 0
+ * means the decoder's 8 s. */
+void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds);
+/* Advance over token TOK; generated = 1 counts it as generated (and its
+ * legality in errors), 0 for prefix tokens (tracked, not judged). */
+void grammar_feed(grammar_state *g, int32_t tok, int generated);
+/* allowed[0..TOK_VOCAB_SIZE) = 1 where the next token may be TOK. Returns
+ * how many are allowed (always >= 1). */
+int grammar_mask(const grammar_state *g, uint8_t *allowed);
+/* 1 if TOK is allowed next (as grammar_mask would say). */
+int grammar_allows(const grammar_state *g, int32_t tok);
+/* Most tokens grammar_close can need. */
+#define GRAMMAR_CLOSE_MAX (2 + SCORE_N_INSTRUMENTS * (GRAMMAR_N_PITCHES + 3))
+/* Tokens that close the piece (see above), END last, into out (up to max;
+ * returns the number needed, at most GRAMMAR_CLOSE_MAX). */
+int grammar_close(const grammar_state *g, int32_t *out, int max);
+/* Music time in seconds. */
+double grammar_seconds(const grammar_state *g);
+/* Generated-token grammar errors of a whole START..END sequence, as eval
+ * reports them (all tokens judged, min_tokens 0, the 8 s limit). */
+int grammar_count_errors(const int32_t *tokens, int n);
+#endif

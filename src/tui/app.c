@@ -1,0 +1,52 @@
+/* app: shared run data for the TUI screens (see app.h). */
+#include "tui/app.h"
+
+#include <string.h>
+
+static app_state g_app;
+
+app_state *app_get(void) { return &g_app; }
+
+void app_init(const aurl_globals *g)
+{
+    memset(&g_app, 0, sizeof g_app);
+    g_app.g = g;
+    mtail_init(&g_app.tail, g->outputs_dir);
+    eta_init(&g_app.rate, 0.2);
+    g_app.trainer.cpu_pct = -1;
+}
+
+void app_free(void) { mtail_free(&g_app.tail); }
+
+void app_invalidate(void) { g_app.next_run = g_app.next_res = 0; }
+
+int app_refresh(double now)
+{
+    app_state *a = &g_app;
+    int changed = 0;
+    if (now >= a->next_run) {
+        a->next_run = now + 0.5;
+        unsigned gen = a->tail.generation;
+        mtail_poll(&a->tail);
+        for (int i = 0; i < a->tail.n_new_rates; i++) eta_add(&a->rate, a->tail.new_rates[i]);
+        a->tail.n_new_rates = 0;
+        run_info old = a->run;
+        run_control_refresh(&a->run, a->g->outputs_dir, a->tail.failed);
+        if (a->stopping_pid && a->run.pid != a->stopping_pid) a->stopping_pid = 0;
+        changed |= gen != a->tail.generation || memcmp(&old, &a->run, sizeof old) != 0;
+    }
+    if (now >= a->next_res) {
+        a->next_res = now + 1.0;
+        if (a->run.pid > 0) procstat_sample(&a->trainer, a->run.pid, now);
+        else memset(&a->trainer, 0, sizeof a->trainer), a->trainer.cpu_pct = -1;
+        procstat_load(a->load);
+        procstat_meminfo(&a->mem_total_kb, &a->mem_avail_kb);
+        if (now >= a->next_du) {
+            a->next_du = now + 5.0;
+            a->disk_bytes = procstat_du(a->g->outputs_dir);
+        }
+        changed = 1;
+    }
+    if (changed) a->version++;
+    return changed;
+}

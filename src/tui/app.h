@@ -1,0 +1,35 @@
+/* app: the data every TUI screen shows about the run, refreshed by the
+ * loop at most twice a second (run state, metrics/log tail, smoothed rate)
+ * and once a second (resources; disk use every 5 s). Curses-free. */
+#ifndef AURL_TUI_APP_H
+#define AURL_TUI_APP_H
+
+#include "tui/eta.h"
+#include "tui/metrics_tail.h"
+#include "tui/procstat.h"
+#include "tui/run_control.h"
+#include "util/globals.h"
+
+typedef struct {
+    const aurl_globals *g;
+    run_info run;
+    mtail tail;
+    eta_est rate;             /* smoothed steps/s */
+    procstat_proc trainer;    /* CPU%, RSS, threads of the trainer */
+    double load[3];
+    long mem_total_kb, mem_avail_kb;
+    long long disk_bytes;     /* used by the outputs dir */
+    unsigned version;         /* bumped when anything shown changed */
+    double next_run, next_res, next_du;
+    int stopping_pid;         /* pid we sent SIGTERM to, until it exits */
+} app_state;
+
+/* The one app state of the process. */
+app_state *app_get(void);
+void app_init(const aurl_globals *g);
+void app_free(void);
+/* Refresh what is due at monotonic time NOW; 1 if anything changed. */
+int app_refresh(double now);
+/* Force the next app_refresh to re-read everything (after a control action). */
+void app_invalidate(void);
+#endif

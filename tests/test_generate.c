@@ -1,0 +1,292 @@
+/* test_generate: `aurl generate` end to end, spawning the built binary
+ * ($BUILD/aurl, fork + exec) on a freshly initialised tiny checkpoint:
+ * default checkpoint pick and output name (never overwriting), the .mid and
+ * its sidecar JSON, --json, --progress, --prime (primer then continuation),
+ * --out with --count, bad options (exit 2 with a message), a missing
+ * checkpoint, and, when /usr/bin/python3 has mido, that every file loads
+ * there with the sidecar's note count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "data/midi_read.h"
+#include "data/midi_write.h"
+#include "engine/model_ckpt.h"
+#include "engine/transformer.h"
+#include "testutil.h"
+#include "util/fileio.h"
+
+static char outputs[512], ckpt[600];
+
+/* Run $BUILD/aurl -q --outputs OUTPUTS ARGS... with stdout and stderr in
+ * files out.txt / err.txt of the temp dir; returns the exit code. */
+static int run_aurl(const char *const *args)
+{
+    const char *build = getenv("BUILD");
+    char exe[256];
+    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
+    const char *argv[40] = {exe, "-q", "--outputs", outputs};
+    int n = 4;
+    for (int i = 0; args[i] && n < 38; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    const char *o = testutil_path("out.txt"), *e = testutil_path("err.txt");
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0) _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        setenv("OMP_NUM_THREADS", "1", 1);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static char *read_text(const char *name)
+{
+    return (char *)testutil_read_file(testutil_path(name), NULL);
+}
+
+static int setup(void **state)
+{
+    if (testutil_tmpdir_setup(state)) return -1;
+    snprintf(outputs, sizeof outputs, "%s/out", testutil_tmpdir());
+    char dir[600], err[AURL_ERR_LEN];
+    snprintf(dir, sizeof dir, "%s/checkpoints", outputs);
+    if (file_mkdirs(dir, err)) return -1;
+    snprintf(ckpt, sizeof ckpt, "%s/stage1_best.ckpt", dir);
+    model_config c = {.vocab_size = 774, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
+                      .max_seq_len = 64, .attn = {ATTN_SLIDING, 32, 8}, .dropout = 0.0f, .learned_pos = 1};
+    transformer *m;
+    if (transformer_create(&m, &c, 1, 1, 9, err)) return -1;
+    int rc = model_ckpt_save(ckpt, m, NULL, NULL, err);
+    transformer_free(m);
+    return rc;
+}
+
+static cJSON *load_json(const char *path)
+{
+    unsigned char *t = testutil_read_file(path, NULL);
+    cJSON *j = cJSON_Parse((char *)t);
+    free(t);
+    assert_non_null(j);
+    return j;
+}
+
+static double num(const cJSON *j, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(x)) fail_msg("sidecar lacks number %s", key);
+    return x->valuedouble;
+}
+
+/* Notes counted by python3-mido (note_on with velocity > 0), or -1 if mido is unavailable. */
+static int mido_notes(const char *path)
+{
+    if (access("/usr/bin/python3", X_OK)) return -1;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import sys, mido; f = mido.MidiFile(sys.argv[1]); "
+             "print(sum(1 for t in f.tracks for m in t if m.type == \"note_on\" and m.velocity > 0))' '%s' 2>/dev/null",
+             path);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    int n = -1;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    int rc = pclose(p);
+    return rc == 0 ? n : -1;
+}
+
+/* The .mid exists, its sidecar agrees with it (and with mido when present). */
+static cJSON *check_piece(const char *mid)
+{
+    assert_true(file_is_regular(mid));
+    char js[700];
+    snprintf(js, sizeof js, "%.*s.json", (int)(strlen(mid) - 4), mid);
+    cJSON *j = load_json(js);
+    score s;
+    char err[AURL_ERR_LEN];
+    if (midi_read_file(mid, &s, NULL, err)) fail_msg("%s", err);
+    assert_int_equal((double)s.n_notes, num(j, "notes"));
+    score_free(&s);
+    assert_int_equal(num(j, "grammar_errors"), 0);
+    assert_true(num(j, "tokens") > num(j, "prime_end"));
+    assert_true(num(j, "tokens_per_s") > 0);
+    int mn = mido_notes(mid);
+    if (mn >= 0) assert_int_equal(mn, (int)num(j, "notes"));
+    else print_message("python3-mido not available: skipping the mido check\n");
+    return j;
+}
+
+static void test_default_names(void **state)
+{
+    (void)state;
+    const char *args[] = {"generate", "--length", "60", "--min-tokens", "50", "--seed", "3", NULL};
+    assert_int_equal(run_aurl(args), 0);
+    char mid[700], mid2[700];
+    snprintf(mid, sizeof mid, "%s/generated/stage1_best_top_p_s3.mid", outputs);
+    cJSON *j = check_piece(mid);
+    assert_int_equal(num(j, "prime_end"), 1);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "settings");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(st, "strategy")->valuestring, "top_p");
+    assert_int_equal(num(st, "seed"), 3);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(j, "checkpoint")->valuestring, "stage1_best.ckpt"));
+    cJSON_Delete(j);
+    char *out = read_text("out.txt");
+    assert_non_null(strstr(out, "stage1_best_top_p_s3.mid"));
+    assert_non_null(strstr(out, "tokens/s"));
+    free(out);
+    /* the same again: a new name, the first file untouched */
+    assert_int_equal(run_aurl(args), 0);
+    snprintf(mid2, sizeof mid2, "%s/generated/stage1_best_top_p_s3_2.mid", outputs);
+    cJSON_Delete(check_piece(mid2));
+    /* greedy, beam: names say the strategy */
+    const char *g[] = {"generate", "--strategy", "beam", "--beams", "3", "--length", "30", "--min-tokens", "0",
+                       "--seed", "5", "--checkpoint", ckpt, NULL};
+    assert_int_equal(run_aurl(g), 0);
+    snprintf(mid, sizeof mid, "%s/generated/stage1_best_beam_s5.mid", outputs);
+    cJSON_Delete(check_piece(mid));
+}
+
+static void test_json_progress_count(void **state)
+{
+    (void)state;
+    char out[700];
+    snprintf(out, sizeof out, "%s/piece.mid", testutil_tmpdir());
+    const char *args[] = {"generate", "--json", "--progress", "--length", "40", "--count", "2", "--out", out,
+                          "--strategy", "temperature", "--temperature", "0.8", NULL};
+    assert_int_equal(run_aurl(args), 0);
+    char *text = read_text("out.txt");
+    char *nl = strchr(text, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    assert_true(num(j, "generated_tokens") >= 40);
+    cJSON_Delete(j);
+    free(text);
+    char *err = read_text("err.txt");
+    assert_non_null(strstr(err, "progress 1 80\n"));
+    assert_non_null(strstr(err, "progress 80 80\n"));
+    free(err);
+    char p1[700], p2[700];
+    snprintf(p1, sizeof p1, "%s/piece_1.mid", testutil_tmpdir());
+    snprintf(p2, sizeof p2, "%s/piece_2.mid", testutil_tmpdir());
+    cJSON *a = check_piece(p1), *b = check_piece(p2);
+    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(a, "settings"), "seed") + 1,
+                     num(cJSON_GetObjectItemCaseSensitive(b, "settings"), "seed"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_prime(void **state)
+{
+    (void)state;
+    score s;
+    score_init(&s);
+    for (int i = 0; i < 12; i++) {
+        score_note n = {.onset = 0.25 * i, .offset = 0.25 * i + 0.2, .pitch = (uint8_t)(60 + i % 5), .velocity = 80};
+        assert_int_equal(score_add_note(&s, n), 0);
+    }
+    char err[AURL_ERR_LEN], prime[700], out[700];
+    snprintf(prime, sizeof prime, "%s/primer.mid", testutil_tmpdir());
+    snprintf(out, sizeof out, "%s/cont.mid", testutil_tmpdir());
+    assert_int_equal(midi_write_file(prime, &s, err), 0);
+    score_free(&s);
+    const char *args[] = {"generate", "--prime", prime, "--length", "40", "--out", out, "--strategy", "greedy", NULL};
+    assert_int_equal(run_aurl(args), 0);
+    cJSON *j = check_piece(out);
+    assert_true(num(j, "prime_end") > 24); /* START + 12 NOTE_ON + 12 NOTE_OFF + shifts */
+    assert_true(num(j, "notes") >= 12);
+    assert_true(num(j, "prime_seconds") >= 2.75 - 1e-9);
+    cJSON_Delete(j);
+    char *o = read_text("out.txt");
+    assert_non_null(strstr(o, "continuation starts at token"));
+    free(o);
+    /* a primer longer than the 64-token context keeps its end, with a note */
+    score_init(&s);
+    for (int i = 0; i < 60; i++) {
+        score_note n = {.onset = 0.1 * i, .offset = 0.1 * i + 0.05, .pitch = (uint8_t)(50 + i % 20), .velocity = 70};
+        assert_int_equal(score_add_note(&s, n), 0);
+    }
+    assert_int_equal(midi_write_file(prime, &s, err), 0);
+    score_free(&s);
+    assert_int_equal(run_aurl(args), 0);
+    j = check_piece(out);
+    assert_int_equal(num(j, "prime_end"), 64); /* START + the last 63 tokens */
+    cJSON_Delete(j);
+    char *e = read_text("err.txt");
+    assert_non_null(strstr(e, "primer.mid"));
+    free(e);
+}
+
+static void expect_usage_error(const char *const *args, const char *needle)
+{
+    assert_int_equal(run_aurl(args), 2);
+    char *e = read_text("err.txt");
+    if (!strstr(e, needle)) fail_msg("stderr lacks '%s': %s", needle, e);
+    free(e);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    const char *a1[] = {"generate", "--top-p", "1.5", NULL};
+    expect_usage_error(a1, "--top-p");
+    const char *a2[] = {"generate", "--strategy", "nucleus", NULL};
+    expect_usage_error(a2, "--strategy");
+    const char *a3[] = {"generate", "--length", "0", NULL};
+    expect_usage_error(a3, "--length");
+    const char *a4[] = {"generate", "--bogus", NULL};
+    expect_usage_error(a4, "usage");
+    const char *a5[] = {"generate", "--mode", "vae", NULL};
+    expect_usage_error(a5, "stage-3");
+    const char *a6[] = {"generate", "--checkpoint", "/nonexistent/x.ckpt", NULL};
+    expect_usage_error(a6, "/nonexistent/x.ckpt");
+    const char *bad = testutil_write_file("bad.ckpt", "not a checkpoint");
+    const char *a7[] = {"generate", "--checkpoint", bad, NULL};
+    expect_usage_error(a7, "bad.ckpt");
+    const char *a8[] = {"generate", "--prime", "/nonexistent/p.mid", NULL};
+    expect_usage_error(a8, "p.mid");
+    const char *a9[] = {"generate", "--help", NULL};
+    assert_int_equal(run_aurl(a9), 0);
+    char *o = read_text("out.txt");
+    assert_non_null(strstr(o, "--strategy"));
+    free(o);
+    /* no checkpoint at all: a runtime failure telling the user to train */
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", outputs);
+    snprintf(outputs, sizeof outputs, "%s/empty", testutil_tmpdir());
+    const char *a10[] = {"generate", NULL};
+    assert_int_equal(run_aurl(a10), 1);
+    char *e = read_text("err.txt");
+    assert_non_null(strstr(e, "aurl train"));
+    free(e);
+    snprintf(outputs, sizeof outputs, "%s", saved);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_names),
+        cmocka_unit_test(test_json_progress_count),
+        cmocka_unit_test(test_prime),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
+}

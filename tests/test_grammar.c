@@ -1,0 +1,254 @@
+/* test_grammar: the generation grammar mask (silent NOTE_OFFs, re-struck
+ * notes, END before min_tokens, force-closing long notes across
+ * instruments, closing a piece) and, on random models, thousands of
+ * sampled tokens checked by an independent tracker: no NOTE_OFF of a silent
+ * note, every note closed, no note longer than the limit, length >= min,
+ * the tokens decode and export to MIDI that reads back with the same notes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/midi_read.h"
+#include "data/midi_write.h"
+#include "data/tokenizer.h"
+#include "engine/grammar.h"
+#include "engine/sampler.h"
+#include "testutil.h"
+
+#define ON(p) (TOK_NOTE_ON + (p) - TOK_PITCH_MIN)
+#define OFF(p) (TOK_NOTE_OFF + (p) - TOK_PITCH_MIN)
+#define SHIFT(steps) (TOK_TIME_SHIFT + (steps) - 1)
+
+static int count_allowed(const grammar_state *g, int lo, int hi)
+{
+    uint8_t a[TOK_VOCAB_SIZE];
+    grammar_mask(g, a);
+    int n = 0;
+    for (int t = lo; t < hi; t++) n += a[t];
+    return n;
+}
+
+static void test_basic_mask(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 3, 8.0);
+    assert_false(grammar_allows(&g, TOK_START));
+    assert_false(grammar_allows(&g, TOK_PAD));
+    assert_false(grammar_allows(&g, TOK_UNK));
+    assert_false(grammar_allows(&g, TOK_END)); /* 0 < min_tokens 3 */
+    assert_int_equal(count_allowed(&g, TOK_NOTE_OFF, TOK_TIME_SHIFT), 0);
+    assert_int_equal(count_allowed(&g, TOK_NOTE_ON, TOK_NOTE_OFF), 88);
+    assert_int_equal(count_allowed(&g, TOK_TIME_SHIFT, TOK_VELOCITY), 512);
+    grammar_feed(&g, ON(60), 1);
+    assert_false(grammar_allows(&g, OFF(60))); /* started now: no empty note */
+    assert_false(grammar_allows(&g, ON(60)));  /* already sounding */
+    assert_false(grammar_allows(&g, OFF(61)));
+    grammar_feed(&g, SHIFT(10), 1);
+    assert_true(grammar_allows(&g, OFF(60)));
+    assert_false(grammar_allows(&g, TOK_END));
+    grammar_feed(&g, OFF(60), 1);
+    assert_true(grammar_allows(&g, TOK_END)); /* 3 generated */
+    assert_false(grammar_allows(&g, OFF(60)));
+    assert_int_equal(g.errors, 0);
+    grammar_feed(&g, OFF(60), 1); /* silent: an error */
+    assert_int_equal(g.errors, 1);
+    /* NOTE_OFF applies to the current instrument */
+    grammar_feed(&g, ON(40), 1);
+    grammar_feed(&g, TOK_INSTRUMENT + 5, 1);
+    grammar_feed(&g, SHIFT(2), 1);
+    assert_false(grammar_allows(&g, OFF(40)));
+    grammar_feed(&g, TOK_INSTRUMENT + 0, 1);
+    assert_true(grammar_allows(&g, OFF(40)));
+    int32_t seq[] = {TOK_START, ON(60), SHIFT(5), OFF(60), OFF(60), OFF(70), TOK_END};
+    assert_int_equal(grammar_count_errors(seq, 7), 2);
+}
+
+static void test_force_close(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 0, 1.0); /* 64 steps */
+    grammar_feed(&g, ON(60), 1);
+    grammar_feed(&g, SHIFT(40), 1);
+    grammar_feed(&g, ON(62), 1);
+    /* shifts may not take note 60 past 64 steps */
+    assert_true(grammar_allows(&g, SHIFT(24)));
+    assert_false(grammar_allows(&g, SHIFT(25)));
+    assert_int_equal(count_allowed(&g, TOK_TIME_SHIFT, TOK_VELOCITY), 24);
+    grammar_feed(&g, SHIFT(24), 1);
+    /* expired: only its NOTE_OFF */
+    assert_int_equal(count_allowed(&g, 0, TOK_VOCAB_SIZE), 1);
+    assert_true(grammar_allows(&g, OFF(60)));
+    grammar_feed(&g, OFF(60), 1);
+    assert_true(grammar_allows(&g, OFF(62)));
+    assert_true(grammar_allows(&g, SHIFT(40)));
+    assert_false(grammar_allows(&g, SHIFT(41)));
+    /* an expired note on another instrument: only the switch back is allowed */
+    grammar_feed(&g, TOK_INSTRUMENT + 3, 1);
+    grammar_feed(&g, SHIFT(40), 1);
+    uint8_t a[TOK_VOCAB_SIZE];
+    assert_int_equal(grammar_mask(&g, a), 1);
+    assert_true(a[TOK_INSTRUMENT + 0]);
+    assert_int_equal(g.errors, 0);
+}
+
+/* Independent check of a generated START..END string: tracks sounding
+ * notes itself; returns the number of NOTE_ONs and fails on violations. */
+static int check_sequence(const int32_t *t, int n, int from, double max_note_s)
+{
+    static int64_t on[16][128];
+    for (int i = 0; i < 16; i++)
+        for (int p = 0; p < 128; p++) on[i][p] = -1;
+    int inst = 0, notes = 0;
+    int64_t now = 0;
+    assert_int_equal(t[0], TOK_START);
+    assert_int_equal(t[n - 1], TOK_END);
+    for (int i = 1; i < n - 1; i++) {
+        int x = t[i];
+        assert_true(x > TOK_UNK && x < TOK_VOCAB_SIZE);
+        if (x < TOK_NOTE_OFF) {
+            if (i >= from) assert_true(on[inst][x - TOK_NOTE_ON] < 0);
+            on[inst][x - TOK_NOTE_ON] = now;
+            notes++;
+        } else if (x < TOK_TIME_SHIFT) {
+            if (i >= from) {
+                if (on[inst][x - TOK_NOTE_OFF] < 0) fail_msg("token %d: NOTE_OFF of a silent note", i);
+                assert_true(on[inst][x - TOK_NOTE_OFF] < now);
+            }
+            on[inst][x - TOK_NOTE_OFF] = -1;
+        } else if (x < TOK_VELOCITY) {
+            now += x - TOK_TIME_SHIFT + 1;
+            for (int a = 0; a < 16; a++)
+                for (int p = 0; p < 128; p++)
+                    if (on[a][p] >= 0 && now - on[a][p] > max_note_s * TOK_STEPS_PER_SECOND + 1e-9)
+                        fail_msg("token %d: a note sounds longer than %g s", i, max_note_s);
+        } else if (x >= TOK_INSTRUMENT) {
+            inst = x - TOK_INSTRUMENT;
+        }
+    }
+    for (int a = 0; a < 16; a++)
+        for (int p = 0; p < 128; p++) assert_true(on[a][p] < 0); /* all closed before END */
+    return notes;
+}
+
+static void decode_and_export(const sampler_result *r, int notes, const char *name)
+{
+    uint16_t *t16 = malloc((size_t)r->n_tokens * sizeof *t16);
+    for (int i = 0; i < r->n_tokens; i++) t16[i] = (uint16_t)r->tokens[i];
+    score s, back;
+    assert_int_equal(tok_decode(t16, (size_t)r->n_tokens, &s), 0);
+    assert_int_equal((int)s.n_notes, notes);
+    for (size_t i = 0; i < s.n_notes; i++) assert_true(s.notes[i].offset > s.notes[i].onset);
+    char err[AURL_ERR_LEN];
+    const char *path = testutil_path(name);
+    if (midi_write_file(path, &s, err)) fail_msg("%s", err);
+    if (midi_read_file(path, &back, NULL, err)) fail_msg("%s", err);
+    assert_int_equal(back.n_notes, s.n_notes);
+    score_free(&s);
+    score_free(&back);
+    free(t16);
+}
+
+static void test_random_models(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    int total = 0;
+    for (int k = 0; k < 4; k++) {
+        model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
+                          .max_seq_len = 64, .attn = {(attn_kind)(k % 3), 16, 4}, .dropout = 0.0f,
+                          .learned_pos = k != 1};
+        transformer *m;
+        assert_int_equal(transformer_create(&m, &c, 1, 1, 100 + (uint64_t)k, err), 0);
+        sampler_settings s;
+        sampler_settings_default(&s);
+        s.strategy = k == 3 ? SAMPLER_TEMPERATURE : SAMPLER_TOP_P;
+        s.temperature = 1.5f;
+        s.max_tokens = 600;
+        s.min_tokens = 520;
+        s.max_note_seconds = k == 2 ? 2.0 : 8.0;
+        s.seed = (uint64_t)k;
+        /* a primer with a note left sounding and an instrument switch */
+        int32_t prefix[] = {ON(60), SHIFT(30), TOK_INSTRUMENT + 2, ON(64), SHIFT(10)};
+        sampler_result r;
+        assert_int_equal(sampler_generate(m, &s, prefix, k % 2 ? 5 : 0, NULL, 0, NULL, NULL, &r, err), 0);
+        assert_int_equal(r.grammar_errors, 0);
+        assert_true(r.n_generated >= s.min_tokens);
+        int notes = check_sequence(r.tokens, r.n_tokens, r.prime_end, s.max_note_seconds);
+        char name[32];
+        snprintf(name, sizeof name, "rand%d.mid", k);
+        decode_and_export(&r, notes, name);
+        total += r.n_generated;
+        sampler_result_free(&r);
+        transformer_free(m);
+    }
+    print_message("checked %d generated tokens\n", total);
+    assert_true(total >= 2000);
+}
+
+/* Without the mask the errors are counted (and the result still closes). */
+static void test_no_grammar_counts_errors(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 1, .n_heads = 2, .d_ff = 64,
+                      .max_seq_len = 64, .attn = {ATTN_FULL, 16, 4}, .dropout = 0.0f, .learned_pos = 1};
+    transformer *m;
+    assert_int_equal(transformer_create(&m, &c, 1, 1, 5, err), 0);
+    sampler_settings s;
+    sampler_settings_default(&s);
+    s.grammar = 0;
+    s.max_tokens = 400;
+    s.min_tokens = 0;
+    sampler_result r;
+    assert_int_equal(sampler_generate(m, &s, NULL, 0, NULL, 0, NULL, NULL, &r, err), 0);
+    assert_true(r.grammar_errors > 0); /* near-uniform sampling hits silent NOTE_OFFs */
+    assert_int_equal(r.tokens[r.n_tokens - 1], TOK_END);
+    sampler_result_free(&r);
+    transformer_free(m);
+}
+
+static void test_close(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    int32_t seq[64] = {TOK_START};
+    int n = 1;
+    int32_t body[] = {ON(50), TOK_SUSTAIN_ON, SHIFT(3), TOK_INSTRUMENT + 7, ON(70), ON(71), SHIFT(2), ON(72)};
+    for (size_t i = 0; i < sizeof body / sizeof *body; i++) {
+        grammar_feed(&g, body[i], 1);
+        seq[n++] = body[i];
+    }
+    int32_t close[GRAMMAR_CLOSE_MAX];
+    int nc = grammar_close(&g, close, GRAMMAR_CLOSE_MAX);
+    assert_true(nc >= 6 && nc <= 10);
+    assert_int_equal(close[nc - 1], TOK_END);
+    for (int i = 0; i < nc - 1; i++) {
+        assert_true(grammar_allows(&g, close[i]));
+        grammar_feed(&g, close[i], 1);
+    }
+    assert_int_equal(g.n_sounding, 0);
+    assert_int_equal(g.sustain[0], 0);
+    memcpy(seq + n, close, (size_t)nc * sizeof(int32_t));
+    n += nc;
+    assert_int_equal(check_sequence(seq, n, 1, 8.0), 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_mask),
+        cmocka_unit_test(test_force_close),
+        cmocka_unit_test(test_close),
+        cmocka_unit_test(test_no_grammar_counts_errors),
+        cmocka_unit_test(test_random_models),
+    };
+    return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
+}

@@ -1,0 +1,517 @@
+/* test_sampler: the KV cache against the uncached transformer_forward (every
+ * attention variant, past a sliding window, with cond rows, batched
+ * sequences and reordering) and the sampler's strategies: greedy = argmax,
+ * top-k / top-p stay inside their sets, temperature -> 0 approaches greedy,
+ * repetition penalty lowers repeats, beam search with 1 beam = greedy and
+ * its score >= greedy's, reproducibility by seed, sliding past max_seq_len. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer.h"
+#include "engine/kv_cache.h"
+#include "engine/rng.h"
+#include "engine/sampler.h"
+#include "engine/transformer.h"
+
+#define V TOK_VOCAB_SIZE
+
+static model_config cfg_of(attn_kind kind, int window, int stride, int learned, int maxT)
+{
+    model_config c = {.vocab_size = V, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
+                      .max_seq_len = maxT, .attn = {kind, window, stride}, .dropout = 0.0f, .learned_pos = learned};
+    return c;
+}
+
+/* A model whose weights are scaled up (and biases/LN perturbed) so its
+ * predictions are peaked and every term of the maths matters. */
+static transformer *make_model(const model_config *c, int T, uint64_t seed, float scale)
+{
+    char err[AURL_ERR_LEN];
+    transformer *m;
+    assert_int_equal(transformer_create(&m, c, 1, T, seed, err), 0);
+    rng_state r;
+    rng_seed(&r, seed + 99);
+    for (int i = 0; i < transformer_n_tensors(m); i++) {
+        const transformer_tensor *t = transformer_tensor_at(m, i);
+        for (size_t j = 0; j < t->numel; j++) {
+            if (t->ndims == 2) t->param[j] *= scale;
+            else t->param[j] += 0.1f * (float)rng_normal(&r);
+        }
+    }
+    return m;
+}
+
+static void random_tokens(int32_t *x, int n, uint64_t seed)
+{
+    rng_state r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, V);
+}
+
+static void assert_close(const float *a, const float *b, int n, float tol)
+{
+    float worst = 0;
+    for (int i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]) / (1.0f + fabsf(b[i]));
+        if (!(d <= worst)) worst = d;
+    }
+    if (!(worst <= tol)) fail_msg("cached logits differ from the forward pass by %g (tol %g)", (double)worst, (double)tol);
+}
+
+/* Cached logits (prefill of `pre` tokens, then single steps) equal the rows of one full forward. */
+static void check_cache(const model_config *c, int T, int pre, const float *cond, int cond_rows, transformer *ref)
+{
+    char err[AURL_ERR_LEN];
+    transformer *m = make_model(c, T, 7, 4.0f);
+    transformer *fwd = ref ? ref : m;
+    int32_t *tok = malloc((size_t)T * sizeof *tok);
+    float *lg = malloc((size_t)V * sizeof(float));
+    random_tokens(tok, T, 11);
+    transformer_forward(fwd, tok, NULL, 1, T, 0, 0);
+    const float *full = transformer_logits(fwd);
+    kv_cache *kc;
+    assert_int_equal(kv_cache_create(&kc, m, 1, err), 0);
+    kv_cache_set_cond(kc, cond, cond_rows);
+    assert_int_equal(kv_cache_prefill(kc, 0, tok, pre, lg), 0);
+    assert_close(lg, full + (size_t)(pre - 1) * V, V, 2e-4f);
+    for (int t = pre; t < T; t++) {
+        assert_int_equal(kv_cache_step(kc, &tok[t], 1, lg), 0);
+        assert_close(lg, full + (size_t)t * V, V, 2e-4f);
+    }
+    assert_int_equal(kv_cache_len(kc, 0), T);
+    assert_int_equal(kv_cache_step(kc, &tok[0], 1, lg), -1); /* full: the caller must slide */
+    kv_cache_free(kc);
+    free(tok);
+    free(lg);
+    transformer_free(m);
+}
+
+static void test_cache_full(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_FULL, 256, 64, 1, 150);
+    check_cache(&c, 150, 1, NULL, 0, NULL);
+    check_cache(&c, 150, 100, NULL, 0, NULL); /* prefill over two chunks */
+}
+
+static void test_cache_sliding_past_window(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_SLIDING, 5, 64, 1, 160);
+    check_cache(&c, 160, 3, NULL, 0, NULL);
+    check_cache(&c, 160, 140, NULL, 0, NULL); /* prefill chunks far past W */
+    c.attn.window = 70;
+    check_cache(&c, 160, 150, NULL, 0, NULL);
+}
+
+static void test_cache_hierarchical(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_HIERARCHICAL, 4, 3, 0, 130); /* sinusoidal positions */
+    check_cache(&c, 130, 2, NULL, 0, NULL);
+    check_cache(&c, 130, 129, NULL, 0, NULL);
+    c.attn.window = 20;
+    c.attn.stride = 7;
+    check_cache(&c, 130, 70, NULL, 0, NULL);
+}
+
+/* cond row i added at position i == the same model with wpe[i] += cond[i]. */
+static void test_cache_cond_rows(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_FULL, 256, 64, 1, 40);
+    int rows = 25;
+    float *cond = malloc((size_t)rows * c.d_model * sizeof(float));
+    rng_state r;
+    rng_seed(&r, 5);
+    rng_fill_normal(&r, cond, (long)rows * c.d_model, 0.0f, 0.5f);
+    transformer *ref = make_model(&c, 40, 7, 4.0f);
+    const transformer_tensor *wpe = transformer_tensor_find(ref, "wpe.weight");
+    for (int i = 0; i < rows * c.d_model; i++) wpe->param[i] += cond[i];
+    check_cache(&c, 40, 10, cond, rows, ref);
+    transformer_free(ref);
+    free(cond);
+}
+
+/* Two sequences stepped together, then reordered (beam search), stay exact. */
+static void test_cache_batch_and_reorder(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    model_config c = cfg_of(ATTN_HIERARCHICAL, 6, 4, 1, 48);
+    transformer *m = make_model(&c, 48, 3, 4.0f);
+    int32_t a[48], b[48];
+    random_tokens(a, 48, 1);
+    random_tokens(b, 48, 2);
+    float *fa = malloc((size_t)48 * V * sizeof(float)), *fb = malloc((size_t)48 * V * sizeof(float));
+    transformer_forward(m, a, NULL, 1, 48, 0, 0);
+    memcpy(fa, transformer_logits(m), (size_t)48 * V * sizeof(float));
+    transformer_forward(m, b, NULL, 1, 48, 0, 0);
+    memcpy(fb, transformer_logits(m), (size_t)48 * V * sizeof(float));
+    kv_cache *kc;
+    assert_int_equal(kv_cache_create(&kc, m, 3, err), 0);
+    float *lg = malloc((size_t)3 * V * sizeof(float));
+    assert_int_equal(kv_cache_prefill(kc, 0, a, 10, NULL), 0);
+    assert_int_equal(kv_cache_prefill(kc, 1, b, 10, NULL), 0);
+    for (int t = 10; t < 30; t++) {
+        int32_t two[2] = {a[t], b[t]};
+        assert_int_equal(kv_cache_step(kc, two, 2, lg), 0);
+        assert_close(lg, fa + (size_t)t * V, V, 2e-4f);
+        assert_close(lg + V, fb + (size_t)t * V, V, 2e-4f);
+    }
+    int src[3] = {1, 0, 1}; /* swap, and duplicate b into row 2 */
+    assert_int_equal(kv_cache_reorder(kc, src, 3), 0);
+    for (int t = 30; t < 48; t++) {
+        int32_t three[3] = {b[t], a[t], b[t]};
+        assert_int_equal(kv_cache_step(kc, three, 3, lg), 0);
+        assert_close(lg, fb + (size_t)t * V, V, 2e-4f);
+        assert_close(lg + V, fa + (size_t)t * V, V, 2e-4f);
+        assert_close(lg + 2 * V, fb + (size_t)t * V, V, 2e-4f);
+    }
+    kv_cache_free(kc);
+    free(lg);
+    free(fa);
+    free(fb);
+    transformer_free(m);
+}
+
+/* ---- strategies --------------------------------------------------------- */
+
+#define MAXT 64
+
+static transformer *strategy_model(void)
+{
+    model_config c = cfg_of(ATTN_FULL, 256, 64, 1, MAXT);
+    return make_model(&c, MAXT, 21, 6.0f);
+}
+
+static sampler_settings raw(sampler_strategy st, int n)
+{
+    sampler_settings s;
+    sampler_settings_default(&s);
+    s.strategy = st;
+    s.grammar = 0;
+    s.max_tokens = n;
+    s.min_tokens = 0;
+    return s;
+}
+
+static void gen(const transformer *m, const sampler_settings *s, const int32_t *prefix, int np, sampler_result *r)
+{
+    char err[AURL_ERR_LEN];
+    if (sampler_generate(m, s, prefix, np, NULL, 0, NULL, NULL, r, err)) fail_msg("%s", err);
+    assert_int_equal(r->tokens[0], TOK_START);
+    assert_int_equal(r->tokens[r->n_tokens - 1], TOK_END);
+}
+
+/* Sampled tokens of r (at most max, before any END; the grammar's
+ * closing tokens follow them). */
+static int sampled(const sampler_result *r, int max)
+{
+    int n = 0;
+    while (n < max && r->prime_end + n < r->n_tokens - 1 && r->tokens[r->prime_end + n] != TOK_END) n++;
+    return n;
+}
+
+/* Forward logits of r's whole token string (fits MAXT). */
+static const float *forward_of(transformer *m, const sampler_result *r)
+{
+    int n = r->n_tokens - 1 < MAXT ? r->n_tokens - 1 : MAXT;
+    transformer_forward(m, r->tokens, NULL, 1, n, 0, 0);
+    return transformer_logits(m);
+}
+
+/* Rank of token tok in logits row (0 = best). */
+static int rank_of(const float *row, int tok)
+{
+    int k = 0;
+    for (int i = 0; i < V; i++)
+        if (row[i] > row[tok]) k++;
+    return k;
+}
+
+static void test_greedy_is_argmax(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    int32_t prefix[5] = {10, 200, 50, 700, 190};
+    sampler_result r;
+    sampler_settings s = raw(SAMPLER_GREEDY, 40);
+    gen(m, &s, prefix, 5, &r);
+    assert_int_equal(r.prime_end, 6);
+    const float *lg = forward_of(m, &r);
+    int n = sampled(&r, s.max_tokens);
+    assert_true(n >= 10);
+    for (int i = 0; i < n; i++) assert_int_equal(rank_of(lg + (size_t)(r.prime_end + i - 1) * V, r.tokens[r.prime_end + i]), 0);
+    sampler_result_free(&r);
+    transformer_free(m);
+}
+
+static void test_top_k_and_temperature(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    sampler_result r, g;
+    sampler_settings s = raw(SAMPLER_TOP_K, 50);
+    s.top_k = 3;
+    s.temperature = 3.0f; /* flat: without the cut, tokens outside the top 3 would be common */
+    int outside_rank0 = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        s.seed = seed;
+        gen(m, &s, NULL, 0, &r);
+        const float *lg = forward_of(m, &r);
+        int n = sampled(&r, s.max_tokens);
+        for (int i = 0; i < n; i++) {
+            int k = rank_of(lg + (size_t)(r.prime_end + i - 1) * V, r.tokens[r.prime_end + i]);
+            assert_true(k < 3);
+            outside_rank0 += k > 0;
+        }
+        sampler_result_free(&r);
+    }
+    assert_true(outside_rank0 > 0); /* it does sample, not just argmax */
+    /* temperature -> 0 approaches greedy */
+    sampler_settings t = raw(SAMPLER_TEMPERATURE, 40), gs = raw(SAMPLER_GREEDY, 40);
+    t.temperature = 1e-4f;
+    gen(m, &t, NULL, 0, &r);
+    gen(m, &gs, NULL, 0, &g);
+    assert_int_equal(r.n_tokens, g.n_tokens);
+    assert_memory_equal(r.tokens, g.tokens, (size_t)r.n_tokens * sizeof(int32_t));
+    sampler_result_free(&r);
+    sampler_result_free(&g);
+    transformer_free(m);
+}
+
+static void test_top_p_nucleus(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    sampler_result r;
+    sampler_settings s = raw(SAMPLER_TOP_P, 50);
+    s.top_p = 0.6f;
+    s.temperature = 2.0f;
+    int checked = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        s.seed = seed;
+        gen(m, &s, NULL, 0, &r);
+        const float *lg = forward_of(m, &r);
+        int n = sampled(&r, s.max_tokens);
+        for (int i = 0; i < n; i++) {
+            const float *row = lg + (size_t)(r.prime_end + i - 1) * V;
+            int tok = r.tokens[r.prime_end + i];
+            /* probability mass of tokens strictly more likely than tok must be < p */
+            float mx = row[0];
+            for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+            double z = 0, above = 0;
+            for (int j = 0; j < V; j++) {
+                double p = exp((row[j] - mx) / 2.0);
+                z += p;
+                if (row[j] > row[tok]) above += p;
+            }
+            assert_true(above / z < 0.6 + 1e-4);
+            checked++;
+        }
+        sampler_result_free(&r);
+    }
+    assert_true(checked > 100);
+    transformer_free(m);
+}
+
+static int repeats(const sampler_result *r)
+{
+    int n = 0;
+    for (int i = r->prime_end; i < r->n_tokens - 1; i++)
+        for (int j = i - 1; j >= r->prime_end && j >= i - 64; j--)
+            if (r->tokens[j] == r->tokens[i]) {
+                n++;
+                break;
+            }
+    return n;
+}
+
+static void test_repetition_penalty(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    sampler_result a, b;
+    sampler_settings s = raw(SAMPLER_GREEDY, 60);
+    gen(m, &s, NULL, 0, &a);
+    s.repetition_penalty = 3.0f;
+    gen(m, &s, NULL, 0, &b);
+    print_message("repeats: %d without penalty, %d with 3.0\n", repeats(&a), repeats(&b));
+    assert_true(repeats(&a) > 10);
+    assert_true(repeats(&b) < repeats(&a) / 2);
+    sampler_result_free(&a);
+    sampler_result_free(&b);
+    transformer_free(m);
+}
+
+/* Log-probability of r's first n sampled tokens under the model. */
+static double logprob(transformer *m, const sampler_result *r, int n)
+{
+    const float *lg = forward_of(m, r);
+    double lp = 0;
+    for (int i = 0; i < n; i++) {
+        const float *row = lg + (size_t)(r->prime_end + i - 1) * V;
+        double mx = row[0], z = 0;
+        for (int j = 1; j < V; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 0; j < V; j++) z += exp(row[j] - mx);
+        lp += row[r->tokens[r->prime_end + i]] - mx - log(z);
+    }
+    return lp;
+}
+
+/* Beam search is not guaranteed to beat greedy on every model (the greedy
+ * prefix can be pruned); on these fixed models it must. */
+static void test_beam(void **state)
+{
+    (void)state;
+    model_config mc = cfg_of(ATTN_FULL, 256, 64, 1, MAXT);
+    for (uint64_t seed = 22; seed <= 23; seed++) {
+        transformer *m = make_model(&mc, MAXT, seed, 6.0f);
+        sampler_result g, b1, b4;
+        sampler_settings s = raw(SAMPLER_GREEDY, 30);
+        gen(m, &s, NULL, 0, &g);
+        s.strategy = SAMPLER_BEAM;
+        s.beams = 1;
+        gen(m, &s, NULL, 0, &b1);
+        assert_int_equal(b1.n_tokens, g.n_tokens);
+        assert_memory_equal(b1.tokens, g.tokens, (size_t)g.n_tokens * sizeof(int32_t));
+        s.beams = 4;
+        s.length_penalty = 0.0f;
+        gen(m, &s, NULL, 0, &b4);
+        int ng = sampled(&g, 30), nb = sampled(&b4, 30);
+        assert_int_equal(ng, 30);
+        assert_int_equal(nb, 30);
+        double lg = logprob(m, &g, ng), lb = logprob(m, &b4, nb);
+        print_message("log-prob of 30 tokens: greedy %.3f, beam(4) %.3f\n", lg, lb);
+        assert_true(lb >= lg - 1e-3);
+        sampler_result_free(&g);
+        sampler_result_free(&b1);
+        sampler_result_free(&b4);
+        transformer_free(m);
+    }
+}
+
+static void test_seed_reproducible(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    sampler_result a, b, c;
+    sampler_settings s = raw(SAMPLER_TOP_P, 50);
+    s.temperature = 2.0f;
+    s.seed = 42;
+    gen(m, &s, NULL, 0, &a);
+    gen(m, &s, NULL, 0, &b);
+    s.seed = 43;
+    gen(m, &s, NULL, 0, &c);
+    assert_int_equal(a.n_tokens, b.n_tokens);
+    assert_memory_equal(a.tokens, b.tokens, (size_t)a.n_tokens * sizeof(int32_t));
+    assert_true(a.n_tokens != c.n_tokens || memcmp(a.tokens, c.tokens, (size_t)a.n_tokens * sizeof(int32_t)));
+    sampler_result_free(&a);
+    sampler_result_free(&b);
+    sampler_result_free(&c);
+    transformer_free(m);
+}
+
+/* Past max_seq_len the context slides: greedy tokens equal the argmax of a
+ * forward pass over the last keep tokens re-positioned from 0. */
+static void test_slide_past_max_seq_len(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_FULL, 256, 64, 1, 32);
+    transformer *m = make_model(&c, 32, 5, 6.0f);
+    sampler_result r;
+    sampler_settings s = raw(SAMPLER_GREEDY, 200);
+    s.repetition_penalty = 2.0f; /* keeps greedy from looping on one token */
+    int32_t prefix[40];
+    random_tokens(prefix, 40, 8); /* longer than the context too */
+    for (int i = 0; i < 40; i++)
+        if (prefix[i] <= TOK_UNK) prefix[i] = 100;
+    char err[AURL_ERR_LEN];
+    assert_int_equal(sampler_generate(m, &s, prefix, 40, NULL, 0, NULL, NULL, &r, err), 0);
+    assert_int_equal(r.prime_end, 41);
+    int n = sampled(&r, s.max_tokens);
+    assert_true(n > 100);
+    /* replay the sliding rule: context = the tokens since the last slide */
+    int start = 41 - 16, checked = 0; /* the long prefix starts as a slide: last 16 tokens */
+    for (int i = 41; i < 41 + n; i++) {
+        if (i - start > 32) start = i - 16; /* full: keep the last 16 incl. the newest */
+        int len = i - start;
+        transformer_forward(m, r.tokens + start, NULL, 1, len, 0, 0);
+        float row[V];
+        memcpy(row, transformer_logits(m) + (size_t)(len - 1) * V, sizeof row);
+        /* the sampler applied the penalty over the last 64 tokens of the whole sequence */
+        uint8_t seen[V] = {0};
+        for (int j = i - 64 < 0 ? 0 : i - 64; j < i; j++)
+            if (!seen[r.tokens[j]]) {
+                seen[r.tokens[j]] = 1;
+                float *x = &row[r.tokens[j]];
+                *x = *x > 0 ? *x / 2.0f : *x * 2.0f;
+            }
+        assert_int_equal(rank_of(row, r.tokens[i]), 0);
+        checked++;
+    }
+    assert_true(checked > 100);
+    sampler_result_free(&r);
+    /* beam search slides too (every beam re-prefilled), with the grammar on */
+    sampler_settings b;
+    sampler_settings_default(&b);
+    b.strategy = SAMPLER_BEAM;
+    b.beams = 3;
+    b.max_tokens = 90;
+    b.min_tokens = 90;
+    assert_int_equal(sampler_generate(m, &b, prefix, 40, NULL, 0, NULL, NULL, &r, err), 0);
+    assert_int_equal(r.grammar_errors, 0);
+    assert_true(r.n_generated >= 90);
+    assert_int_equal(r.tokens[r.n_tokens - 1], TOK_END);
+    sampler_result_free(&r);
+    transformer_free(m);
+}
+
+static void test_settings(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    sampler_settings s;
+    sampler_settings_default(&s);
+    assert_int_equal(sampler_settings_validate(&s, err), 0);
+    assert_int_equal(s.strategy, SAMPLER_TOP_P);
+    s.top_p = 1.5f;
+    assert_int_equal(sampler_settings_validate(&s, err), -1);
+    assert_non_null(strstr(err, "top_p"));
+    sampler_settings_default(&s);
+    s.temperature = 0;
+    assert_int_equal(sampler_settings_validate(&s, err), -1);
+    sampler_strategy st;
+    for (int i = 0; i <= SAMPLER_BEAM; i++) {
+        assert_int_equal(sampler_strategy_parse(sampler_strategy_name((sampler_strategy)i), &st), 0);
+        assert_int_equal(st, i);
+    }
+    assert_int_equal(sampler_strategy_parse("nucleus", &st), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cache_full),
+        cmocka_unit_test(test_cache_sliding_past_window),
+        cmocka_unit_test(test_cache_hierarchical),
+        cmocka_unit_test(test_cache_cond_rows),
+        cmocka_unit_test(test_cache_batch_and_reorder),
+        cmocka_unit_test(test_greedy_is_argmax),
+        cmocka_unit_test(test_top_k_and_temperature),
+        cmocka_unit_test(test_top_p_nucleus),
+        cmocka_unit_test(test_repetition_penalty),
+        cmocka_unit_test(test_beam),
+        cmocka_unit_test(test_seed_reproducible),
+        cmocka_unit_test(test_slide_past_max_seq_len),
+        cmocka_unit_test(test_settings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
