@@ -139,7 +139,7 @@ static void test_loss_falls_below_unigram_entropy(void **state)
     assert_int_equal(run_trainer(outputs, config), 0);
     snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
     train_state st;
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     double h = unigram_entropy();
     double best = st.stages[0].best_val_loss;
     print_message("smoke: best val loss %.3f nats after %lld steps; unigram entropy %.3f nats\n", best,
@@ -184,17 +184,17 @@ static void test_interrupted_run_resumes_exactly(void **state)
     snprintf(statep, sizeof statep, "%s/training_state.json", resumed);
     train_state st;
     for (int i = 0; i < 2000; i++) { /* wait until it has made some progress */
-        if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > 0) break;
+        if (train_state_read(statep, &st, err) == 1 && st.stages[0].step > 0) break;
         usleep(5000);
     }
     kill(pid, SIGINT);
     assert_int_equal(wait_exit_code(pid), 0);
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     long long stopped_at = st.stages[0].step;
     print_message("resume: interrupted at step %lld of 120\n", stopped_at);
     assert_true(stopped_at < 120);
     assert_int_equal(run_trainer(resumed, config), 0);
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     assert_int_equal(st.stages[0].step, 120);
 
     size_t na, nb;
@@ -241,7 +241,7 @@ static void test_kill9_resumes_exactly(void **state)
         pid_t pid = spawn_trainer(outputs, config);
         /* wait for progress beyond the previous kill, then a little more */
         for (int i = 0; i < 4000; i++) {
-            if (train_state_load(statep, &st, err) == 1 && st.stages[0].step > last_step + 5) break;
+            if (train_state_read(statep, &st, err) == 1 && st.stages[0].step > last_step + 5) break;
             usleep(2000);
         }
         if (round % 2 == 0) {
@@ -255,7 +255,7 @@ static void test_kill9_resumes_exactly(void **state)
         if (kill(pid, SIGKILL) == 0) kills++;
         int status;
         assert_int_equal(waitpid(pid, &status, 0), pid);
-        if (train_state_load(statep, &st, err) == 1) last_step = st.stages[0].step;
+        if (train_state_read(statep, &st, err) == 1) last_step = st.stages[0].step;
         torn_writes += count_temp_files(outputs);
         if (last_step >= 110) break;
     }
@@ -265,7 +265,7 @@ static void test_kill9_resumes_exactly(void **state)
     assert_true(torn_writes >= 1); /* at least one kill landed inside a write */
     assert_int_equal(run_trainer(outputs, config), 0);
     assert_int_equal(count_temp_files(outputs), 0); /* the restarted trainer cleaned them up */
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     assert_int_equal(st.stages[0].step, 120);
     size_t na, nb;
     float *a = final_weights(testutil_path("out-straight"), &na), *b = final_weights(outputs, &nb);
@@ -297,7 +297,7 @@ static void test_early_stopping(void **state)
     char path[192], err[AURL_ERR_LEN];
     snprintf(path, sizeof path, "%s/training_state.json", outputs);
     train_state st;
-    assert_int_equal(train_state_load(path, &st, err), 1);
+    assert_int_equal(train_state_read(path, &st, err), 1);
     print_message("early stop: stage ended at step %lld of 400\n", (long long)st.stages[0].step);
     assert_int_equal(st.stages[0].step, 60); /* evals at 20 (best), 40, 60 (patience 2 exhausted) */
     assert_int_equal(st.stages[0].status, 2);
@@ -324,12 +324,12 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
     pid_t pid = spawn_trainer(outputs, config);
     train_state st;
     for (int i = 0; i < 4000; i++) {
-        if (train_state_load(statep, &st, err) == 1 && st.stages[0].step >= 50) break;
+        if (train_state_read(statep, &st, err) == 1 && st.stages[0].step >= 50) break;
         usleep(2000);
     }
     kill(pid, SIGINT);
     assert_int_equal(wait_exit_code(pid), 0);
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     long long stopped_at = st.stages[0].step;
     assert_true(stopped_at < 550);
     size_t before_len;
@@ -357,7 +357,7 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
     ckpt_close(f);
     /* with space again, the run resumes and finishes */
     assert_int_equal(run_trainer(outputs, config), 0);
-    assert_int_equal(train_state_load(statep, &st, err), 1);
+    assert_int_equal(train_state_read(statep, &st, err), 1);
     assert_int_equal(st.stages[0].step, 600);
 }
 
@@ -370,7 +370,7 @@ static void test_second_trainer_refused(void **state)
     snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
     train_state st;
     for (int i = 0; i < 2000; i++) {
-        if (train_state_load(statep, &st, err) == 1 && st.stages[0].status == 1) break;
+        if (train_state_read(statep, &st, err) == 1 && st.stages[0].status == 1) break;
         usleep(5000);
     }
     assert_int_equal(run_trainer(outputs, config), 1); /* lock held by the first trainer */

@@ -128,6 +128,11 @@ static void expect_damaged(const char *text, const char *what)
     char err[AURL_ERR_LEN];
     train_state st;
     testutil_write_file(path, text);
+    /* a viewer reports the damage and leaves the file where it is */
+    assert_int_equal(train_state_read(path, &st, err), -1);
+    assert_non_null(strstr(err, path));
+    assert_null(strstr(err, "moved aside"));
+    assert_int_equal(access(path, F_OK), 0);
     int rc = train_state_load(path, &st, err);
     if (rc != -1) fail_msg("accepted: %s", text);
     assert_non_null(strstr(err, path));

@@ -25,7 +25,7 @@ int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_o
     snprintf(buf, sizeof buf, "%s/training_state.json", outputs_dir);
     train_state st;
     char serr[AURL_ERR_LEN];
-    if (train_state_load(buf, &st, serr) == 1) {
+    if (train_state_read(buf, &st, serr) == 1) {
         for (int s = TRAIN_MAX_STAGES; s >= 1; s--) {
             const char *best = st.stages[s - 1].best_checkpoint;
             if (!best[0]) continue;

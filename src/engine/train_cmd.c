@@ -272,7 +272,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
     char path[4200], err[AURL_ERR_LEN];
     snprintf(path, sizeof path, "%s/training_state.json", g->outputs_dir);
     train_state st;
-    int loaded = train_state_load(path, &st, err);
+    int loaded = train_state_read(path, &st, err);
     if (loaded < 0) fprintf(stderr, "aurl: %s\n", err);
     int pid = run_lock_owner(g->outputs_dir);
     int cur = st.current_stage >= 1 && st.current_stage <= TRAIN_MAX_STAGES ? st.current_stage : 1;

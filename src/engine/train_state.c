@@ -222,7 +222,8 @@ static void move_aside(const char *path, char err[AURL_ERR_LEN])
     snprintf(err + used, AURL_ERR_LEN - used, "; could not move it aside: %s", strerror(errno));
 }
 
-int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN])
+/* Load PATH; MOVE_DAMAGED renames a damaged file aside. */
+static int load_state(const char *path, train_state *st, int move_damaged, char err[AURL_ERR_LEN])
 {
     train_state_init(st);
     struct stat sb;
@@ -232,7 +233,7 @@ int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN])
     size_t len;
     if (file_read_all(path, STATE_MAX_BYTES, &data, &len, err) != 0) {
         /* too large is damage; not-a-file or unreadable is left alone */
-        if (S_ISREG(sb.st_mode) && sb.st_size > (off_t)STATE_MAX_BYTES) move_aside(path, err);
+        if (move_damaged && S_ISREG(sb.st_mode) && sb.st_size > (off_t)STATE_MAX_BYTES) move_aside(path, err);
         return -1;
     }
     cJSON *root = cJSON_ParseWithLength((const char *)data, len);
@@ -248,8 +249,18 @@ int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN])
     cJSON_Delete(root);
     if (rc != 0) {
         train_state_init(st);
-        move_aside(path, err);
+        if (move_damaged) move_aside(path, err);
         return -1;
     }
     return 1;
+}
+
+int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN])
+{
+    return load_state(path, st, 1, err);
+}
+
+int train_state_read(const char *path, train_state *st, char err[AURL_ERR_LEN])
+{
+    return load_state(path, st, 0, err);
 }

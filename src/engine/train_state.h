@@ -43,6 +43,9 @@ void train_state_init(train_state *st);
  * initialised), -1 if it is damaged (err names the file and problem; the
  * file is moved aside to PATH.corrupt-<unixtime>; st initialised). */
 int train_state_load(const char *path, train_state *st, char err[AURL_ERR_LEN]);
+/* For viewers (status, the TUI, checkpoint lookup): like train_state_load
+ * but a damaged file is only reported, never moved (the trainer owns it). */
+int train_state_read(const char *path, train_state *st, char err[AURL_ERR_LEN]);
 /* Atomic write. 0 or -1. */
 int train_state_save(const char *path, const train_state *st, char err[AURL_ERR_LEN]);
 /* JSON text (malloc'd) of the state, as saved; for `aurl status --json`.

@@ -134,6 +134,11 @@ static int save_checkpoint(stage_run *r, const char *path, double val_loss)
     int rc = model_ckpt_save(path, r->model, &r->opt, meta, err);
     if (rc != 0) log_error("%s", err);
     cJSON_Delete(meta);
+    if (rc == 0 && r->met) {
+        char note[256];
+        snprintf(note, sizeof note, "checkpoint %s written", relative_to_outputs(r, path));
+        metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
+    }
     return rc;
 }
 

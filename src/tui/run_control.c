@@ -44,9 +44,9 @@ void run_control_refresh(run_info *ri, const char *outputs_dir, int log_failed)
     ri->state_err[0] = 0;
     ri->have_state = 0;
     train_state_init(&ri->st);
-    /* train_state_load moves a damaged file aside; only look when it exists */
+    /* a viewer: train_state_read reports a damaged file without moving it */
     if (access(path, F_OK) == 0) {
-        int r = train_state_load(path, &ri->st, ri->state_err);
+        int r = train_state_read(path, &ri->st, ri->state_err);
         ri->have_state = r == 1;
         if (r != -1) ri->state_err[0] = 0;
     }
