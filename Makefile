@@ -92,11 +92,16 @@ data: aurl
 	./aurl data fetch
 	./aurl data cache
 
-# The main job: set everything up, then train through the stages.
+# The main job: set everything up, train the quick_test profile through the
+# three stages (a few minutes on 2 cores), then generate a piece from the
+# best checkpoint and render it to a WAV you can listen to.
 run: deps
 	$(MAKE) all
 	$(MAKE) data
-	./aurl train
+	./aurl train --profile quick_test
+	./aurl generate --out outputs/generated/make_run.mid
+	./aurl play outputs/generated/make_run.mid --wav outputs/generated/make_run.wav
+	@echo "done: open outputs/generated/make_run.mid (or .wav); ./aurl for the workbench"
 
 # The test suite: every tests/test_*.c is a cmocka program; run.sh runs them
 # in order and prints a summary.

@@ -128,6 +128,13 @@ static int output_path(const char *outputs_dir, const char *out_opt, int count, 
             }
             if ((size_t)snprintf(path, len, "%s_%d%s", base, i + 1, ext) >= len) goto toolong;
         }
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", path);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            if (file_mkdirs(parent, err)) return -1;
+        }
         return 0;
     }
     char dir[4096], stem[512];

@@ -20,6 +20,7 @@ typedef struct {
     unsigned seen_version;
     int logy, alpha_i, filter; /* filter 0 = all stages */
     int dirty;
+    int no_hint; /* the next-step dialog is shown this frame */
 } dash;
 
 enum { ST_RAW = 1, ST_EMA = 2, ST_VAL = 3 };
@@ -167,6 +168,7 @@ static void draw_chart(dash *d, WINDOW *w, int y, int x, int h, int wd)
     size_t ntr = 0, nv = 0;
     for (int s = 0; s < MTAIL_STAGES; s++) ntr += a->tail.train[s].n, nv += a->tail.val[s].n;
     if (ntr + nv == 0) {
+        if (d->no_hint) return; /* the next-step dialog covers the chart */
         widget_text(w, y + 1 + ch / 2, x + 3, wd - 4, term_attr(ROLE_DIM),
                     a->run.pid > 0 ? "waiting for the first train record..." : "no metrics yet");
         return;
@@ -264,11 +266,12 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
     }
     int lw = W * 55 / 100;
     if (W - lw < 28) lw = W - 28;
+    const char *ns = next_step(c);
+    d->no_hint = ns != NULL;
     draw_progress(w, 0, 0, toph, lw);
     draw_resources(w, 0, lw, toph, W - lw);
     draw_chart(d, w, toph, 0, charth, W);
     draw_log(w, toph + charth, 0, logh, W);
-    const char *ns = next_step(c);
     if (ns) {
         const char *lines[] = {ns};
         widget_dialog(w, "Next step", lines, 1, NULL);

@@ -1,6 +1,7 @@
 /* run_control: trainer state and control for the TUI (see run_control.h). */
 #include "tui/run_control.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include "engine/run_lock.h"
 #include "tui/procstat.h"
 #include "util/clock.h"
+#include "util/fileio.h"
 
 const char *run_state_name(run_state s)
 {
@@ -134,16 +136,58 @@ int run_control_spawn(const char *self_exe, const aurl_globals *g, const char *c
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int run_control_start(const char *self_exe, const aurl_globals *g, int stage, char *out, size_t out_len)
+int run_control_start(const char *self_exe, const aurl_globals *g, int stage, const char *profile, char *out,
+                      size_t out_len)
 {
     char sbuf[16];
-    const char *args[6] = {"train", "--detach", NULL, NULL, NULL, NULL};
+    const char *args[8] = {"train", "--detach", NULL};
+    int n = 2;
     if (stage >= 1 && stage <= TRAIN_MAX_STAGES) {
         snprintf(sbuf, sizeof sbuf, "%d", stage);
-        args[2] = "--stage";
-        args[3] = sbuf;
+        args[n++] = "--stage";
+        args[n++] = sbuf;
     }
+    if (profile && profile[0]) {
+        args[n++] = "--profile";
+        args[n++] = profile;
+    }
+    args[n] = NULL;
     return run_control_spawn(self_exe, g, args, out, out_len, 30);
+}
+
+void run_control_configs_dir(const char *self_exe, char *out, size_t len)
+{
+    snprintf(out, len, "configs");
+    if (file_is_dir("configs/stages") || !self_exe) return;
+    char cand[4200];
+    snprintf(cand, sizeof cand, "%s", self_exe);
+    char *slash = strrchr(cand, '/');
+    if (!slash) return;
+    snprintf(slash, sizeof cand - (size_t)(slash - cand), "/configs");
+    char st[4300];
+    snprintf(st, sizeof st, "%s/stages", cand);
+    if (file_is_dir(st)) snprintf(out, len, "%s", cand);
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
+
+int run_control_profiles(const char *configs_dir, char names[][32], int max)
+{
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/profiles", configs_dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        size_t l = strlen(e->d_name);
+        if (l <= 5 || l - 5 >= 32 || strcmp(e->d_name + l - 5, ".yaml") || e->d_name[0] == '.') continue;
+        snprintf(names[n], 32, "%.*s", (int)(l - 5), e->d_name);
+        n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, 32, cmp_name);
+    return n;
 }
 
 int run_control_stop(int pid)

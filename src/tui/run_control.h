@@ -40,9 +40,17 @@ void run_control_refresh(run_info *ri, const char *outputs_dir, int log_failed);
  * if it could not be run or timed out. */
 int run_control_spawn(const char *self_exe, const aurl_globals *g, const char *const *args, char *out,
                       size_t out_len, double timeout);
-/* `aurl train --detach [--stage N]` (stage 0: resume through all stages).
- * Exit code as run_control_spawn; OUT gets the trainer's message. */
-int run_control_start(const char *self_exe, const aurl_globals *g, int stage, char *out, size_t out_len);
+/* `aurl train --detach [--stage N] [--profile P]` (stage 0: resume through
+ * all stages; PROFILE NULL or "": the stage configs alone). Exit code as
+ * run_control_spawn; OUT gets the trainer's message. */
+int run_control_start(const char *self_exe, const aurl_globals *g, int stage, const char *profile, char *out,
+                      size_t out_len);
+/* The configs dir the trainer will use: ./configs if it has stages/, else
+ * configs/ next to SELF_EXE. */
+void run_control_configs_dir(const char *self_exe, char *out, size_t len);
+/* Names (without .yaml) of the YAML files in CONFIGS_DIR/profiles, sorted; at most
+ * MAX. Returns the count (0 if none or no dir). */
+int run_control_profiles(const char *configs_dir, char names[][32], int max);
 /* SIGTERM (plus SIGCONT so a paused trainer can act on it). 0 or -1. */
 int run_control_stop(int pid);
 /* SIGSTOP / SIGCONT. 0 or -1. */

@@ -12,7 +12,6 @@
 #include "tui/screen.h"
 #include "tui/term.h"
 #include "tui/widgets.h"
-#include "util/fileio.h"
 
 enum { PH_LIST, PH_CONFIRM, PH_STOPPING };
 
@@ -27,12 +26,8 @@ typedef struct {
 
 static void find_configs(stages_state *st, const tui_ctx *c)
 {
-    char dir[4200] = "configs";
-    if (!file_is_dir("configs/stages") && c->self_exe) {
-        snprintf(dir, sizeof dir, "%s", c->self_exe);
-        char *slash = strrchr(dir, '/');
-        if (slash) snprintf(slash, sizeof dir - (size_t)(slash - dir), "/configs");
-    }
+    char dir[4200];
+    run_control_configs_dir(c->self_exe, dir, sizeof dir);
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
         char path[4200], err[256];
         st->cfg[i][0] = 0;
@@ -46,7 +41,8 @@ static void find_configs(stages_state *st, const tui_ctx *c)
 static void start_stage(stages_state *st, tui_ctx *c)
 {
     char out[256];
-    int rc = run_control_start(c->self_exe, c->g, st->target, out, sizeof out);
+    /* keep the profile the run was trained with (the trainer does not reuse it by itself) */
+    int rc = run_control_start(c->self_exe, c->g, st->target, app_get()->run.st.profile, out, sizeof out);
     snprintf(c->message, sizeof c->message, "%s", rc == 0 ? out : out[0] ? out : "could not start the trainer");
     c->message_is_error = rc != 0;
     st->phase = PH_LIST;
@@ -74,7 +70,7 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
     int H, W;
     getmaxyx(w, H, W);
     widget_box(w, 0, 0, H, W, "Stages");
-    widget_text(w, 1, 2, W - 4, term_attr(ROLE_DIM), "Up/Down or 1-3 choose, Enter: jump to the stage (stops and restarts the trainer)");
+    widget_text(w, 1, 2, W - 4, term_attr(ROLE_DIM), "Up/Down or 1-3 choose; Enter jumps there (stops, restarts the trainer)");
     widget_textf(w, 3, 2, W - 4, A_BOLD, "  %-3s %-26s %-22s %s", "#", "config", "state", "best val");
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
         const train_stage_state *ss = &a->run.st.stages[i];

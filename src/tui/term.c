@@ -158,6 +158,9 @@ int term_init(int force_ascii)
         return -1;
     }
     setenv("ESCDELAY", "25", 0);
+    /* Unicode line drawing instead of the VT100 alternate charset: right on
+     * terminals that mishandle ACS in UTF-8 mode, and readable in captures */
+    if (g_unicode) setenv("NCURSES_NO_UTF8_ACS", "1", 0);
     if (!newterm(NULL, stdout, stdin)) {
         fprintf(stderr, "aurl tui: cannot use terminal type '%s'\n", getenv("TERM") ? getenv("TERM") : "(unset)");
         return -1;

@@ -120,20 +120,75 @@ static void set_msg(tui_ctx *c, int err, const char *fmt, const char *arg, int n
     c->message_is_error = err;
 }
 
-static void start_or_stop(tui_ctx *c)
+/* The profile chooser F2 opens when there is no training state yet (a
+ * resume keeps the profile the state records). */
+#define MAX_PROFILES 8
+typedef struct {
+    int active, sel, n; /* n profiles + the "stage configs" entry */
+    char names[MAX_PROFILES][32];
+} profile_dialog;
+
+static void start_trainer(tui_ctx *c, const char *profile)
+{
+    char out[256];
+    set_msg(c, 0, "%sstarting the trainer...", NULL, 0);
+    int rc = run_control_start(c->self_exe, c->g, 0, profile, out, sizeof out);
+    set_msg(c, rc != 0, "%s", rc == 0 || out[0] ? out : "could not start the trainer", 0);
+    app_invalidate();
+}
+
+static void start_or_stop(tui_ctx *c, profile_dialog *pd)
 {
     app_state *a = app_get();
     if (a->run.pid > 0) {
-        if (run_control_stop(a->run.pid) == 0) {
+        if (a->stopping_pid == a->run.pid)
+            set_msg(c, 0, "%sstill waiting for trainer pid %d to write its checkpoint and exit", NULL, a->run.pid);
+        else if (run_control_stop(a->run.pid) == 0) {
             a->stopping_pid = a->run.pid;
             set_msg(c, 0, "%sstopping trainer pid %d: it finishes the step and writes a checkpoint", NULL, a->run.pid);
         } else set_msg(c, 1, "%scannot signal pid %d", NULL, a->run.pid);
+        app_invalidate();
+    } else if (a->run.have_state) {
+        start_trainer(c, a->run.st.profile);
     } else {
-        char out[256];
-        int rc = run_control_start(c->self_exe, c->g, 0, out, sizeof out);
-        set_msg(c, rc != 0, "%s", rc == 0 || out[0] ? out : "could not start the trainer", 0);
+        char dir[4200];
+        run_control_configs_dir(c->self_exe, dir, sizeof dir);
+        pd->n = run_control_profiles(dir, pd->names, MAX_PROFILES);
+        pd->sel = 0;
+        for (int i = 0; i < pd->n; i++)
+            if (!strcmp(pd->names[i], "quick_test")) pd->sel = i;
+        pd->active = 1;
     }
-    app_invalidate();
+}
+
+static void profile_key(profile_dialog *pd, tui_ctx *c, int ch)
+{
+    int n = pd->n + 1;
+    if (ch == KEY_UP || ch == 'k') pd->sel = (pd->sel + n - 1) % n;
+    else if (ch == KEY_DOWN || ch == 'j' || ch == '\t') pd->sel = (pd->sel + 1) % n;
+    else if (ch >= '1' && ch < '1' + n) pd->sel = ch - '1';
+    else if (ch == 27 || ch == 'q' || ch == KEY_F(10)) {
+        pd->active = 0;
+        set_msg(c, 0, "%snothing started", NULL, 0);
+    } else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+        pd->active = 0;
+        start_trainer(c, pd->sel < pd->n ? pd->names[pd->sel] : NULL);
+    }
+}
+
+static void profile_draw(const profile_dialog *pd, WINDOW *body)
+{
+    char rows[MAX_PROFILES + 1][64];
+    const char *lines[MAX_PROFILES + 4];
+    int k = 0;
+    lines[k++] = "Train with which profile? (configs/profiles)";
+    for (int i = 0; i <= pd->n; i++) {
+        snprintf(rows[i], sizeof rows[i], "%c %d  %s", i == pd->sel ? '>' : ' ', i + 1,
+                 i < pd->n ? pd->names[i] : "none: the stage configs as written");
+        lines[k++] = rows[i];
+    }
+    lines[k++] = "Up/Down or 1-9 choose, Enter starts, Esc cancels";
+    widget_dialog(body, "Start training", lines, k, NULL);
 }
 
 static void pause_resume(tui_ctx *c)
@@ -227,6 +282,7 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
     layout_make(&l);
     int cur = SCREEN_DASHBOARD, full = 1, repaint = 0;
     clear_dialog clr = {0};
+    profile_dialog prof = {0};
     c.now = clock_monotonic();
     app_refresh(c.now);
     if (screens[cur]->enter) screens[cur]->enter(screens[cur], &c);
@@ -252,7 +308,7 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
         } else if (body_dirty || changed || strcmp(last_msg, c.message) != 0) {
             if (repaint) clearok(curscr, TRUE);
             draw_header(&l, &c, s->name);
-            if (body_dirty || clr.active) {
+            if (body_dirty || clr.active || prof.active) {
                 s->draw(s, &c, l.body);
                 if (clr.active) {
                     char l2[160];
@@ -260,6 +316,7 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
                     const char *lines[] = {l2, "Data and the token cache are kept.", "Type yes and Enter; Esc cancels."};
                     widget_dialog(l.body, "Clear", lines, 3, clr.input);
                 }
+                if (prof.active) profile_draw(&prof, l.body);
                 wnoutrefresh(l.body);
             }
             draw_msg(&l, &c, s);
@@ -285,6 +342,11 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
             full = 1;
             continue;
         }
+        if (prof.active) {
+            profile_key(&prof, &c, ch);
+            full = 1;
+            continue;
+        }
         if (l.too_small) {
             if (ch == 'q' || ch == KEY_F(10)) c.quit = 1;
             continue;
@@ -294,7 +356,7 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
         if (!handled) {
             switch (ch) {
             case KEY_F(1): case 'h': case '?': c.switch_to = SCREEN_HELP; break;
-            case KEY_F(2): case 's': start_or_stop(&c); break;
+            case KEY_F(2): case 's': start_or_stop(&c, &prof); break;
             case KEY_F(3): case 'd': c.switch_to = SCREEN_DATA; break;
             case KEY_F(4): case 'g': c.switch_to = SCREEN_GENERATE; break;
             case KEY_F(5): case 't': c.switch_to = SCREEN_STAGES; break;
