@@ -22,9 +22,8 @@ static int json_int(const cJSON *obj, const char *key)
     return json_num_int_field(obj, key, 0, INT_MAX, &v) == 0 ? (int)v : -1;
 }
 
-static void add_model_config(cJSON *h, const model_config *mc)
+void model_ckpt_config_to_json(cJSON *m, const model_config *mc)
 {
-    cJSON *m = cJSON_AddObjectToObject(h, "model_config");
     cJSON_AddNumberToObject(m, "vocab_size", mc->vocab_size);
     cJSON_AddNumberToObject(m, "d_model", mc->d_model);
     cJSON_AddNumberToObject(m, "n_layers", mc->n_layers);
@@ -71,7 +70,7 @@ int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, co
     cJSON_DeleteItemFromObjectCaseSensitive(h, "model");
     cJSON_AddStringToObject(h, "model", MODEL_KIND);
     cJSON_AddNumberToObject(h, "vocab_version", TOK_VERSION);
-    add_model_config(h, transformer_config(m));
+    model_ckpt_config_to_json(cJSON_AddObjectToObject(h, "model_config"), transformer_config(m));
     if (opt) {
         cJSON *o = cJSON_AddObjectToObject(h, "optimizer");
         cJSON_AddNumberToObject(o, "step", (double)opt->step);
@@ -153,17 +152,11 @@ done:
     return rc;
 }
 
-int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN])
+int model_ckpt_config_from_json(const cJSON *mc, model_config *cfg, char err[AURL_ERR_LEN])
 {
-    ckpt_file *f;
-    if (ckpt_open(path, &f, err) != 0) return -1;
-    int rc = -1;
-    cJSON *h = parse_header(path, f, err);
-    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(h, "model_config");
-    if (!h) goto done;
     if (!cJSON_IsObject(mc)) {
-        errmsg_set(err, "%s: checkpoint has no model_config", path);
-        goto done;
+        errmsg_set(err, "no model config object");
+        return -1;
     }
     model_yaml_defaults(cfg);
     cfg->vocab_size = json_int(mc, "vocab_size");
@@ -178,13 +171,34 @@ int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ER
     const cJSON *attn = cJSON_GetObjectItemCaseSensitive(mc, "attention");
     const cJSON *pos = cJSON_GetObjectItemCaseSensitive(mc, "positions");
     if (!cJSON_IsString(attn) || attn_kind_parse(attn->valuestring, &cfg->attn.kind) != 0 || !cJSON_IsString(pos)) {
-        errmsg_set(err, "%s: model_config has a bad attention or positions field", path);
-        goto done;
+        errmsg_set(err, "model_config has a bad attention or positions field");
+        return -1;
     }
     cfg->learned_pos = strcmp(pos->valuestring, "sinusoidal") != 0;
     char msg[AURL_ERR_LEN];
     if (model_config_validate(cfg, msg) != 0) {
-        errmsg_set(err, "%s: model_config: %s", path, msg);
+        errmsg_set(err, "model_config: %s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN])
+{
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return -1;
+    int rc = -1;
+    cJSON *h = parse_header(path, f, err);
+    const cJSON *mc = cJSON_GetObjectItemCaseSensitive(h, "model_config");
+    if (!h) goto done;
+    if (!cJSON_IsObject(mc)) {
+        errmsg_set(err, "%s: checkpoint has no model_config", path);
+        goto done;
+    }
+    if (model_ckpt_config_from_json(mc, cfg, err) != 0) {
+        char msg[AURL_ERR_LEN];
+        snprintf(msg, sizeof msg, "%s", err);
+        errmsg_set(err, "%s: %s", path, msg);
         goto done;
     }
     rc = 0;
@@ -192,4 +206,20 @@ done:
     cJSON_Delete(h);
     ckpt_close(f);
     return rc;
+}
+
+int model_ckpt_load_new(const char *path, int B, int T, transformer **out, cJSON **meta, char err[AURL_ERR_LEN])
+{
+    model_config cfg;
+    transformer *m = NULL;
+    *out = NULL;
+    if (meta) *meta = NULL;
+    if (model_ckpt_read_config(path, &cfg, err) != 0) return -1;
+    if (T > cfg.max_seq_len) T = cfg.max_seq_len;
+    if (transformer_create(&m, &cfg, B, T, 1, err) != 0 || model_ckpt_load(path, m, NULL, meta, err) != 0) {
+        transformer_free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
 }

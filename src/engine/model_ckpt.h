@@ -26,7 +26,19 @@ int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, co
  * failure M may hold part of the weights. 0 or -1 (err set). */
 int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, char err[AURL_ERR_LEN]);
 
+/* Build a new transformer from the model_config recorded in PATH (batches
+ * up to B x min(T, max_seq_len)) and load PATH's weights into it (as
+ * model_ckpt_load, without optimizer state). *meta as for model_ckpt_load.
+ * 0 and *out set (free with transformer_free), or -1 (err set, *out NULL). */
+int model_ckpt_load_new(const char *path, int B, int T, transformer **out, cJSON **meta, char err[AURL_ERR_LEN]);
+
 /* The model_config recorded in PATH's header (for tools that rebuild the
  * model from a checkpoint). 0 or -1 (err set). */
 int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN]);
+
+/* The model_config as the members of JSON object OBJ (the header's
+ * "model_config"), and back: fills cfg from OBJ and validates it. 0 or -1
+ * (err set, no file name). Shared with other checkpoint kinds (vaegan). */
+void model_ckpt_config_to_json(cJSON *obj, const model_config *cfg);
+int model_ckpt_config_from_json(const cJSON *obj, model_config *cfg, char err[AURL_ERR_LEN]);
 #endif

@@ -11,12 +11,13 @@
 
 #include "data/augment.h"
 #include "engine/model_config.h"
+#include "engine/vaegan.h"
 #include "util/fileio.h"
 
 typedef struct {
     int stage;               /* 1..3 */
     char name[64];           /* "base", "augmented", "advanced" */
-    char mode[16];           /* "transformer" or "vae_gan" */
+    char mode[16];           /* "transformer", "vae_gan" or "vae" (VAE-GAN without the GAN) */
     model_config model;
     /* data */
     int seq_len;             /* T: windows of T+1 tokens */
@@ -41,7 +42,17 @@ typedef struct {
     int log_every;           /* steps between train metric records */
     uint64_t seed;
     int init_from_previous;  /* start from the previous stage's best weights */
+    /* stage 3 (modes vae / vae_gan): the `vae:` and `gan:` sections. They
+     * are accepted (and validated for type/range) in every file, so one
+     * profile can size all stages, but only used by vae / vae_gan stages;
+     * gan.opt is not read from YAML (the trainer fills it from training). */
+    vae_config vae;
+    disc_config disc;
+    vaegan_config gan;
 } train_config;
+
+/* 1 if cfg's mode is vae or vae_gan (the vaegan model). */
+int train_config_is_vae(const train_config *cfg);
 
 /* Built-in defaults (the reference stage-1 model). */
 void train_config_defaults(train_config *cfg);

@@ -24,6 +24,7 @@
 #include "engine/train_config.h"
 #include "engine/train_state.h"
 #include "engine/transformer.h"
+#include "engine/vaegan.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/json_num.h"
@@ -84,8 +85,12 @@ typedef struct {
     train_state *state;
     train_stage_state *ss;
     const char *state_path;
+    /* the model: a transformer with its optimiser (mode transformer) or a
+     * vaegan (modes vae / vae_gan, owning its optimisers); the model_*
+     * helpers below are the only places that look at which */
     transformer *model;
     adamw opt;
+    vaegan *vg;
     dataset *train, *val;
     metrics *met;
     int32_t *inputs, *targets;
@@ -106,6 +111,113 @@ static const char *relative_to_outputs(const stage_run *r, const char *path)
     size_t n = strlen(r->opts->outputs_dir);
     if (!strncmp(path, r->opts->outputs_dir, n) && path[n] == '/') return path + n + 1;
     return path;
+}
+
+/* ---- the model interface: one switch per operation ---------------------- */
+
+/* Build the stage's model for B x T with the optimiser settings AC. */
+static int model_build(stage_run *r, const adamw_config *ac, char err[AURL_ERR_LEN])
+{
+    const train_config *c = r->cfg;
+    if (!train_config_is_vae(c)) {
+        if (transformer_create(&r->model, &c->model, c->batch_size, c->seq_len, c->seed, err) != 0) return -1;
+        adamw_init(&r->opt, ac);
+        return 0;
+    }
+    vaegan_config gc = c->gan;
+    gc.opt = *ac;
+    return vaegan_create(&r->vg, &c->model, &c->vae, &c->disc, &gc, c->batch_size, c->seq_len, c->seed, err);
+}
+
+static void model_free(stage_run *r)
+{
+    transformer_free(r->model);
+    vaegan_free(r->vg);
+    r->model = NULL;
+    r->vg = NULL;
+}
+
+/* The transformer whose logits the evaluation reads (the VAE's decoder). */
+static transformer *model_logits_source(stage_run *r) { return r->vg ? vaegan_decoder(r->vg) : r->model; }
+
+static int model_save(stage_run *r, const char *path, const cJSON *meta, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_save(path, r->vg, meta, err) : model_ckpt_save(path, r->model, &r->opt, meta, err);
+}
+
+static int model_load(stage_run *r, const char *path, int with_optimizer, cJSON **meta, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_load(path, r->vg, with_optimizer, meta, err)
+                 : model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, meta, err);
+}
+
+/* Start from the previous stage's weights: all of them (transformer), or
+ * the decoder only (vaegan: encoder, latent heads and D stay fresh). */
+static int model_init_from(stage_run *r, const char *path, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_load_decoder_from(r->vg, path, err) : model_ckpt_load(path, r->model, NULL, NULL, err);
+}
+
+static size_t model_n_params(const stage_run *r)
+{
+    return r->vg ? vaegan_n_params_vae(r->vg) + vaegan_n_params_disc(r->vg) : transformer_n_params(r->model);
+}
+
+#define STEP_MAX_METRICS (VAEGAN_N_METRICS + 8)
+
+/* What one training step reports: the train record's terms (before the
+ * trainer's throughput fields), the loss, tokens and the NaN guard. */
+typedef struct {
+    float loss;
+    int skipped;
+    float lr_mult;
+    int tokens;
+    int n;
+    const char *names[STEP_MAX_METRICS];
+    double vals[STEP_MAX_METRICS];
+} step_result;
+
+static void model_train_step(stage_run *r, long long step, step_result *o)
+{
+    const train_config *c = r->cfg;
+    int B = c->batch_size, T = c->seq_len;
+    memset(o, 0, sizeof *o);
+    if (r->vg) {
+        vaegan_metrics mt;
+        int rc = vaegan_train_step(r->vg, r->inputs, r->targets, B, T, (long)step, c->seed, &mt);
+        o->loss = mt.loss;
+        o->skipped = rc != 0;
+        o->lr_mult = vaegan_opt(r->vg)->lr_mult;
+        o->tokens = mt.tokens;
+        o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
+        return;
+    }
+    uint64_t dropout_seed = c->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1));
+    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 1, dropout_seed);
+    transformer_backward(r->model);
+    adamw_result res = transformer_step(r->model, &r->opt, loss);
+    o->loss = loss;
+    o->skipped = res.skipped;
+    o->lr_mult = res.lr_mult;
+    o->tokens = transformer_target_count(r->model);
+    const char *names[] = {"loss", "lr", "grad_norm"};
+    double vals[] = {loss, res.lr, res.grad_norm};
+    for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
+}
+
+/* Loss of one validation batch (mean over its non-PAD targets: the
+ * transformer's cross-entropy; the vaegan's recon + KL/T, see vaegan.h),
+ * its target count, and the vaegan's recon and KL (nats per window). */
+static double model_eval_batch(stage_run *r, int *count, double *recon, double *kl)
+{
+    const train_config *c = r->cfg;
+    int B = c->batch_size, T = c->seq_len;
+    if (r->vg) return vaegan_eval(r->vg, r->inputs, r->targets, B, T, recon, kl, count);
+    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
+    *count = transformer_target_count(r->model);
+    *recon = loss;
+    *kl = 0;
+    return loss;
 }
 
 static int save_state(stage_run *r)
@@ -131,7 +243,7 @@ static int save_checkpoint(stage_run *r, const char *path, double val_loss)
     cJSON_AddStringToObject(meta, "config_hash", r->ss->config_hash);
     cJSON_AddNumberToObject(meta, "seed", (double)r->cfg->seed);
     if (isfinite(val_loss)) cJSON_AddNumberToObject(meta, "val_loss", val_loss);
-    int rc = model_ckpt_save(path, r->model, &r->opt, meta, err);
+    int rc = model_save(r, path, meta, err);
     if (rc != 0) log_error("%s", err);
     cJSON_Delete(meta);
     if (rc == 0 && r->met) {
@@ -148,7 +260,7 @@ static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, l
                            char err[AURL_ERR_LEN])
 {
     cJSON *meta;
-    if (model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, &meta, err) != 0) return -1;
+    if (model_load(r, path, with_optimizer, &meta, err) != 0) return -1;
     double step = json_num_field(meta, "step", -1);
     cJSON_Delete(meta);
     if (step_out) {
@@ -161,21 +273,25 @@ static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, l
     return 0;
 }
 
-/* Mean validation loss (nats/token) and accuracy over eval_batches. */
-static double evaluate(stage_run *r, double *accuracy)
+/* Mean validation loss (nats/token) and accuracy over eval_batches; for
+ * the vaegan also the mean recon (nats/token) and KL (nats/window). */
+static double evaluate(stage_run *r, double *accuracy, double *recon_out, double *kl_out)
 {
     const train_config *c = r->cfg;
     size_t nb = dataset_batches_per_epoch(r->val, c->batch_size);
     if (c->eval_batches > 0 && (size_t)c->eval_batches < nb) nb = (size_t)c->eval_batches;
-    double loss_sum = 0, count = 0, correct = 0;
+    double loss_sum = 0, count = 0, correct = 0, recon_sum = 0, kl_sum = 0;
     int V = c->model.vocab_size, T = c->seq_len, B = c->batch_size;
     for (size_t b = 0; b < nb; b++) {
         dataset_get_batch(r->val, B, c->seed, 0, b, 0, NULL, r->inputs, r->targets);
-        float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
-        int n = transformer_target_count(r->model);
-        loss_sum += (double)loss * n;
+        int n = 0;
+        double recon = 0, kl = 0;
+        double loss = model_eval_batch(r, &n, &recon, &kl);
+        loss_sum += loss * n;
+        recon_sum += recon * n;
+        kl_sum += kl;
         count += n;
-        const float *logits = transformer_logits(r->model);
+        const float *logits = transformer_logits(model_logits_source(r));
         for (long i = 0; i < (long)B * T; i++) {
             if (r->targets[i] == TOK_PAD) continue;
             const float *row = logits + (size_t)i * V;
@@ -186,6 +302,8 @@ static double evaluate(stage_run *r, double *accuracy)
         }
     }
     *accuracy = count > 0 ? correct / count : 0;
+    *recon_out = count > 0 ? recon_sum / count : NAN;
+    *kl_out = nb > 0 ? kl_sum / (double)nb : NAN;
     return count > 0 ? loss_sum / count : NAN;
 }
 
@@ -251,11 +369,18 @@ static int checkpoint_last(stage_run *r)
 
 static void run_eval(stage_run *r)
 {
-    double acc;
-    double vl = evaluate(r, &acc);
-    const char *names[] = {"loss", "accuracy", "perplexity", "unigram_entropy"};
-    double vals[] = {vl, acc, exp(vl), r->unigram_entropy};
-    metrics_log(r->met, "val", r->ss->step, 4, names, vals, NULL);
+    double acc, recon, kl;
+    double vl = evaluate(r, &acc, &recon, &kl);
+    if (r->vg) {
+        /* perplexity of the reconstruction (posterior-mean z) */
+        const char *names[] = {"loss", "recon", "kl", "accuracy", "perplexity", "unigram_entropy"};
+        double vals[] = {vl, recon, kl, acc, exp(recon), r->unigram_entropy};
+        metrics_log(r->met, "val", r->ss->step, 6, names, vals, NULL);
+    } else {
+        const char *names[] = {"loss", "accuracy", "perplexity", "unigram_entropy"};
+        double vals[] = {vl, acc, exp(vl), r->unigram_entropy};
+        metrics_log(r->met, "val", r->ss->step, 4, names, vals, NULL);
+    }
     int improved = isfinite(vl) && (!isfinite(r->ss->best_val_loss) || vl < r->ss->best_val_loss - r->cfg->min_delta);
     log_info("stage %d step %lld: val loss %.4f (accuracy %.1f%%, unigram entropy %.3f)%s", r->cfg->stage,
              (long long)r->ss->step, vl, 100 * acc, r->unigram_entropy, improved ? ", new best" : "");
@@ -357,11 +482,15 @@ static int prepare_weights(stage_run *r, train_stage_state *prev)
     snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
     if (r->cfg->init_from_previous && prev && prev->best_checkpoint[0]) {
         snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, prev->best_checkpoint);
-        if (load_checkpoint(r, path, 0, NULL, err) == 0)
-            log_info("stage %d: starting from the previous stage's best weights (%s)", r->cfg->stage, path);
+        if (model_init_from(r, path, err) == 0)
+            log_info("stage %d: starting from the previous stage's best weights (%s)%s", r->cfg->stage, path,
+                     r->vg ? " for the decoder; encoder, latent heads and discriminator start fresh" : "");
         else
             log_warn("stage %d: cannot start from the previous stage (%s); starting from fresh weights",
                      r->cfg->stage, err);
+    } else if (r->cfg->init_from_previous && prev) {
+        log_warn("stage %d: stage %d has no best checkpoint yet; starting from fresh weights", r->cfg->stage,
+                 r->cfg->stage - 1);
     }
     return 0;
 }
@@ -425,18 +554,17 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         log_error("out of memory");
         goto out;
     }
-    if (transformer_create(&r.model, &cfg->model, B, T, cfg->seed, err) != 0) {
-        log_error("%s: %s", config_path, err);
-        rc = 2;
-        goto out;
-    }
     adamw_config ac = adamw_default_config((float)cfg->lr, (float)cfg->min_lr, cfg->warmup_steps, r.total_steps);
     ac.beta1 = (float)cfg->beta1;
     ac.beta2 = (float)cfg->beta2;
     ac.eps = (float)cfg->eps;
     ac.weight_decay = (float)cfg->weight_decay;
     ac.grad_clip = (float)cfg->grad_clip;
-    adamw_init(&r.opt, &ac);
+    if (model_build(&r, &ac, err) != 0) {
+        log_error("%s: %s", config_path, err);
+        rc = 2;
+        goto out;
+    }
     if (prepare_weights(&r, cfg->stage > 1 ? &st->stages[cfg->stage - 2] : NULL) != 0) goto out;
     r.ss->total_steps = r.total_steps;
     snprintf(r.ss->config_path, sizeof r.ss->config_path, "%s", config_path);
@@ -448,8 +576,21 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
     r.unigram_entropy = unigram_entropy_nats(c);
     log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
              "epoch, %lld steps; unigram entropy %.3f nats",
-             cfg->stage, cfg->name, cfg->mode, transformer_n_params(r.model), dataset_n_windows(r.train),
+             cfg->stage, cfg->name, cfg->mode, model_n_params(&r), dataset_n_windows(r.train),
              dataset_n_windows(r.val), T, r.batches_per_epoch, r.total_steps, r.unigram_entropy);
+    if (r.vg) {
+        const vae_config *v = &cfg->vae;
+        const disc_config *dc = &cfg->disc;
+        log_info("stage %d: vae %zu parameters (encoder %d layers, latents %d/%d/%d over %d/%d/%d segments, free bits "
+                 "%g, beta %s max %g warmup %ld), discriminator %zu (embed %d, hidden %d, %d scales, %s loss, n_critic "
+                 "%d, lr %g), total %zu; GAN from step %ld, tau %g, adv weight %g (max ratio %g), fm weight %g",
+                 cfg->stage, vaegan_n_params_vae(r.vg), v->enc_layers, v->latent_dim[0], v->latent_dim[1],
+                 v->latent_dim[2], v->n_segments[0], v->n_segments[1], v->n_segments[2], v->free_bits,
+                 beta_kind_name(v->beta.kind), v->beta.beta_max, v->beta.warmup_steps, vaegan_n_params_disc(r.vg),
+                 dc->embed, dc->hidden, dc->n_scales, gan_loss_kind_name(dc->loss), dc->n_critic, dc->lr,
+                 model_n_params(&r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
+                 cfg->gan.fm_weight);
+    }
     {
         char note[128];
         snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r.ss->step ? "resumed" : "started",
@@ -459,7 +600,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
     if (save_state(&r) != 0) goto out;
 
     const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
-    transformer_zero_grad(r.model); /* transformer_step zeroes them after every step */
+    if (r.model) transformer_zero_grad(r.model); /* transformer_step zeroes them after every step */
     long long start_step = r.ss->step;
     double started = clock_monotonic(), window_start = started;
     long long window_tokens = 0, window_steps = 0;
@@ -475,10 +616,9 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
         }
         r.ss->epoch = (int)epoch;
         dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
-        uint64_t dropout_seed = cfg->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1));
-        float loss = transformer_forward(r.model, r.inputs, r.targets, B, T, 1, dropout_seed);
-        transformer_backward(r.model);
-        adamw_result res = transformer_step(r.model, &r.opt, loss);
+        step_result res;
+        model_train_step(&r, step, &res);
+        float loss = res.loss;
         if (res.skipped) {
             char note[128];
             snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
@@ -486,17 +626,21 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
             metrics_log(r.met, "event", step, 0, NULL, NULL, note);
         }
         r.ss->step = step + 1;
-        window_tokens += transformer_target_count(r.model);
+        window_tokens += res.tokens;
         window_steps++;
         last_loss = loss;
         if (r.ss->step % cfg->log_every == 0 || r.ss->step == r.total_steps) {
             double t = clock_monotonic();
             double tps = window_tokens / fmax(t - window_start, 1e-9);
             double sps = window_steps / fmax(t - window_start, 1e-9);
-            const char *names[] = {"loss", "lr", "grad_norm", "tokens_per_s", "steps_per_s", "epoch"};
-            double vals[] = {loss, res.lr, res.grad_norm, tps, sps,
-                             (double)epoch + (double)batch / r.batches_per_epoch};
-            metrics_log(r.met, "train", r.ss->step, 6, names, vals, NULL);
+            /* loss, lr, grad_norm, throughput, epoch first (what `aurl status` reads), then the rest */
+            const char *names[STEP_MAX_METRICS + 3] = {res.names[0], res.names[1], res.names[2], "tokens_per_s",
+                                                       "steps_per_s", "epoch"};
+            double vals[STEP_MAX_METRICS + 3] = {res.vals[0], res.vals[1], res.vals[2], tps, sps,
+                                                 (double)epoch + (double)batch / r.batches_per_epoch};
+            int n = 6;
+            for (int i = 3; i < res.n; i++, n++) names[n] = res.names[i], vals[n] = res.vals[i];
+            metrics_log(r.met, "train", r.ss->step, n, names, vals, NULL);
             print_progress(&r, loss, tps, started, start_step);
             window_start = t;
             window_tokens = window_steps = 0;
@@ -548,7 +692,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
     rc = 0;
 out:
     metrics_close(r.met);
-    transformer_free(r.model);
+    model_free(&r);
     dataset_close(r.train);
     dataset_close(r.val);
     free(r.inputs);
@@ -649,15 +793,6 @@ int trainer_run(const trainer_opts *o)
         if (!o->config_file) cfg.stage = s;
         if (o->epochs > 0) cfg.epochs = o->epochs;
         if (o->max_steps > 0) cfg.max_steps = o->max_steps;
-        if (strcmp(cfg.mode, "transformer") != 0) {
-            /* Asked for explicitly, that is a failure; reached by running
-             * through the stages, the stages before it are done. */
-            int asked = o->only_stage || o->config_file;
-            log_msg(asked ? LOG_ERROR : LOG_WARN, "stage %d (%s) needs mode '%s', which this build cannot train yet%s",
-                    cfg.stage, cfg.name, cfg.mode, asked ? "" : "; stopping after the stages before it");
-            rc = asked ? 1 : 0;
-            goto out;
-        }
         if (!o->only_stage && !o->config_file && st.stages[s - 1].status == 2) continue;
         rc = run_stage(o, &cfg, &st, state_path, cfg_path, c);
         if (rc == 3) {
