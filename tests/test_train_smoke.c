@@ -278,6 +278,34 @@ static void test_kill9_resumes_exactly(void **state)
     free(b);
 }
 
+/* A damaged training_state.json is moved aside by the trainer, which then
+ * rebuilds the stage's record from its checkpoints instead of training
+ * over them: the finished run of out-straight stays finished, same weights,
+ * same best. Runs after test_interrupted_run_resumes_exactly. */
+static void test_damaged_state_recovered_from_checkpoints(void **state)
+{
+    (void)state;
+    const char *outputs = testutil_path("out-straight");
+    char statep[192], err[AURL_ERR_LEN];
+    snprintf(statep, sizeof statep, "%s/training_state.json", outputs);
+    train_state before, after;
+    assert_int_equal(train_state_read(statep, &before, err), 1);
+    size_t na, nb;
+    float *a = final_weights(outputs, &na);
+    testutil_write_file(statep, "{\"current_stage\": 1, \"stages\": [{\"step\": ");
+    assert_int_equal(run_trainer(outputs, write_config("resume.yaml", 120)), 0);
+    assert_int_equal(train_state_read(statep, &after, err), 1);
+    assert_int_equal(after.stages[0].status, 2);
+    assert_int_equal(after.stages[0].step, 120);
+    assert_true(after.stages[0].best_val_loss == before.stages[0].best_val_loss);
+    assert_int_equal(after.stages[0].best_step, before.stages[0].best_step);
+    float *b = final_weights(outputs, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    free(a);
+    free(b);
+}
+
 /* patience: with min_delta so large that only the first validation counts
  * as an improvement, the stage stops after `patience` more validations,
  * records it in the state and logs an early-stop event. */
@@ -384,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_loss_falls_below_unigram_entropy),
         cmocka_unit_test(test_interrupted_run_resumes_exactly),
         cmocka_unit_test(test_kill9_resumes_exactly),
+        cmocka_unit_test(test_damaged_state_recovered_from_checkpoints),
         cmocka_unit_test(test_early_stopping),
         cmocka_unit_test(test_disk_full_keeps_previous_checkpoint),
         cmocka_unit_test(test_second_trainer_refused),

@@ -18,6 +18,7 @@
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
+#include "engine/checkpoint.h"
 #include "engine/metrics.h"
 #include "engine/model_ckpt.h"
 #include "engine/run_lock.h"
@@ -459,12 +460,64 @@ static int resume_from_checkpoints(stage_run *r)
 
 /* Initialise weights: resume this stage, or start from the previous stage's
  * best, or from scratch. Returns 0 or -1. */
+/* Read the step, validation loss (NAN if none) and config hash from a
+ * checkpoint's header without loading its tensors. 0 or -1. */
+static int read_checkpoint_meta(const char *path, long long *step, double *val_loss, char hash[32])
+{
+    char err[AURL_ERR_LEN];
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return -1;
+    cJSON *h = cJSON_Parse(ckpt_header_json(f));
+    ckpt_close(f);
+    double s = json_num_field(h, "step", -1);
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(h, "config_hash");
+    int ok = h && s >= 0 && s < 1e15 && cJSON_IsString(ch) && strlen(ch->valuestring) < 32;
+    if (ok) {
+        *step = (long long)s;
+        *val_loss = json_num_field(h, "val_loss", NAN);
+        snprintf(hash, 32, "%s", ch->valuestring);
+    }
+    cJSON_Delete(h);
+    return ok ? 0 : -1;
+}
+
+/* The state file has no record of this stage (it was damaged and moved
+ * aside, or deleted) but the stage's checkpoints are still there for the
+ * same configuration: rebuild the record from their headers so the run
+ * resumes from them instead of overwriting them. 1 if recovered. */
+static int recover_stage_from_checkpoints(stage_run *r, const char *hash)
+{
+    train_stage_state *ss = r->ss;
+    char path[4096], ckhash[32];
+    long long step;
+    double val;
+    stage_path(r, "last", path, sizeof path);
+    if (read_checkpoint_meta(path, &step, &val, ckhash) != 0 || strcmp(ckhash, hash) != 0) return 0;
+    ss->status = 1;
+    ss->step = step;
+    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
+    snprintf(ss->last_checkpoint, sizeof ss->last_checkpoint, "%s", relative_to_outputs(r, path));
+    stage_path(r, "best", path, sizeof path);
+    if (read_checkpoint_meta(path, &step, &val, ckhash) == 0 && strcmp(ckhash, hash) == 0 && isfinite(val)) {
+        ss->best_val_loss = val;
+        ss->best_step = step;
+        snprintf(ss->best_checkpoint, sizeof ss->best_checkpoint, "%s", relative_to_outputs(r, path));
+    }
+    log_warn("stage %d: the training state had no record of this stage; recovered it from its checkpoints "
+             "(step %lld)", r->cfg->stage, (long long)ss->step);
+    return 1;
+}
+
 static int prepare_weights(stage_run *r, train_stage_state *prev)
 {
     char err[AURL_ERR_LEN], path[4096];
     train_stage_state *ss = r->ss;
     char hash[32];
     train_config_hash(r->cfg, hash);
+    if (ss->status == 0 && !ss->last_checkpoint[0]) {
+        ss->best_val_loss = INFINITY;
+        recover_stage_from_checkpoints(r, hash);
+    }
     if (ss->status == 1 && ss->last_checkpoint[0]) {
         if (strcmp(hash, ss->config_hash) != 0) {
             log_warn("stage %d: its configuration changed since the last run; starting the stage again",
