@@ -3,8 +3,10 @@
  * default checkpoint pick and output name (never overwriting), the .mid and
  * its sidecar JSON, --json, --progress, --prime (primer then continuation),
  * --out with --count, bad options (exit 2 with a message), a missing
- * checkpoint, and, when /usr/bin/python3 has mido, that every file loads
- * there with the sidecar's note count. */
+ * checkpoint, VAE mode on a tiny stage-3 checkpoint (prior samples,
+ * --interpolate with --steps, names and sidecars, the stage-3 requirement),
+ * and, when /usr/bin/python3 has mido, that every file loads there with the
+ * sidecar's note count. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #include "data/midi_write.h"
 #include "engine/model_ckpt.h"
 #include "engine/transformer.h"
+#include "engine/vaegan.h"
 #include "testutil.h"
 #include "util/fileio.h"
 
@@ -254,8 +258,21 @@ static void test_errors(void **state)
     expect_usage_error(a3, "--length");
     const char *a4[] = {"generate", "--bogus", NULL};
     expect_usage_error(a4, "usage");
-    const char *a5[] = {"generate", "--mode", "vae", NULL};
+    const char *a5[] = {"generate", "--mode", "vae", "--checkpoint", ckpt, NULL};
     expect_usage_error(a5, "stage-3");
+    const char *a5b[] = {"generate", "--mode", "vae", NULL}; /* the default pick is stage 1 */
+    assert_int_equal(run_aurl(a5b), 1);
+    char *e5 = read_text("err.txt");
+    assert_non_null(strstr(e5, "VAE generation needs a stage-3 checkpoint: run `aurl train --stage 3`"));
+    free(e5);
+    const char *a5c[] = {"generate", "--interpolate", "a.mid", NULL};
+    expect_usage_error(a5c, "two MIDI files");
+    const char *a5d[] = {"generate", "--steps", "4", NULL};
+    expect_usage_error(a5d, "--interpolate");
+    const char *a5e[] = {"generate", "--mode", "transformer", "--interpolate", "a.mid", "b.mid", NULL};
+    expect_usage_error(a5e, "--mode vae");
+    const char *a5f[] = {"generate", "--mode", "vae", "--prime", "a.mid", NULL};
+    expect_usage_error(a5f, "--prime");
     const char *a6[] = {"generate", "--checkpoint", "/nonexistent/x.ckpt", NULL};
     expect_usage_error(a6, "/nonexistent/x.ckpt");
     const char *bad = testutil_write_file("bad.ckpt", "not a checkpoint");
@@ -280,6 +297,164 @@ static void test_errors(void **state)
     snprintf(outputs, sizeof outputs, "%s", saved);
 }
 
+/* A small MIDI file of n notes from pitch p0 at the temp path NAME. */
+static const char *write_midi(const char *name, int n, int p0, double step)
+{
+    score s;
+    score_init(&s);
+    for (int i = 0; i < n; i++) {
+        score_note nt = {.onset = step * i, .offset = step * i + step * 0.8, .pitch = (uint8_t)(p0 + (i * 3) % 12),
+                         .velocity = 90};
+        assert_int_equal(score_add_note(&s, nt), 0);
+    }
+    char err[AURL_ERR_LEN];
+    const char *path = testutil_path(name);
+    assert_int_equal(midi_write_file(path, &s, err), 0);
+    score_free(&s);
+    return path;
+}
+
+static const char *str(const cJSON *j, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsString(x)) fail_msg("sidecar lacks string %s", key);
+    return x->valuestring;
+}
+
+static void test_vae(void **state)
+{
+    (void)state;
+    /* a tiny stage-3 checkpoint in its own outputs dir */
+    char saved[512], dir[600], err[AURL_ERR_LEN], v3[700];
+    snprintf(saved, sizeof saved, "%s", outputs);
+    snprintf(outputs, sizeof outputs, "%s/out3", testutil_tmpdir());
+    snprintf(dir, sizeof dir, "%s/checkpoints", outputs);
+    assert_int_equal(file_mkdirs(dir, err), 0);
+    snprintf(v3, sizeof v3, "%s/stage3_best.ckpt", dir);
+    model_config mc = {.vocab_size = 774, .d_model = 32, .n_layers = 1, .n_heads = 2, .d_ff = 64,
+                       .max_seq_len = 64, .attn = {ATTN_FULL, 64, 8}, .dropout = 0.0f, .learned_pos = 1};
+    vae_config vc;
+    vae_config_defaults(&vc);
+    vc.enc_layers = 1;
+    int ld[3] = {8, 4, 2}, ns[3] = {1, 4, 16};
+    for (int l = 0; l < VAE_LEVELS; l++) {
+        vc.latent_dim[l] = ld[l];
+        vc.n_segments[l] = ns[l];
+    }
+    disc_config dc = disc_config_default();
+    dc.embed = 8;
+    dc.hidden = 16;
+    vaegan_config gc;
+    vaegan_config_defaults(&gc);
+    vaegan *vg = NULL;
+    int rc = vaegan_create(&vg, &mc, &vc, &dc, &gc, 1, 64, 21, err);
+    if (rc) fail_msg("%s", err);
+    /* scale the latent heads so the random encoder's means spread like
+     * prior draws (mu) and z visibly steers the random decoder (proj) */
+    vae *va = vaegan_vae(vg);
+    for (int l = 0; l < VAE_LEVELS; l++)
+        for (int k = 0; k < 2; k++) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "latent.%s.%s.weight", vae_level_names[l], k ? "proj" : "mu");
+            const transformer_tensor *t = vae_tensor_find(va, nm);
+            assert_non_null(t);
+            for (size_t i = 0; i < t->numel; i++) t->param[i] *= k ? 100.0f : 10.0f;
+        }
+    rc = vaegan_save(v3, vg, NULL, err);
+    vaegan_free(vg);
+    if (rc) fail_msg("%s", err);
+
+    /* prior samples: default pick, names, sidecars, length capped at T - 1 */
+    const char *a1[] = {"generate", "--mode", "vae", "--count", "2", "--seed", "4", "--length", "500",
+                        "--min-tokens", "10", "--progress", NULL};
+    assert_int_equal(run_aurl(a1), 0);
+    char mid[800];
+    for (int i = 0; i < 2; i++) {
+        snprintf(mid, sizeof mid, "%s/generated/stage3_best_vae_top_p_s%d.mid", outputs, 4 + i);
+        cJSON *j = check_piece(mid);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "settings"), *vj = cJSON_GetObjectItemCaseSensitive(j, "vae");
+        assert_string_equal(str(st, "mode"), "vae");
+        assert_int_equal(num(st, "length"), 63);
+        assert_int_equal(num(j, "stage"), 3);
+        assert_non_null(vj);
+        assert_string_equal(str(vj, "z"), "prior");
+        assert_int_equal(num(vj, "window"), 64);
+        assert_int_equal(num(vj, "latent_dim"), 8 + 16 + 32);
+        assert_int_equal(num(vj, "z_seed"), 4 + i);
+        cJSON_Delete(j);
+    }
+    char *e = read_text("err.txt");
+    assert_non_null(strstr(e, "at most 63 tokens"));
+    assert_non_null(strstr(e, "progress 1 126\n")); /* two pieces of at most 63 tokens */
+    free(e);
+
+    /* interpolation: N + 1 pieces named by sources, index and seed; t recorded */
+    const char *ma = write_midi("src_a.mid", 20, 48, 0.25), *mb = write_midi("src_b.mid", 30, 72, 0.125);
+    const char *a2[] = {"generate", "--interpolate", ma, mb, "--steps", "2", "--strategy", "greedy", "--seed", "9",
+                        "--checkpoint", v3, NULL};
+    assert_int_equal(run_aurl(a2), 0);
+    char *tok[3] = {0};
+    for (int i = 0; i <= 2; i++) {
+        snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_%dof2_s9.mid", outputs, i);
+        cJSON *j = check_piece(mid);
+        const cJSON *vj = cJSON_GetObjectItemCaseSensitive(j, "vae");
+        assert_non_null(vj);
+        assert_string_equal(str(vj, "z"), "interpolation");
+        assert_string_equal(str(vj, "method"), "slerp");
+        assert_true(fabs(num(vj, "t") - i / 2.0) < 1e-12);
+        assert_int_equal(num(vj, "steps"), 2);
+        assert_int_equal(num(vj, "index"), i);
+        assert_non_null(strstr(str(vj, "a"), "src_a.mid"));
+        assert_non_null(strstr(str(vj, "b"), "src_b.mid"));
+        assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(j, "settings"), "seed"), 9);
+        cJSON_Delete(j);
+        tok[i] = (char *)testutil_read_file(mid, NULL);
+    }
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_3of2_s9.mid", outputs);
+    assert_false(file_is_regular(mid));
+    /* greedy with one seed: the pieces differ only through z, so the two ends differ */
+    size_t la, lb;
+    free(tok[0]);
+    free(tok[1]);
+    free(tok[2]);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_0of2_s9.mid", outputs);
+    unsigned char *ea = testutil_read_file(mid, &la);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_2of2_s9.mid", outputs);
+    unsigned char *eb = testutil_read_file(mid, &lb);
+    assert_true(la != lb || memcmp(ea, eb, la));
+    free(ea);
+    free(eb);
+    /* the same run again reproduces the ends exactly (new names, same bytes) */
+    const char *a3[] = {"generate", "--interpolate", ma, mb, "--steps", "2", "--strategy", "greedy", "--seed", "9",
+                        "--checkpoint", v3, "--lerp", "--json", NULL};
+    assert_int_equal(run_aurl(a3), 0);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_0of2_s9.mid", outputs);
+    ea = testutil_read_file(mid, &la);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_interp_src_a_src_b_0of2_s9_2.mid", outputs);
+    cJSON *j = check_piece(mid);
+    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(j, "vae"), "method"), "linear");
+    cJSON_Delete(j);
+    eb = testutil_read_file(mid, &lb);
+    assert_true(la == lb && !memcmp(ea, eb, la));
+    free(ea);
+    free(eb);
+    char *o = read_text("out.txt"); /* --json: three lines */
+    int lines = 0;
+    for (char *p = o; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 3);
+    free(o);
+
+    /* plain generate on a stage-3 checkpoint samples the prior, with a note */
+    const char *a4[] = {"generate", "--seed", "2", NULL};
+    assert_int_equal(run_aurl(a4), 0);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_vae_top_p_s2.mid", outputs);
+    cJSON_Delete(check_piece(mid));
+    /* a missing interpolation source: exit 2 naming it */
+    const char *a5[] = {"generate", "--interpolate", ma, "/nonexistent/q.mid", NULL};
+    expect_usage_error(a5, "q.mid");
+    snprintf(outputs, sizeof outputs, "%s", saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_json_progress_count),
         cmocka_unit_test(test_prime),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_vae),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

@@ -2,8 +2,15 @@
  * optionally tokenise a primer MIDI file, sample pieces with the sampler,
  * and write each as a .mid plus a .json sidecar (settings, checkpoint,
  * token and note counts, duration, timing, grammar errors) under
- * <outputs>/generated/ (or --out). Exit codes: 0 ok, 1 runtime failure
- * (no checkpoint yet, write errors), 2 bad usage or input. */
+ * <outputs>/generated/ (or --out).
+ * VAE mode (a stage-3 checkpoint, engine/vae_sample): z from the prior, or
+ * with --interpolate A B --steps N the posterior means of A's and B's first
+ * windows and N+1 points between them (slerp; --lerp for linear), each
+ * decoded over one window of T tokens. A transformer-mode run whose
+ * checkpoint turns out to be stage 3 samples it from the prior too (its
+ * decoder was trained with the latent conditioning).
+ * Exit codes: 0 ok, 1 runtime failure (no checkpoint yet, no stage-3
+ * checkpoint for --mode vae, write errors), 2 bad usage or input. */
 #include "engine/generate_cmd.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +27,8 @@
 #include "engine/ckpt_pick.h"
 #include "engine/model_ckpt.h"
 #include "engine/sampler.h"
+#include "engine/vae_sample.h"
+#include "engine/vaegan.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 
@@ -34,7 +43,7 @@ static void usage(FILE *f)
             "                     [--repetition-penalty R] [--length N] [--seconds S] [--min-tokens N]\n"
             "                     [--max-note-seconds S] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
             "                     [--checkpoint F] [--out FILE.mid] [--count N] [--json] [--progress]\n"
-            "                     [--interpolate A.mid B.mid] [--steps N]\n\n"
+            "                     [--interpolate A.mid B.mid] [--steps N] [--lerp]\n\n"
             "Sample music from a trained model (KV-cached decoding, grammar-masked so every\n"
             "piece decodes to well-formed MIDI). Writes <outputs>/generated/<checkpoint>_<strategy>_s<seed>.mid\n"
             "(never overwriting: _2, _3, ... are appended) and a .json sidecar beside it.\n\n"
@@ -56,7 +65,15 @@ static void usage(FILE *f)
             "  --count N             pieces to generate, default 1\n"
             "  --json                print each sidecar as one JSON line on stdout\n"
             "  --progress            print 'progress <done> <total>' lines to stderr\n"
-            "  --mode vae, --interpolate A.mid B.mid, --steps N: VAE sampling (stage 3)\n");
+            "\nVAE mode (needs a stage-3 checkpoint, `aurl train --stage 3`):\n"
+            "  --mode vae            z ~ N(0, I) from the seed, decoded over one window of the\n"
+            "                        model (at most T-1 tokens): <checkpoint>_vae_<strategy>_s<seed>.mid\n"
+            "  --interpolate A.mid B.mid  encode the first window of A and of B (posterior means)\n"
+            "                        and decode N+1 points between them (t = 0, 1/N, ..., 1, one\n"
+            "                        seed for all): <checkpoint>_interp_<A>_<B>_<i>of<N>_s<seed>.mid\n"
+            "  --steps N             interpolation steps, default 8\n"
+            "  --lerp                interpolate linearly (default: spherical, slerp, which keeps\n"
+            "                        the norm typical of the prior between the two ends)\n");
 }
 
 static double parse_num(const char *opt, const char *val, double min, double max, int *bad)
@@ -110,9 +127,10 @@ static void path_stem(const char *path, char *out, size_t len)
 }
 
 /* Output path of piece i: --out (numbered when count > 1) or a fresh
- * default name. Returns 0 or -1 (err set). */
-static int output_path(const char *outputs_dir, const char *out_opt, int count, int i, const char *ckpt,
-                       const char *strategy, uint64_t seed, char *path, size_t len, char err[AURL_ERR_LEN])
+ * <outputs>/generated/<stem>.mid (_2, _3, ... when taken). Returns 0 or -1
+ * (err set). */
+static int output_path(const char *outputs_dir, const char *out_opt, int count, int i, const char *stem, char *path,
+                       size_t len, char err[AURL_ERR_LEN])
 {
     if (out_opt) {
         if (count == 1) {
@@ -137,13 +155,11 @@ static int output_path(const char *outputs_dir, const char *out_opt, int count, 
         }
         return 0;
     }
-    char dir[4096], stem[512];
+    char dir[4096];
     snprintf(dir, sizeof dir, "%s/generated", outputs_dir);
     if (file_mkdirs(dir, err)) return -1;
-    path_stem(ckpt, stem, sizeof stem);
     for (int k = 1; k < 100000; k++) {
-        int n = k == 1 ? snprintf(path, len, "%s/%s_%s_s%llu.mid", dir, stem, strategy, (unsigned long long)seed)
-                       : snprintf(path, len, "%s/%s_%s_s%llu_%d.mid", dir, stem, strategy, (unsigned long long)seed, k);
+        int n = k == 1 ? snprintf(path, len, "%s/%s.mid", dir, stem) : snprintf(path, len, "%s/%s_%d.mid", dir, stem, k);
         if ((size_t)n >= len) goto toolong;
         if (!file_is_regular(path) && !file_is_dir(path)) return 0;
     }
@@ -165,7 +181,7 @@ static double seconds_before(const int32_t *tok, int end)
 
 typedef struct {
     const char *mode, *prime, *out, *checkpoint, *interp_a, *interp_b;
-    int count, json, progress, steps, length_given;
+    int count, json, progress, steps, length_given, count_given, steps_given, lerp, mode_given;
     sampler_settings s;
 } gen_opts;
 
@@ -177,17 +193,21 @@ static double setting(float x)
     return strtod(buf, NULL);
 }
 
+/* The sidecar of one piece; vae (may be NULL, taken over) becomes its "vae" member. */
 static cJSON *sidecar(const gen_opts *o, const sampler_settings *s, const char *ckpt, int stage, const char *midi,
-                      const sampler_result *r, const score *sc)
+                      const sampler_result *r, const score *sc, cJSON *vae)
 {
     cJSON *j = cJSON_CreateObject();
-    if (!j) return NULL;
+    if (!j) {
+        cJSON_Delete(vae);
+        return NULL;
+    }
     cJSON_AddStringToObject(j, "midi", midi);
     cJSON_AddStringToObject(j, "checkpoint", ckpt);
     cJSON_AddNumberToObject(j, "stage", stage);
     cJSON *st = cJSON_AddObjectToObject(j, "settings");
     if (st) {
-        cJSON_AddStringToObject(st, "mode", "transformer");
+        cJSON_AddStringToObject(st, "mode", vae ? "vae" : "transformer");
         cJSON_AddStringToObject(st, "strategy", sampler_strategy_name(s->strategy));
         cJSON_AddNumberToObject(st, "temperature", setting(s->temperature));
         cJSON_AddNumberToObject(st, "top_k", s->top_k);
@@ -215,6 +235,7 @@ static cJSON *sidecar(const gen_opts *o, const sampler_settings *s, const char *
     cJSON_AddNumberToObject(j, "tokens_per_s", r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0);
     cJSON_AddNumberToObject(j, "grammar_errors", r->grammar_errors);
     cJSON_AddNumberToObject(j, "created_at", clock_wall());
+    if (vae) cJSON_AddItemToObject(j, "vae", vae);
     return j;
 }
 
@@ -228,20 +249,29 @@ static void sidecar_path(const char *midi, char *out, size_t len)
     if (n + 6 <= len) memcpy(out + n, ".json", 6);
 }
 
-/* Primer tokens (without START/END), the last part that fits the model. */
-static int read_primer(const char *path, int max_keep, int32_t **out, int *n_out, char err[AURL_ERR_LEN])
+/* The tokens of a MIDI file (START ... END; read in the isolated reader). */
+static int read_tokens(const char *path, uint16_t **tok, size_t *n, char err[AURL_ERR_LEN])
 {
     score s;
     score_init(&s);
     if (midi_read_isolated(path, &s, err)) return -1;
-    uint16_t *tok = NULL;
-    size_t n = 0;
-    int rc = tok_encode(&s, &tok, &n);
+    *tok = NULL;
+    *n = 0;
+    int rc = tok_encode(&s, tok, n);
     score_free(&s);
     if (rc) {
         errmsg_set(err, "%s: out of memory while tokenising", path);
         return -1;
     }
+    return 0;
+}
+
+/* Primer tokens (without START/END), the last part that fits the model. */
+static int read_primer(const char *path, int max_keep, int32_t **out, int *n_out, char err[AURL_ERR_LEN])
+{
+    uint16_t *tok = NULL;
+    size_t n = 0;
+    if (read_tokens(path, &tok, &n, err)) return -1;
     int body = n >= 2 ? (int)n - 2 : 0; /* without START and END */
     int keep = body < max_keep ? body : max_keep;
     if (keep < body)
@@ -273,7 +303,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"out", required_argument, NULL, 'o'},           {"count", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},                {"progress", no_argument, NULL, 'g'},
         {"interpolate", required_argument, NULL, 'I'},   {"steps", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0}};
+        {"lerp", no_argument, NULL, 'l'},                {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int bad = 0, c;
     optind = 1;
     opterr = 1;
@@ -285,6 +316,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
                 bad = 1;
             }
             o->mode = optarg;
+            o->mode_given = 1;
             break;
         case 'S':
             if (sampler_strategy_parse(optarg, &o->s.strategy)) {
@@ -311,7 +343,10 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case 'e': o->s.seed = (uint64_t)parse_int("--seed", optarg, 0, (long long)1 << 53, &bad); break;
         case 'c': o->checkpoint = optarg; break;
         case 'o': o->out = optarg; break;
-        case 'C': o->count = (int)parse_int("--count", optarg, 1, 10000, &bad); break;
+        case 'C':
+            o->count = (int)parse_int("--count", optarg, 1, 10000, &bad);
+            o->count_given = 1;
+            break;
         case 'j': o->json = 1; break;
         case 'g': o->progress = 1; break;
         case 'I':
@@ -323,7 +358,11 @@ static int parse_args(int argc, char **argv, gen_opts *o)
                 bad = 1;
             }
             break;
-        case 'T': o->steps = (int)parse_int("--steps", optarg, 2, 1000, &bad); break;
+        case 'T':
+            o->steps = (int)parse_int("--steps", optarg, 1, 1000, &bad);
+            o->steps_given = 1;
+            break;
+        case 'l': o->lerp = 1; break;
         case 'h': return 1;
         default: bad = 1;
         }
@@ -332,8 +371,22 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         fprintf(stderr, "aurl generate: unexpected argument '%s'\n", argv[optind]);
         bad = 1;
     }
-    if (!bad && o->interp_a && strcmp(o->mode, "vae")) {
+    /* --interpolate implies --mode vae (an explicit --mode transformer is refused) */
+    if (!bad && o->interp_a && !strcmp(o->mode, "transformer") && o->mode_given) {
         fprintf(stderr, "aurl generate: --interpolate needs --mode vae\n");
+        bad = 1;
+    }
+    if (o->interp_a) o->mode = "vae";
+    if (!bad && (o->steps_given || o->lerp) && !o->interp_a) {
+        fprintf(stderr, "aurl generate: --steps and --lerp go with --interpolate A.mid B.mid\n");
+        bad = 1;
+    }
+    if (!bad && o->interp_a && o->count_given) {
+        fprintf(stderr, "aurl generate: --interpolate writes --steps + 1 pieces; --count does not apply\n");
+        bad = 1;
+    }
+    if (!bad && o->prime && !strcmp(o->mode, "vae")) {
+        fprintf(stderr, "aurl generate: --prime is for transformer mode (VAE mode decodes a latent z)\n");
         bad = 1;
     }
     /* --seconds alone: a token budget generous for that much music (~200 tokens/s) */
@@ -349,36 +402,70 @@ static int parse_args(int argc, char **argv, gen_opts *o)
     return bad ? -1 : 0;
 }
 
-int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
+/* Decode, write and report one sampled piece: the .mid at --out or
+ * <outputs>/generated/<stem>.mid, its sidecar (vae: the "vae" member, taken
+ * over), a --json line or a summary line (note: appended to it, may be "").
+ * Returns 0 or EXIT_RUNTIME (message printed). */
+static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_settings *s, const char *ckpt, int stage,
+                      const char *stem, int i, int n_pieces, const sampler_result *r, cJSON *vae, const char *note)
 {
-    gen_opts o = {.mode = "transformer", .count = 1, .steps = 8};
-    sampler_settings_default(&o.s);
-    int pr = parse_args(argc, argv, &o);
-    if (pr == 1) {
-        usage(stdout);
-        return 0;
+    char err[AURL_ERR_LEN], path[4096], jpath[4200];
+    int rc = EXIT_RUNTIME;
+    uint16_t *t16 = malloc((size_t)r->n_tokens * sizeof(uint16_t));
+    score sc;
+    score_init(&sc);
+    cJSON *j = NULL;
+    char *text = NULL;
+    if (!t16) {
+        fprintf(stderr, "aurl generate: out of memory\n");
+        goto done;
     }
-    if (pr) {
-        usage(stderr);
-        return EXIT_USAGE;
+    for (int k = 0; k < r->n_tokens; k++)
+        t16[k] = (uint16_t)(r->tokens[k] >= 0 && r->tokens[k] < TOK_VOCAB_SIZE ? r->tokens[k] : TOK_UNK);
+    if (tok_decode(t16, (size_t)r->n_tokens, &sc)) {
+        fprintf(stderr, "aurl generate: out of memory while decoding\n");
+        goto done;
     }
-    if (!strcmp(o.mode, "vae")) {
-        fprintf(stderr, "aurl generate: VAE generation arrives with stage-3 training\n");
-        return EXIT_USAGE;
-    }
-
-    char err[AURL_ERR_LEN], ckpt[4096];
-    int stage = 0;
-    if (o.checkpoint) {
-        if (!file_is_regular(o.checkpoint)) {
-            fprintf(stderr, "aurl generate: %s: no such checkpoint file\n", o.checkpoint);
-            return EXIT_USAGE;
-        }
-        snprintf(ckpt, sizeof ckpt, "%s", o.checkpoint);
-    } else if (ckpt_pick_best(g->outputs_dir, ckpt, sizeof ckpt, &stage, err)) {
+    if (output_path(g->outputs_dir, o->out, n_pieces, i, stem, path, sizeof path, err) ||
+        midi_write_file(path, &sc, err)) {
         fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_RUNTIME;
+        goto done;
     }
+    sidecar_path(path, jpath, sizeof jpath);
+    j = sidecar(o, s, ckpt, stage, path, r, &sc, vae);
+    vae = NULL;
+    text = j ? cJSON_Print(j) : NULL;
+    if (!text || file_write_atomic(jpath, text, strlen(text), err)) {
+        fprintf(stderr, "aurl generate: %s\n", text ? err : "out of memory");
+        goto done;
+    }
+    if (o->json) {
+        char *line = cJSON_PrintUnformatted(j);
+        if (line) printf("%s\n", line);
+        free(line);
+    } else {
+        double tps = r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0;
+        printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, score_duration(&sc), r->n_tokens,
+               r->n_generated);
+        if (r->prime_end > 1)
+            printf("; continuation starts at token %d, %.2f s", r->prime_end, seconds_before(r->tokens, r->prime_end));
+        printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, tps, note);
+    }
+    fflush(stdout);
+    rc = 0;
+done:
+    cJSON_Delete(vae);
+    free(text);
+    cJSON_Delete(j);
+    score_free(&sc);
+    free(t16);
+    return rc;
+}
+
+/* Transformer mode: --count pieces from checkpoint ckpt. */
+static int run_transformer(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage)
+{
+    char err[AURL_ERR_LEN];
     model_config cfg;
     transformer *m = NULL;
     if (model_ckpt_read_config(ckpt, &cfg, err) || transformer_create(&m, &cfg, 1, 1, 0, err) ||
@@ -395,78 +482,214 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
     }
     int32_t *prefix = NULL;
     int n_prefix = 0;
-    if (o.prime && read_primer(o.prime, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
+    if (o->prime && read_primer(o->prime, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
         fprintf(stderr, "aurl generate: --prime: %s\n", err);
         transformer_free(m);
         return EXIT_USAGE;
     }
-
+    char base[512];
+    path_stem(ckpt, base, sizeof base);
     int rc = 0;
-    progress_ctx pc = {o.progress, 0, o.count * o.s.max_tokens};
-    for (int i = 0; i < o.count && !rc; i++) {
-        sampler_settings s = o.s;
-        s.seed = o.s.seed + (uint64_t)i;
+    progress_ctx pc = {o->progress, 0, o->count * o->s.max_tokens};
+    for (int i = 0; i < o->count && !rc; i++) {
+        sampler_settings s = o->s;
+        s.seed = o->s.seed + (uint64_t)i;
         sampler_result r;
-        pc.done_before = i * o.s.max_tokens;
+        pc.done_before = i * o->s.max_tokens;
         if (sampler_generate(m, &s, prefix, n_prefix, NULL, 0, on_progress, &pc, &r, err)) {
             fprintf(stderr, "aurl generate: %s\n", err);
             rc = EXIT_RUNTIME;
             break;
         }
-        uint16_t *t16 = malloc((size_t)r.n_tokens * sizeof(uint16_t));
-        score sc;
-        score_init(&sc);
-        char path[4096], jpath[4200];
-        cJSON *j = NULL;
-        char *text = NULL;
-        if (!t16) {
-            fprintf(stderr, "aurl generate: out of memory\n");
-            rc = EXIT_RUNTIME;
-            goto next;
-        }
-        for (int k = 0; k < r.n_tokens; k++)
-            t16[k] = (uint16_t)(r.tokens[k] >= 0 && r.tokens[k] < TOK_VOCAB_SIZE ? r.tokens[k] : TOK_UNK);
-        if (tok_decode(t16, (size_t)r.n_tokens, &sc)) {
-            fprintf(stderr, "aurl generate: out of memory while decoding\n");
-            rc = EXIT_RUNTIME;
-            goto next;
-        }
-        if (output_path(g->outputs_dir, o.out, o.count, i, ckpt, sampler_strategy_name(s.strategy), s.seed, path,
-                        sizeof path, err) ||
-            midi_write_file(path, &sc, err)) {
-            fprintf(stderr, "aurl generate: %s\n", err);
-            rc = EXIT_RUNTIME;
-            goto next;
-        }
-        sidecar_path(path, jpath, sizeof jpath);
-        j = sidecar(&o, &s, ckpt, stage, path, &r, &sc);
-        text = j ? cJSON_Print(j) : NULL;
-        if (!text || file_write_atomic(jpath, text, strlen(text), err)) {
-            fprintf(stderr, "aurl generate: %s\n", text ? err : "out of memory");
-            rc = EXIT_RUNTIME;
-            goto next;
-        }
-        if (o.json) {
-            char *line = cJSON_PrintUnformatted(j);
-            if (line) printf("%s\n", line);
-            free(line);
-        } else {
-            double tps = r.seconds_taken > 0 ? r.n_generated / r.seconds_taken : 0.0;
-            printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, score_duration(&sc), r.n_tokens,
-                   r.n_generated);
-            if (r.prime_end > 1)
-                printf("; continuation starts at token %d, %.2f s", r.prime_end, seconds_before(r.tokens, r.prime_end));
-            printf(") in %.2f s, %.0f tokens/s\n", r.seconds_taken, tps);
-        }
-        fflush(stdout);
-    next:
-        free(text);
-        cJSON_Delete(j);
-        score_free(&sc);
-        free(t16);
+        char stem[1024];
+        snprintf(stem, sizeof stem, "%s_%s_s%llu", base, sampler_strategy_name(s.strategy),
+                 (unsigned long long)s.seed);
+        rc = emit_piece(o, g, &s, ckpt, stage, stem, i, o->count, &r, NULL, "");
         sampler_result_free(&r);
     }
     free(prefix);
     transformer_free(m);
     return rc;
+}
+
+/* Posterior mean of the first window of MIDI file path (the "vae" sidecar
+ * member records the file). 0, or EXIT_USAGE (message printed). */
+static int encode_file(vae *m, int T, const char *path, float *mu)
+{
+    char err[AURL_ERR_LEN];
+    uint16_t *tok = NULL;
+    size_t n = 0;
+    if (read_tokens(path, &tok, &n, err)) {
+        fprintf(stderr, "aurl generate: --interpolate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int rc = vae_sample_encode(m, tok, n, T, mu, err);
+    free(tok);
+    if (rc) {
+        fprintf(stderr, "aurl generate: %s: %s\n", path, err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* VAE mode on stage-3 checkpoint ckpt: --count prior samples, or the
+ * --steps + 1 points of --interpolate A B. */
+static int run_vae(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage, const vae_ckpt_info *info)
+{
+    char err[AURL_ERR_LEN];
+    model_config mc;
+    vae_config vc;
+    if (vaegan_read_configs(ckpt, &mc, &vc, NULL, NULL, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (mc.vocab_size != TOK_VOCAB_SIZE) {
+        fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, mc.vocab_size,
+                TOK_VOCAB_SIZE);
+        return EXIT_USAGE;
+    }
+    /* the training window (recorded in the header), else the model's context */
+    int want = info->seq_len > 0 && info->seq_len <= mc.max_seq_len ? info->seq_len : mc.max_seq_len;
+    int T = vae_sample_window_len(&vc, want);
+    if (T < 2) {
+        fprintf(stderr, "aurl generate: %s: no window of at most %d tokens fits the VAE's segments\n", ckpt, want);
+        return EXIT_USAGE;
+    }
+    vae *m = NULL;
+    if (vaegan_load_vae_for_inference(ckpt, 1, T, &m, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int D = vae_latent_dim(m);
+    int interp = o->interp_a != NULL, n_pieces = interp ? o->steps + 1 : o->count, rc = 0;
+    vae_interp kind = o->lerp ? VAE_INTERP_LINEAR : VAE_INTERP_SLERP;
+    float *za = malloc((size_t)D * sizeof(float)), *zb = malloc((size_t)D * sizeof(float)),
+          *z = malloc((size_t)D * sizeof(float));
+    if (!za || !zb || !z) {
+        fprintf(stderr, "aurl generate: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    if (interp && ((rc = encode_file(m, T, o->interp_a, za)) || (rc = encode_file(m, T, o->interp_b, zb)))) goto done;
+    int max_tokens = o->s.max_tokens < T - 1 ? o->s.max_tokens : T - 1;
+    if (o->length_given && o->s.max_tokens > T - 1)
+        fprintf(stderr, "aurl generate: note: the VAE decodes one window of %d positions: at most %d tokens, not %d\n",
+                T, T - 1, o->s.max_tokens);
+    if (stage < 1) stage = 3;
+
+    char base[512], sa[256], sb[256];
+    path_stem(ckpt, base, sizeof base);
+    if (interp) {
+        path_stem(o->interp_a, sa, sizeof sa);
+        path_stem(o->interp_b, sb, sizeof sb);
+    }
+    progress_ctx pc = {o->progress, 0, n_pieces * max_tokens};
+    for (int i = 0; i < n_pieces && !rc; i++) {
+        sampler_settings s = o->s;
+        s.max_tokens = max_tokens;
+        if (s.min_tokens > max_tokens) s.min_tokens = max_tokens; /* as vae_sample_decode would; the sidecar says so */
+        s.seed = interp ? o->s.seed : o->s.seed + (uint64_t)i; /* interpolation: only z varies */
+        double t = interp ? (double)i / o->steps : 0;
+        if (interp) vae_sample_interp(za, zb, D, t, kind, z);
+        else vae_sample_prior(z, D, s.seed);
+        sampler_result r;
+        pc.done_before = i * max_tokens;
+        if (vae_sample_decode(m, T, z, &s, on_progress, &pc, &r, err)) {
+            fprintf(stderr, "aurl generate: %s\n", err);
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        char stem[1280], note[64] = "";
+        cJSON *vj = cJSON_CreateObject();
+        if (vj) {
+            cJSON_AddNumberToObject(vj, "window", T);
+            cJSON_AddNumberToObject(vj, "latent_dim", D);
+            cJSON_AddStringToObject(vj, "z", interp ? "interpolation" : "prior");
+        }
+        if (interp) {
+            snprintf(stem, sizeof stem, "%s_interp_%s_%s_%dof%d_s%llu", base, sa, sb, i, o->steps,
+                     (unsigned long long)s.seed);
+            snprintf(note, sizeof note, " (t = %.3g)", t);
+            if (vj) {
+                cJSON_AddStringToObject(vj, "a", o->interp_a);
+                cJSON_AddStringToObject(vj, "b", o->interp_b);
+                cJSON_AddNumberToObject(vj, "t", t);
+                cJSON_AddNumberToObject(vj, "index", i);
+                cJSON_AddNumberToObject(vj, "steps", o->steps);
+                cJSON_AddStringToObject(vj, "method", vae_interp_name(kind));
+            }
+        } else {
+            snprintf(stem, sizeof stem, "%s_vae_%s_s%llu", base, sampler_strategy_name(s.strategy),
+                     (unsigned long long)s.seed);
+            if (vj) cJSON_AddNumberToObject(vj, "z_seed", (double)s.seed);
+        }
+        if (!vj) {
+            fprintf(stderr, "aurl generate: out of memory\n");
+            rc = EXIT_RUNTIME;
+        } else {
+            rc = emit_piece(o, g, &s, ckpt, stage, stem, i, n_pieces, &r, vj, note);
+        }
+        sampler_result_free(&r);
+    }
+done:
+    free(za);
+    free(zb);
+    free(z);
+    vae_free(m);
+    return rc;
+}
+
+int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
+{
+    gen_opts o = {.mode = "transformer", .count = 1, .steps = 8};
+    sampler_settings_default(&o.s);
+    int pr = parse_args(argc, argv, &o);
+    if (pr == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (pr) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    int want_vae = !strcmp(o.mode, "vae");
+
+    char err[AURL_ERR_LEN], ckpt[4096];
+    int stage = 0;
+    if (o.checkpoint) {
+        if (!file_is_regular(o.checkpoint)) {
+            fprintf(stderr, "aurl generate: %s: no such checkpoint file\n", o.checkpoint);
+            return EXIT_USAGE;
+        }
+        snprintf(ckpt, sizeof ckpt, "%s", o.checkpoint);
+    } else if (ckpt_pick_best(g->outputs_dir, ckpt, sizeof ckpt, &stage, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_RUNTIME;
+    }
+    vae_ckpt_info info;
+    if (vae_sample_probe(ckpt, &info, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (want_vae && !info.is_vae) {
+        if (o.checkpoint) {
+            fprintf(stderr, "aurl generate: %s is not a stage-3 (VAE) checkpoint: VAE generation needs one (`aurl train --stage 3`)\n",
+                    ckpt);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "aurl generate: VAE generation needs a stage-3 checkpoint: run `aurl train --stage 3` (latest is %s)\n",
+                ckpt);
+        return EXIT_RUNTIME;
+    }
+    if (!want_vae && info.is_vae) {
+        if (o.prime) {
+            fprintf(stderr, "aurl generate: %s is a stage-3 (VAE) checkpoint: --prime needs a transformer checkpoint (stage 1 or 2, --checkpoint F)\n",
+                    ckpt);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "aurl generate: note: %s is a stage-3 (VAE) checkpoint: sampling z from the prior (--mode vae)\n",
+                ckpt);
+    }
+    if (info.is_vae) return run_vae(&o, g, ckpt, stage, &info);
+    return run_transformer(&o, g, ckpt, stage);
 }
