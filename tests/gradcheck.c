@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "engine/rng.h"
 
@@ -13,6 +14,19 @@ void gc_fill(float *x, size_t n, uint64_t seed, float scale)
         double u = (double)(rng_mix64(base + i) >> 11) / 9007199254740992.0; /* [0,1) */
         x[i] = (float)((2.0 * u - 1.0) * scale);
     }
+}
+
+void gc_tokens(int32_t *x, int n, int V, uint64_t seed)
+{
+    rng_state r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, (uint64_t)V);
+}
+
+void gc_randomize_tensor(const transformer_tensor *t, rng_state *r, float sd)
+{
+    int ln_w = strstr(t->name, "ln") && strstr(t->name, ".weight");
+    for (size_t j = 0; j < t->numel; j++) t->param[j] = (ln_w ? 1.0f : 0.0f) + sd * (float)rng_normal(r);
 }
 
 double gc_dot(const float *out, const float *w, size_t n)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/audition.h"
@@ -184,25 +183,8 @@ static void test_play_device(void **state)
 /* `aurl --outputs O play ARGS...` (the build's own binary); exit code. */
 static int run_play(const char *const *args)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    const char *argv[16] = {exe, "-q", "--outputs", testutil_path("outputs"), "play"};
-    int n = 5;
-    for (int i = 0; args[i] && n < 15; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        freopen("/dev/null", "w", stderr);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    const char *pre[] = {"-q", "--outputs", testutil_path("outputs"), "play", NULL};
+    return testutil_run_aurl(pre, args, NULL, NULL);
 }
 
 /* The command: bad file exit 2, --wav renders, and with no device (or

@@ -10,13 +10,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "data/cache.h"
 #include "data/midi_write.h"
@@ -87,35 +84,8 @@ static int setup(void **state)
 /* Run `aurl --data D --outputs O ARGS...` with stdout into OUT_NAME; exit code. */
 static int run_aurl(const char *out_name, const char *const *args)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = exe;
-    argv[n++] = "-q";
-    argv[n++] = "--data";
-    argv[n++] = testutil_path("data");
-    argv[n++] = "--outputs";
-    argv[n++] = testutil_path("outputs");
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    const char *out = testutil_path(out_name);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0) _exit(126);
-        dup2(fd, STDOUT_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    const char *pre[] = {"-q", "--data", testutil_path("data"), "--outputs", testutil_path("outputs"), NULL};
+    return testutil_run_aurl(pre, args, out_name, NULL);
 }
 
 static cJSON *read_json(const char *name)

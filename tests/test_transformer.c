@@ -16,6 +16,8 @@
 #include "engine/adamw.h"
 #include "engine/rng.h"
 #include "engine/transformer.h"
+#include "gradcheck.h"
+#include "ref_fixture.h"
 #include "util/fileio.h"
 
 #define FIXTURE "tests/fixtures/transformer_ref.bin"
@@ -50,13 +52,6 @@ static transformer *make(const model_config *c, int B, int T, uint64_t seed)
     return m;
 }
 
-static void random_tokens(int32_t *x, int n, int V, uint64_t seed)
-{
-    rng_state r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, (uint64_t)V);
-}
-
 /* ---- finite differences ----------------------------------------------- */
 
 typedef struct {
@@ -75,15 +70,10 @@ static void check_model_gradients(const model_config *cfg, const char *label)
     /* larger weights than the init so gradients stand well above float noise */
     rng_state r;
     rng_seed(&r, 99);
-    for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
-        int is_ln_w = strstr(t->name, "ln") && strstr(t->name, ".weight");
-        for (size_t j = 0; j < t->numel; j++)
-            t->param[j] = (is_ln_w ? 1.0f : 0.0f) + 0.25f * (float)rng_normal(&r);
-    }
+    for (int i = 0; i < transformer_n_tensors(m); i++) gc_randomize_tensor(transformer_tensor_at(m, i), &r, 0.25f);
     int32_t in[16], tg[16];
-    random_tokens(in, B * T, cfg->vocab_size, 1);
-    random_tokens(tg, B * T, cfg->vocab_size, 2);
+    gc_tokens(in, B * T, cfg->vocab_size, 1);
+    gc_tokens(tg, B * T, cfg->vocab_size, 2);
     tg[3] = 2; /* PAD targets are ignored */
     tg[12] = 2;
     fd_ctx ctx = {m, in, tg, B, T, cfg->dropout > 0};
@@ -158,96 +148,14 @@ static void test_gradcheck_dropout(void **state)
 
 /* ---- PyTorch fixture ---------------------------------------------------- */
 
-typedef struct {
-    char name[96];
-    int ndims, dims[4];
-    size_t numel;
-    float *data;
-} ref_tensor;
-
-typedef struct {
-    unsigned char *buf;
-    int n;
-    ref_tensor t[256];
-} ref_file;
-
-static uint32_t rd32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void ref_load(ref_file *f)
-{
-    size_t len;
-    char err[AURL_ERR_LEN];
-    int rc = file_read_all(FIXTURE, 16u << 20, &f->buf, &len, err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_true(len > 12);
-    assert_memory_equal(f->buf, "AURLREF1", 8);
-    uint32_t count = rd32(f->buf + 8);
-    assert_true(count <= 256);
-    size_t off = 12;
-    for (uint32_t i = 0; i < count; i++) {
-        ref_tensor *t = &f->t[i];
-        assert_true(off + 4 <= len);
-        uint32_t nl = rd32(f->buf + off);
-        off += 4;
-        assert_true(nl < sizeof t->name && off + nl + 4 <= len);
-        memcpy(t->name, f->buf + off, nl);
-        t->name[nl] = 0;
-        off += nl;
-        t->ndims = (int)rd32(f->buf + off);
-        off += 4;
-        assert_true(t->ndims <= 4 && off + 4u * t->ndims <= len);
-        t->numel = 1;
-        for (int d = 0; d < t->ndims; d++) {
-            t->dims[d] = (int)rd32(f->buf + off);
-            t->numel *= (size_t)t->dims[d];
-            off += 4;
-        }
-        assert_true(off + 4 * t->numel <= len);
-        t->data = malloc(t->numel * sizeof(float) + 1);
-        memcpy(t->data, f->buf + off, t->numel * sizeof(float)); /* little-endian host */
-        off += 4 * t->numel;
-    }
-    assert_int_equal(off, len);
-    f->n = (int)count;
-}
-
-static void ref_free(ref_file *f)
-{
-    for (int i = 0; i < f->n; i++) free(f->t[i].data);
-    free(f->buf);
-}
-
-static const ref_tensor *ref_get(const ref_file *f, const char *name)
-{
-    for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->t[i].name, name)) return &f->t[i];
-    fprintf(stderr, "fixture has no tensor %s\n", name);
-    fail();
-    return NULL;
-}
-
-/* max |a-b| and that relative to max |b|. */
-static double compare(const float *a, const float *b, size_t n, double *abs_err)
-{
-    double e = 0.0, mx = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - b[i]);
-        if (!(d <= e)) e = d; /* NaN propagates as failure */
-        if (fabs(b[i]) > mx) mx = fabs(b[i]);
-    }
-    *abs_err = e;
-    return e / (mx > 0 ? mx : 1.0);
-}
-
 #define REF_REL_TOL 1e-4
 
 static void check_variant(const ref_file *f, const char *v, int store_logits)
 {
-    const float *cf = ref_get(f, "config")->data;
+    const float *cf = ref_get(f, "config", 0)->data;
     char nm[160];
     snprintf(nm, sizeof nm, "%s/attn", v);
-    const float *at = ref_get(f, nm)->data;
+    const float *at = ref_get(f, nm, 0)->data;
     model_config c;
     memset(&c, 0, sizeof c);
     c.vocab_size = (int)cf[0];
@@ -265,28 +173,28 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     for (int i = 0; i < transformer_n_tensors(m); i++) {
         const transformer_tensor *t = transformer_tensor_at(m, i);
         snprintf(nm, sizeof nm, "weights/%s", t->name);
-        const ref_tensor *r = ref_get(f, nm);
+        const ref_tensor *r = ref_get(f, nm, 0);
         assert_int_equal(r->numel, t->numel);
         for (int d = 0; d < t->ndims; d++) assert_int_equal(r->dims[d], t->dims[d]);
         memcpy(t->param, r->data, t->numel * sizeof(float));
     }
     int32_t *in = malloc(N * sizeof *in), *tg = malloc(N * sizeof *tg);
     for (int i = 0; i < N; i++) {
-        in[i] = (int32_t)ref_get(f, "inputs")->data[i];
-        tg[i] = (int32_t)ref_get(f, "targets")->data[i];
+        in[i] = (int32_t)ref_get(f, "inputs", 0)->data[i];
+        tg[i] = (int32_t)ref_get(f, "targets", 0)->data[i];
     }
     transformer_zero_grad(m);
     float loss = transformer_forward(m, in, tg, B, T, 1, 0);
     snprintf(nm, sizeof nm, "%s/loss", v);
-    float ref_loss = ref_get(f, nm)->data[0];
+    float ref_loss = ref_get(f, nm, 0)->data[0];
     printf("  [%s] loss %.7f ref %.7f (abs err %.2e)\n", v, loss, ref_loss, fabs(loss - ref_loss));
     assert_true(fabs(loss - ref_loss) < 1e-5);
     double abs_err, rel;
     if (store_logits) {
         snprintf(nm, sizeof nm, "%s/logits", v);
-        const ref_tensor *r = ref_get(f, nm);
+        const ref_tensor *r = ref_get(f, nm, 0);
         assert_int_equal(r->numel, (size_t)N * c.vocab_size);
-        rel = compare(transformer_logits(m), r->data, r->numel, &abs_err);
+        rel = ref_compare(transformer_logits(m), r->data, r->numel, &abs_err);
         printf("  [%s] %-28s max abs err %.2e  rel %.2e\n", v, "logits", abs_err, rel);
         assert_true(rel < REF_REL_TOL);
     }
@@ -295,9 +203,9 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     for (int i = 0; i < transformer_n_tensors(m); i++) {
         const transformer_tensor *t = transformer_tensor_at(m, i);
         snprintf(nm, sizeof nm, "%s/grad/%s", v, t->name);
-        const ref_tensor *r = ref_get(f, nm);
+        const ref_tensor *r = ref_get(f, nm, 0);
         assert_int_equal(r->numel, t->numel);
-        rel = compare(t->grad, r->data, t->numel, &abs_err);
+        rel = ref_compare(t->grad, r->data, t->numel, &abs_err);
         printf("  [%s] grad %-23s max abs err %.2e  rel %.2e\n", v, t->name, abs_err, rel);
         if (rel > worst) worst = rel;
         assert_true(rel < REF_REL_TOL);
@@ -305,7 +213,7 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     printf("  [%s] worst gradient rel err %.2e (tolerance %.0e)\n", v, worst, REF_REL_TOL);
 
     /* 10 AdamW steps with the reference's hyper-parameters */
-    const float *o = ref_get(f, "optim")->data;
+    const float *o = ref_get(f, "optim", 0)->data;
     adamw_config oc = adamw_default_config(o[0], o[1], (long)o[2], (long)o[3]);
     oc.beta1 = o[4];
     oc.beta2 = o[5];
@@ -316,9 +224,9 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     adamw opt;
     adamw_init(&opt, &oc);
     snprintf(nm, sizeof nm, "%s/losses", v);
-    const float *rl = ref_get(f, nm)->data;
+    const float *rl = ref_get(f, nm, 0)->data;
     snprintf(nm, sizeof nm, "%s/gradnorms", v);
-    const float *rn = ref_get(f, nm)->data;
+    const float *rn = ref_get(f, nm, 0)->data;
     transformer_zero_grad(m);
     int clipped = 0;
     double worst_loss = 0.0;
@@ -346,7 +254,7 @@ static void test_pytorch_reference(void **state)
 {
     (void)state;
     static ref_file f;
-    ref_load(&f);
+    ref_load(&f, FIXTURE);
     check_variant(&f, "full", 1);
     check_variant(&f, "sliding", 0);
     check_variant(&f, "hier", 0);
@@ -363,7 +271,7 @@ static void test_causal(void **state)
         model_config c = tiny_config(kinds[k], 3, 2, 1, 0.0f);
         transformer *m = make(&c, 1, 8, 3);
         int32_t a[8], b[8];
-        random_tokens(a, 8, c.vocab_size, 10);
+        gc_tokens(a, 8, c.vocab_size, 10);
         memcpy(b, a, sizeof a);
         b[5] = (a[5] + 1) % c.vocab_size;
         b[7] = (a[7] + 7) % c.vocab_size;
@@ -390,8 +298,8 @@ static void test_smaller_batch(void **state)
     model_config c = tiny_config(ATTN_FULL, 4, 2, 1, 0.0f);
     transformer *big = make(&c, 3, 8, 11), *small = make(&c, 2, 5, 11);
     int32_t in[10], tg[10];
-    random_tokens(in, 10, c.vocab_size, 4);
-    random_tokens(tg, 10, c.vocab_size, 5);
+    gc_tokens(in, 10, c.vocab_size, 4);
+    gc_tokens(tg, 10, c.vocab_size, 5);
     float l1 = transformer_forward(big, in, tg, 2, 5, 1, 0);
     float l2 = transformer_forward(small, in, tg, 2, 5, 1, 0);
     assert_true(fabsf(l1 - l2) < 1e-6f);
@@ -400,7 +308,7 @@ static void test_smaller_batch(void **state)
     for (int i = 0; i < transformer_n_tensors(big); i++) {
         const transformer_tensor *a = transformer_tensor_at(big, i), *b = transformer_tensor_at(small, i);
         double e;
-        compare(a->grad, b->grad, a->numel, &e);
+        ref_compare(a->grad, b->grad, a->numel, &e);
         assert_true(e < 1e-6);
     }
     /* too large a batch is refused, not crashed on */
@@ -496,8 +404,8 @@ static void test_training_and_nan_guard(void **state)
     model_config c = tiny_config(ATTN_FULL, 4, 2, 1, 0.0f);
     transformer *m = make(&c, 2, 8, 1);
     int32_t in[16], tg[16];
-    random_tokens(in, 16, c.vocab_size, 21);
-    random_tokens(tg, 16, c.vocab_size, 22);
+    gc_tokens(in, 16, c.vocab_size, 21);
+    gc_tokens(tg, 16, c.vocab_size, 22);
     adamw_config oc = adamw_default_config(1e-2f, 1e-3f, 5, 50);
     adamw opt;
     adamw_init(&opt, &oc);
@@ -537,8 +445,8 @@ static void test_nan_weights_poison_loss(void **state)
         model_config c = tiny_config(kinds[k], 3, 2, 1, 0.0f);
         transformer *m = make(&c, 2, 8, 4);
         int32_t in[16], tg[16];
-        random_tokens(in, 16, c.vocab_size, 31);
-        random_tokens(tg, 16, c.vocab_size, 32);
+        gc_tokens(in, 16, c.vocab_size, 31);
+        gc_tokens(tg, 16, c.vocab_size, 32);
         assert_true(isfinite(transformer_forward(m, in, tg, 2, 8, 1, 0)));
         volatile float zero = 0.0f;
         float nan_default = zero / zero; /* the CPU's default NaN (negative on x86) */

@@ -19,6 +19,7 @@
 #include "engine/transformer.h"
 #include "engine/vae.h"
 #include "gradcheck.h"
+#include "ref_fixture.h"
 #include "util/fileio.h"
 
 #define FIXTURE "tests/fixtures/vae_ref.bin"
@@ -59,13 +60,6 @@ static vae *make_vae(const model_config *mc, const vae_config *vc, int B, int T,
     if (rc) fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);
     return m;
-}
-
-static void random_tokens(int32_t *x, int n, int V, uint64_t seed)
-{
-    rng_state r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, (uint64_t)V);
 }
 
 /* ---- KL and beta ------------------------------------------------------- */
@@ -208,14 +202,10 @@ static void test_transformer_hooks(void **state)
     assert_int_equal(transformer_create(&m, &mc, B, T, 3, err), 0);
     rng_state r;
     rng_seed(&r, 11);
-    for (int i = 0; i < transformer_n_tensors(m); i++) { /* larger weights: gradients well above float noise */
-        const transformer_tensor *t = transformer_tensor_at(m, i);
-        int ln_w = strstr(t->name, "ln") && strstr(t->name, ".weight");
-        for (size_t j = 0; j < t->numel; j++) t->param[j] = (ln_w ? 1.0f : 0.0f) + 0.25f * (float)rng_normal(&r);
-    }
+    for (int i = 0; i < transformer_n_tensors(m); i++) gc_randomize_tensor(transformer_tensor_at(m, i), &r, 0.25f);
     int32_t in[N], tg[N];
-    random_tokens(in, N, 32, 1);
-    random_tokens(tg, N, 32, 2);
+    gc_tokens(in, N, 32, 1);
+    gc_tokens(tg, N, 32, 2);
     tg[5] = 2;
     float cond[N * 16], extra[N * 32];
     gc_fill(cond, N * 16, 7, 0.5f);
@@ -298,9 +288,7 @@ static void test_vae_gradcheck(void **state)
     rng_seed(&r, 12);
     for (int i = 0; i < vae_n_tensors(m); i++) {
         const transformer_tensor *t = vae_tensor_at(m, i);
-        int ln_w = strstr(t->name, "ln") && strstr(t->name, ".weight");
-        float sd = strncmp(t->name, "latent.", 7) == 0 ? 0.3f : 0.25f;
-        for (size_t j = 0; j < t->numel; j++) t->param[j] = (ln_w ? 1.0f : 0.0f) + sd * (float)rng_normal(&r);
+        gc_randomize_tensor(t, &r, strncmp(t->name, "latent.", 7) == 0 ? 0.3f : 0.25f);
     }
     for (int l = 0; l < VAE_LEVELS; l++) {
         int n = B * vc.n_segments[l] * vc.latent_dim[l];
@@ -308,8 +296,8 @@ static void test_vae_gradcheck(void **state)
     }
     vae_set_beta(m, 0.8f);
     int32_t in[N], tg[N];
-    random_tokens(in, N, 32, 3);
-    random_tokens(tg, N, 32, 4);
+    gc_tokens(in, N, 32, 3);
+    gc_tokens(tg, N, 32, 4);
     tg[6] = 2;
     vae_ctx c = {m, in, tg, B, T};
     vae_zero_grad(m);
@@ -342,80 +330,14 @@ static void test_vae_gradcheck(void **state)
 
 /* ---- PyTorch fixture ------------------------------------------------------- */
 
-typedef struct {
-    char name[96];
-    int ndims, dims[4];
-    size_t numel;
-    float *data;
-} ref_tensor;
-
-typedef struct {
-    unsigned char *buf;
-    int n;
-    ref_tensor t[256];
-} ref_file;
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void ref_load(ref_file *f)
-{
-    size_t len;
-    char err[AURL_ERR_LEN];
-    int rc = file_read_all(FIXTURE, 4u << 20, &f->buf, &len, err);
-    if (rc) fprintf(stderr, "%s\n", err);
-    assert_int_equal(rc, 0);
-    assert_true(len > 12);
-    assert_memory_equal(f->buf, "AURLREF1", 8);
-    uint32_t count = rd32(f->buf + 8);
-    assert_true(count <= 256);
-    size_t off = 12;
-    for (uint32_t i = 0; i < count; i++) {
-        ref_tensor *t = &f->t[i];
-        assert_true(off + 4 <= len);
-        uint32_t nl = rd32(f->buf + off);
-        off += 4;
-        assert_true(nl < sizeof t->name && off + nl + 4 <= len);
-        memcpy(t->name, f->buf + off, nl);
-        t->name[nl] = 0;
-        off += nl;
-        t->ndims = (int)rd32(f->buf + off);
-        off += 4;
-        assert_true(t->ndims <= 4 && off + 4u * t->ndims <= len);
-        t->numel = 1;
-        for (int d = 0; d < t->ndims; d++) {
-            t->dims[d] = (int)rd32(f->buf + off);
-            t->numel *= (size_t)t->dims[d];
-            off += 4;
-        }
-        assert_true(off + 4 * t->numel <= len);
-        t->data = malloc(t->numel * sizeof(float) + 1);
-        memcpy(t->data, f->buf + off, t->numel * sizeof(float));
-        off += 4 * t->numel;
-    }
-    assert_int_equal(off, len);
-    f->n = (int)count;
-}
-
-static const ref_tensor *ref_get(const ref_file *f, const char *name)
-{
-    for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->t[i].name, name)) return &f->t[i];
-    fprintf(stderr, "fixture has no tensor %s\n", name);
-    fail();
-    return NULL;
-}
-
 #define REF_REL_TOL 1e-4
 
 static void test_pytorch_reference(void **state)
 {
     (void)state;
     static ref_file f;
-    ref_load(&f);
-    const float *cf = ref_get(&f, "config")->data;
+    ref_load(&f, FIXTURE);
+    const float *cf = ref_get(&f, "config", 0)->data;
     int V = (int)cf[0], C = (int)cf[1], L = (int)cf[2], NH = (int)cf[3], F = (int)cf[4], maxT = (int)cf[5];
     int B = (int)cf[6], T = (int)cf[7], EL = (int)cf[8];
     model_config mc = tiny_model(V, C, L, NH, F, maxT, 0.0f);
@@ -436,28 +358,28 @@ static void test_pytorch_reference(void **state)
     for (int l = 0; l < VAE_LEVELS; l++) {
         char nm[64];
         snprintf(nm, sizeof nm, "eps/%s", vae_level_names[l]);
-        const ref_tensor *e = ref_get(&f, nm);
+        const ref_tensor *e = ref_get(&f, nm, 0);
         assert_int_equal(e->numel, (size_t)B * vc.n_segments[l] * vc.latent_dim[l]);
         memcpy(vae_eps(m, l), e->data, e->numel * sizeof(float));
     }
     int32_t in[64], tg[64];
     for (int i = 0; i < B * T; i++) {
-        in[i] = (int32_t)ref_get(&f, "inputs")->data[i];
-        tg[i] = (int32_t)ref_get(&f, "targets")->data[i];
+        in[i] = (int32_t)ref_get(&f, "inputs", 0)->data[i];
+        tg[i] = (int32_t)ref_get(&f, "targets", 0)->data[i];
     }
     vae_zero_grad(m);
     float loss = vae_forward(m, in, tg, B, T, 0, VAE_Z_FIXED_EPS, 0);
     const vae_stats *st = vae_last_stats(m);
-    double worst_term = fabs(loss - ref_get(&f, "out/loss")->data[0]);
-    double d = fabs(st->recon - ref_get(&f, "out/recon")->data[0]);
+    double worst_term = fabs(loss - ref_get(&f, "out/loss", 0)->data[0]);
+    double d = fabs(st->recon - ref_get(&f, "out/recon", 0)->data[0]);
     if (d > worst_term) worst_term = d;
     for (int l = 0; l < VAE_LEVELS; l++) {
         char nm[64];
         snprintf(nm, sizeof nm, "out/kl_%s", vae_level_names[l]);
-        d = fabs(st->kl[l] - ref_get(&f, nm)->data[0]) / fabs(ref_get(&f, nm)->data[0]);
+        d = fabs(st->kl[l] - ref_get(&f, nm, 0)->data[0]) / fabs(ref_get(&f, nm, 0)->data[0]);
         if (d > worst_term) worst_term = d;
         snprintf(nm, sizeof nm, "out/kl_pen_%s", vae_level_names[l]);
-        d = fabs(st->kl_pen[l] - ref_get(&f, nm)->data[0]) / fabs(ref_get(&f, nm)->data[0]);
+        d = fabs(st->kl_pen[l] - ref_get(&f, nm, 0)->data[0]) / fabs(ref_get(&f, nm, 0)->data[0]);
         if (d > worst_term) worst_term = d;
     }
     vae_backward(m);
@@ -467,25 +389,19 @@ static void test_pytorch_reference(void **state)
         const transformer_tensor *t = vae_tensor_at(m, i);
         char nm[96];
         snprintf(nm, sizeof nm, "grad/%s", t->name);
-        const ref_tensor *g = ref_get(&f, nm);
-        double e = 0.0, mx = 0.0;
-        for (size_t j = 0; j < t->numel; j++) {
-            double dd = fabs((double)t->grad[j] - g->data[j]);
-            if (!(dd <= e)) e = dd;
-            if (fabs(g->data[j]) > mx) mx = fabs(g->data[j]);
-        }
-        double rel = e / (mx > 0 ? mx : 1.0);
+        const ref_tensor *g = ref_get(&f, nm, t->numel);
+        double e;
+        double rel = ref_compare(t->grad, g->data, t->numel, &e);
         if (rel > worst) worst = rel, worst_name = t->name;
         if (e > worst_abs) worst_abs = e;
         if (rel > REF_REL_TOL) printf("  %s: rel err %.2e\n", t->name, rel);
     }
     printf("  vae vs PyTorch: loss %.6f (ref %.6f), worst loss-term err %.2e, worst grad rel err %.2e (%s), max abs %.2e\n",
-           loss, ref_get(&f, "out/loss")->data[0], worst_term, worst, worst_name, worst_abs);
+           loss, ref_get(&f, "out/loss", 0)->data[0], worst_term, worst, worst_name, worst_abs);
     assert_true(worst_term < 1e-4);
     assert_true(worst < REF_REL_TOL);
     vae_free(m);
-    for (int i = 0; i < f.n; i++) free(f.t[i].data);
-    free(f.buf);
+    ref_free(&f);
 }
 
 /* ---- behaviour ------------------------------------------------------------- */
@@ -499,8 +415,8 @@ static void test_reproducible_and_paths(void **state)
     vae *a = make_vae(&mc, &vc, B, T, 21), *b = make_vae(&mc, &vc, B, T, 21), *c = make_vae(&mc, &vc, B, T, 22);
     assert_int_equal(vae_n_params(a), vae_count_params(&mc, &vc, T));
     int32_t in[N], tg[N];
-    random_tokens(in, N, 40, 5);
-    random_tokens(tg, N, 40, 6);
+    gc_tokens(in, N, 40, 5);
+    gc_tokens(tg, N, 40, 6);
     float la = vae_forward(a, in, tg, B, T, 1, VAE_Z_SAMPLE, 7);
     float lb = vae_forward(b, in, tg, B, T, 1, VAE_Z_SAMPLE, 7);
     float lc = vae_forward(c, in, tg, B, T, 1, VAE_Z_SAMPLE, 7);

@@ -6,11 +6,13 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -154,4 +156,48 @@ int testutil_rm_rf(const char *path)
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+/* In the child: open PATH (or /dev/null) for writing onto descriptor FD. */
+static int redirect(const char *path, int fd)
+{
+    int f = open(path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (f < 0 || dup2(f, fd) < 0) return -1;
+    if (f != fd) close(f);
+    return 0;
+}
+
+int testutil_run_aurl(const char *const *pre, const char *const *args, const char *out_name,
+                      const char *err_name)
+{
+    enum { MAX_ARGS = 64 };
+    const char *build = getenv("BUILD");
+    char exe[256];
+    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
+    const char *argv[MAX_ARGS + 1];
+    int n = 0;
+    argv[n++] = exe;
+    for (int k = 0; k < 2; k++) {
+        const char *const *list = k == 0 ? pre : args;
+        for (int i = 0; list && list[i]; i++) {
+            if (n == MAX_ARGS) fail_msg("testutil_run_aurl: more than %d arguments", MAX_ARGS - 1);
+            argv[n++] = list[i];
+        }
+    }
+    argv[n] = NULL;
+    const char *out = out_name ? testutil_path(out_name) : NULL;
+    const char *err = err_name ? testutil_path(err_name) : NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) fail_msg("testutil_run_aurl: fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (redirect(out, STDOUT_FILENO) || redirect(err, STDERR_FILENO)) _exit(126);
+        setenv("OMP_NUM_THREADS", "1", 1);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) fail_msg("testutil_run_aurl: waitpid: %s", strerror(errno));
+    if (!WIFEXITED(status)) fail_msg("%s did not exit normally (status %#x)", exe, (unsigned)status);
+    return WEXITSTATUS(status);
 }

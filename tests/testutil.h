@@ -39,6 +39,14 @@ unsigned char *testutil_read_file(const char *path, size_t *len);
  * ("" counts all); removes those entries if DEL (files only). */
 int testutil_count_files(const char *sub, int del);
 
+/* Runs the build's own binary, $BUILD/aurl (build/aurl when BUILD is unset),
+ * by fork + exec with the arguments PRE then ARGS (each NULL-terminated;
+ * either may be NULL), OMP_NUM_THREADS=1, stdout into testutil_path(OUT_NAME)
+ * and stderr into testutil_path(ERR_NAME) (NULL: /dev/null). Returns the exit
+ * code; fails the test if the child does not exit normally. */
+int testutil_run_aurl(const char *const *pre, const char *const *args, const char *out_name,
+                      const char *err_name);
+
 /* Removes PATH and, for a directory, everything below it, without following
  * links. Returns 0, or -1 if anything remains (a missing PATH is 0). */
 int testutil_rm_rf(const char *path);

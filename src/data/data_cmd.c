@@ -15,6 +15,7 @@
 #include "data/midi_write.h"
 #include "data/smf_sanitize.h"
 #include "data/tokenizer.h"
+#include "util/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -68,16 +69,6 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Strict positive integer parse. */
-static int parse_count(const char *s, long max, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 0 || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 /* ---------- fetch ---------- */
 
 static int cmd_fetch(int argc, char **argv, const aurl_globals *g)
@@ -115,14 +106,14 @@ static int cmd_cache(int argc, char **argv, const aurl_globals *g)
                                          {"jobs", required_argument, 0, 'j'},
                                          {0, 0, 0, 0}};
     int quiet = g->quiet, c;
-    long jobs = 0;
+    long long jobs = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hqj:", opts, NULL)) != -1) {
         if (c == 'h') return fputs(USAGE_CACHE, stdout), 0;
         if (c == 'q') quiet = 1;
         else if (c == 'j') {
-            if (parse_count(optarg, 1024, &jobs) || jobs < 1)
+            if (cli_parse_int(optarg, 1, 1024, &jobs))
                 return usage_error(USAGE_CACHE, "cache: --jobs needs a number 1..1024, got %s", optarg);
         } else if (c == ':') {
             return usage_error(USAGE_CACHE, "cache: %s needs a value", argv[optind - 1]);
@@ -328,7 +319,7 @@ static void print_score_summary(const score *s, const smf_report *rep)
     printf("sustain:     %zu pedal events\n", s->n_sustains);
 }
 
-static void print_tokens(const uint16_t *tok, size_t n, long limit)
+static void print_tokens(const uint16_t *tok, size_t n, long long limit)
 {
     size_t per[TOKT_COUNT] = {0};
     for (size_t i = 0; i < n; i++) per[tok_type_of(tok[i])]++;
@@ -363,7 +354,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
                                          {"limit", required_argument, 0, 'n'},
                                          {0, 0, 0, 0}};
     const char *export_path = NULL;
-    long limit = 200;
+    long long limit = 200;
     int c;
     optind = 1;
     opterr = 0;
@@ -371,7 +362,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
         if (c == 'h') return fputs(USAGE_SHOW, stdout), 0;
         if (c == 'e') export_path = optarg;
         else if (c == 'n') {
-            if (parse_count(optarg, 1L << 40, &limit))
+            if (cli_parse_int(optarg, 0, 1LL << 40, &limit))
                 return usage_error(USAGE_SHOW, "show: --limit needs a number >= 0, got %s", optarg);
         } else if (c == ':') {
             return usage_error(USAGE_SHOW, "show: %s needs a value", argv[optind - 1]);

@@ -13,6 +13,7 @@
 #include "engine/model_yaml.h"
 #include "engine/rng.h"
 #include "engine/transformer.h"
+#include "util/cli.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/threads.h"
@@ -43,17 +44,8 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
 }
 
-static int parse_pos(const char *s, const char *opt, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 1000000) {
-        fprintf(stderr, "aurl bench: %s expects a positive integer, got '%s'\n", opt, s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
+/* Upper bound of bench's integer options. */
+#define BENCH_MAX_ARG 1000000
 
 int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
@@ -65,21 +57,21 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         {"sample", required_argument, 0, 'n'},
         {0, 0, 0, 0}};
     const char *config = NULL, *attn = NULL;
-    int steps = 10, batch = 0, seq = 0, window = 0, json = 0, sample = 64;
+    int steps = 10, batch = 0, seq = 0, window = 0, json = 0, sample = 64, bad = 0;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
-        case 's': if (parse_pos(optarg, "--steps", &steps)) return 2; break;
-        case 'b': if (parse_pos(optarg, "--batch", &batch)) return 2; break;
-        case 't': if (parse_pos(optarg, "--seq", &seq)) return 2; break;
-        case 'w': if (parse_pos(optarg, "--window", &window)) return 2; break;
+        case 's': steps = (int)cli_int_option("bench", "--steps", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 'b': batch = (int)cli_int_option("bench", "--batch", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 't': seq = (int)cli_int_option("bench", "--seq", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 'w': window = (int)cli_int_option("bench", "--window", optarg, 1, BENCH_MAX_ARG, &bad); break;
         case 'a': attn = optarg; break;
         case 'n':
             if (!strcmp(optarg, "0")) sample = 0;
-            else if (parse_pos(optarg, "--sample", &sample)) return 2;
+            else sample = (int)cli_int_option("bench", "--sample", optarg, 1, BENCH_MAX_ARG, &bad);
             break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
@@ -89,6 +81,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
             return 2;
         }
     }
+    if (bad) return 2;
     if (optind < argc) {
         fprintf(stderr, "aurl bench: unexpected argument '%s'\n", argv[optind]);
         return 2;

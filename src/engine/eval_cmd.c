@@ -34,6 +34,7 @@
 #include "engine/ngram.h"
 #include "engine/sampler.h"
 #include "engine/transformer.h"
+#include "util/cli.h"
 #include "util/clock.h"
 #include "util/json_num.h"
 #include "util/log.h"
@@ -442,18 +443,6 @@ static void print_stats_table(const music_stats *gen, const music_stats *dat, do
 
 /* ---- command ---- */
 
-static int parse_int(const char *s, const char *opt, long lo, long hi, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "aurl eval: %s expects an integer in %ld..%ld, got '%s'\n", opt, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
     static const struct option opts[] = {
@@ -464,18 +453,18 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
         {0, 0, 0, 0}};
     const char *ckpt = NULL, *midi_dir = NULL;
     long pieces = 8, length = 512, seed = 1, batches = 0;
-    int json = 0;
+    int json = 0, bad = 0;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ckpt = optarg; break;
         case 'm': midi_dir = optarg; break;
-        case 'p': if (parse_int(optarg, "--pieces", 0, 10000, &pieces)) return 2; break;
-        case 'l': if (parse_int(optarg, "--length", 1, 1000000, &length)) return 2; break;
-        case 's': if (parse_int(optarg, "--seed", 0, 2147483647L, &seed)) return 2; break;
-        case 'b': if (parse_int(optarg, "--batches", 1, 100000000L, &batches)) return 2; break;
+        case 'p': pieces = (long)cli_int_option("eval", "--pieces", optarg, 0, 10000, &bad); break;
+        case 'l': length = (long)cli_int_option("eval", "--length", optarg, 1, 1000000, &bad); break;
+        case 's': seed = (long)cli_int_option("eval", "--seed", optarg, 0, 2147483647L, &bad); break;
+        case 'b': batches = (long)cli_int_option("eval", "--batches", optarg, 1, 100000000L, &bad); break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return 0;
         default:
@@ -484,6 +473,7 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
             return 2;
         }
     }
+    if (bad) return 2;
     if (optind < argc) {
         fprintf(stderr, "aurl eval: unexpected argument '%s' (see aurl eval --help)\n", argv[optind]);
         return 2;
@@ -504,25 +494,21 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
     }
 
     /* the model */
-    model_config cfg;
-    if (model_ckpt_read_config(ckpt, &cfg, err) != 0) {
-        fprintf(stderr, "aurl eval: %s\n", err);
-        return 2;
-    }
-    if (cfg.vocab_size != TOK_VOCAB_SIZE) {
-        fprintf(stderr, "aurl eval: %s: vocabulary of %d tokens, this build uses %d\n", ckpt, cfg.vocab_size,
-                TOK_VOCAB_SIZE);
-        return 2;
-    }
-    int T = cfg.max_seq_len < EVAL_MAX_T ? cfg.max_seq_len : EVAL_MAX_T;
     transformer *m = NULL;
     cJSON *meta = NULL;
-    if (transformer_create(&m, &cfg, EVAL_BATCH, T, 1, err) != 0 ||
-        model_ckpt_load(ckpt, m, NULL, &meta, err) != 0) {
+    if (model_ckpt_load_new(ckpt, EVAL_BATCH, EVAL_MAX_T, &m, &meta, err) != 0) {
         fprintf(stderr, "aurl eval: %s\n", err);
+        return 2;
+    }
+    const model_config *cfg = transformer_config(m);
+    if (cfg->vocab_size != TOK_VOCAB_SIZE) {
+        fprintf(stderr, "aurl eval: %s: vocabulary of %d tokens, this build uses %d\n", ckpt, cfg->vocab_size,
+                TOK_VOCAB_SIZE);
+        cJSON_Delete(meta);
         transformer_free(m);
         return 2;
     }
+    int T = cfg->max_seq_len < EVAL_MAX_T ? cfg->max_seq_len : EVAL_MAX_T;
     double ck_stage = json_num_field(meta, "stage", -1), ck_step = json_num_field(meta, "step", -1);
     cJSON_Delete(meta);
 

@@ -20,6 +20,7 @@
 #include "engine/run_lock.h"
 #include "engine/train_state.h"
 #include "engine/trainer.h"
+#include "util/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -46,18 +47,6 @@ static void find_configs_dir(char *out, size_t len)
         }
     }
     snprintf(out, len, "configs");
-}
-
-static long long parse_count(const char *opt, const char *val, long long min, long long max, int *bad)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(val, &end, 10);
-    if (!*val || *end || errno || v < min || v > max) {
-        fprintf(stderr, "aurl train: %s: expected a number %lld..%lld, got '%s'\n", opt, min, max, val);
-        *bad = 1;
-    }
-    return v;
 }
 
 static void train_usage(FILE *f)
@@ -160,13 +149,13 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
     opterr = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': o.only_stage = (int)parse_count("--stage", optarg, 1, 3, &bad); break;
+        case 's': o.only_stage = (int)cli_int_option("train", "--stage", optarg, 1, 3, &bad); break;
         case 'p': o.profile = optarg; break;
         case 'c': o.config_file = optarg; break;
         case 'd': do_detach = 1; break;
-        case 'e': o.epochs = (int)parse_count("--epochs", optarg, 1, 1000000, &bad); break;
-        case 'm': o.max_steps = parse_count("--max-steps", optarg, 1, 1000000000000LL, &bad); break;
-        case 'j': o.jobs = (int)parse_count("--jobs", optarg, 1, 1024, &bad); break;
+        case 'e': o.epochs = (int)cli_int_option("train", "--epochs", optarg, 1, 1000000, &bad); break;
+        case 'm': o.max_steps = cli_int_option("train", "--max-steps", optarg, 1, 1000000000000LL, &bad); break;
+        case 'j': o.jobs = (int)cli_int_option("train", "--jobs", optarg, 1, 1024, &bad); break;
         case 'h': train_usage(stdout); return 0;
         default: bad = 1;
         }
