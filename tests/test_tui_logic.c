@@ -198,12 +198,35 @@ static void test_run_state(void **state)
     assert_int_equal(ri.state, RUN_IDLE);
 }
 
+/* A backlog of more rate samples than the buffer holds keeps the newest
+ * (attaching to a long run must show the current rate, not the first
+ * stage's), and the latest epoch is kept for the live progress. */
+static void test_rate_backlog(void **state)
+{
+    (void)state;
+    mtail t;
+    mtail_init(&t, "no-such-dir");
+    for (int i = 1; i <= 100; i++) {
+        char line[256];
+        snprintf(line, sizeof line,
+                 "{\"kind\":\"train\",\"stage\":%d,\"step\":%d,\"time\":1,\"loss\":3,\"steps_per_s\":%d,\"epoch\":%.2f}",
+                 i <= 80 ? 1 : 2, i * 10, i <= 80 ? 30 : 2, i * 0.05);
+        assert_int_equal(mtail_feed_metrics_line(&t, line), 0);
+    }
+    assert_int_equal(t.n_new_rates, 64);
+    assert_true(t.new_rates[63] == 2);
+    assert_true(t.new_rates[63 - 19] == 2 && t.new_rates[63 - 20] == 30);
+    assert_int_equal(t.last_stage, 2);
+    assert_true(fabs(t.last_epoch - 5.0) < 1e-9);
+    mtail_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eta),          cmocka_unit_test(test_procstat_self),
         cmocka_unit_test(test_metrics_tail), cmocka_unit_test(test_event_ring),
-        cmocka_unit_test(test_run_state),
+        cmocka_unit_test(test_run_state),    cmocka_unit_test(test_rate_backlog),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

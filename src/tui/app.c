@@ -18,6 +18,22 @@ void app_init(const aurl_globals *g)
 
 void app_free(void) { mtail_free(&g_app.tail); }
 
+void app_stage_progress(int stage, int64_t *step, int *epoch)
+{
+    const app_state *a = &g_app;
+    *step = 0;
+    *epoch = 0;
+    if (stage < 1 || stage > TRAIN_MAX_STAGES) return;
+    const train_stage_state *ss = &a->run.st.stages[stage - 1];
+    *step = ss->step;
+    *epoch = ss->epoch;
+    if (a->run.pid > 0 && a->tail.have_train && a->tail.last_stage == stage && a->tail.last_step > ss->step &&
+        ss->status != 2) {
+        *step = a->tail.last_step;
+        if (a->tail.last_epoch >= 0 && a->tail.last_epoch < 1e6) *epoch = (int)a->tail.last_epoch;
+    }
+}
+
 void app_invalidate(void) { g_app.next_run = g_app.next_res = 0; }
 
 int app_refresh(double now)

@@ -30,6 +30,10 @@ void app_init(const aurl_globals *g);
 void app_free(void);
 /* Refresh what is due at monotonic time NOW; 1 if anything changed. */
 int app_refresh(double now);
+/* Step and epoch (0-based) of stage STAGE (1..3) as shown: the state file's,
+ * or the latest train record's when a trainer is running that stage (the
+ * state is only written at checkpoints). */
+void app_stage_progress(int stage, int64_t *step, int *epoch);
 /* Force the next app_refresh to re-read everything (after a control action). */
 void app_invalidate(void);
 #endif

@@ -45,7 +45,7 @@ static void stage_label(const train_stage_state *ss, int i, char *out, size_t le
     if (u && *p) {
         const char *dot = strrchr(u, '.');
         int n = dot ? (int)(dot - u - 1) : (int)strlen(u + 1);
-        snprintf(out, len, "%d %.*s", i + 1, n > 10 ? 10 : n, u + 1);
+        snprintf(out, len, "%d %.*s", i + 1, n > 9 ? 9 : n, u + 1);
     } else snprintf(out, len, "stage %d", i + 1);
 }
 
@@ -55,9 +55,11 @@ static void draw_progress(WINDOW *w, int y, int x, int h, int wd)
     widget_box(w, y, x, h, wd, "Progress");
     const train_state *st = &a->run.st;
     int64_t done[TRAIN_MAX_STAGES], total[TRAIN_MAX_STAGES], guess = 0, sum_d = 0, sum_t = 0;
+    int epoch[TRAIN_MAX_STAGES];
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
         const train_stage_state *ss = &st->stages[i];
-        done[i] = ss->status == 2 && ss->total_steps <= 0 ? 1 : ss->step;
+        app_stage_progress(i + 1, &done[i], &epoch[i]);
+        if (ss->status == 2 && ss->total_steps <= 0) done[i] = 1;
         total[i] = ss->total_steps;
         if (ss->total_steps > guess) guess = ss->total_steps;
     }
@@ -66,25 +68,25 @@ static void draw_progress(WINDOW *w, int y, int x, int h, int wd)
         sum_t += total[i] > 0 ? total[i] : guess;
     }
     int inner = wd - 2, row = y + 1;
-    int barw = inner - 12 - 13;
+    int barw = inner - 13 - 13;
     if (barw < 5) barw = 5;
     for (int i = 0; i < TRAIN_MAX_STAGES && row < y + h - 1; i++, row++) {
         const train_stage_state *ss = &st->stages[i];
         char lab[32], num[32];
         stage_label(ss, i, lab, sizeof lab);
         int cur = a->run.have_state && st->current_stage == i + 1 && ss->status != 2;
-        widget_textf(w, row, x + 1, 12, cur ? term_attr(ROLE_ACCENT) : A_NORMAL, "%c%-10.10s ", cur ? '>' : ' ', lab);
-        double f = ss->status == 2 ? 1 : total[i] > 0 ? (double)ss->step / total[i] : 0;
-        widget_bar(w, row, x + 13, barw, f, ss->status == 2 ? term_attr(ROLE_GOOD) : term_attr(ROLE_ACCENT));
+        widget_textf(w, row, x + 1, 13, cur ? term_attr(ROLE_ACCENT) : A_NORMAL, "%c%-11.11s ", cur ? '>' : ' ', lab);
+        double f = ss->status == 2 ? 1 : total[i] > 0 ? (double)done[i] / total[i] : 0;
+        widget_bar(w, row, x + 14, barw, f, ss->status == 2 ? term_attr(ROLE_GOOD) : term_attr(ROLE_ACCENT));
         if (ss->status == 2) snprintf(num, sizeof num, " done");
-        else if (total[i] > 0) snprintf(num, sizeof num, " ep%d %lld/%lld", ss->epoch + 1, (long long)ss->step, (long long)total[i]);
+        else if (total[i] > 0) snprintf(num, sizeof num, " ep%d %lld/%lld", epoch[i] + 1, (long long)done[i], (long long)total[i]);
         else snprintf(num, sizeof num, " -");
-        widget_text(w, row, x + 13 + barw, inner - 12 - barw, A_NORMAL, num);
+        widget_text(w, row, x + 14 + barw, inner - 13 - barw, A_NORMAL, num);
     }
     if (row < y + h - 1) {
-        widget_text(w, row, x + 1, 12, A_BOLD, " overall");
-        widget_bar(w, row, x + 13, barw, sum_t > 0 ? (double)sum_d / sum_t : 0, term_attr(ROLE_TITLE));
-        widget_textf(w, row, x + 13 + barw, inner - 12 - barw, A_NORMAL, " %3.0f%%", sum_t > 0 ? 100.0 * sum_d / sum_t : 0);
+        widget_text(w, row, x + 1, 13, A_BOLD, " overall");
+        widget_bar(w, row, x + 14, barw, sum_t > 0 ? (double)sum_d / sum_t : 0, term_attr(ROLE_TITLE));
+        widget_textf(w, row, x + 14 + barw, inner - 13 - barw, A_NORMAL, " %3.0f%%", sum_t > 0 ? 100.0 * sum_d / sum_t : 0);
         row++;
     }
     if (row < y + h - 1) {
@@ -229,7 +231,11 @@ static void draw_chart(dash *d, WINDOW *w, int y, int x, int h, int wd)
 static void draw_log(WINDOW *w, int y, int x, int h, int wd)
 {
     app_state *a = app_get();
-    widget_box(w, y, x, h, wd, "Log");
+    char title[96] = "Log";
+    if (a->tail.garbage)
+        snprintf(title, sizeof title, "Log (%ld unreadable line%s of metrics.jsonl skipped)", a->tail.garbage,
+                 a->tail.garbage == 1 ? "" : "s");
+    widget_box(w, y, x, h, wd, title);
     int lines = h - 2;
     int n = a->tail.n_events, start = n > lines ? n - lines : 0;
     for (int i = start, r = 0; i < n; i++, r++) {
@@ -240,15 +246,23 @@ static void draw_log(WINDOW *w, int y, int x, int h, int wd)
     if (n == 0) widget_text(w, y + 1, x + 2, wd - 4, term_attr(ROLE_DIM), "no events yet");
 }
 
-/* What to do next when nothing has been trained. */
+static int a_state_damaged(void) { return app_get()->run.state_err[0] && app_get()->run.pid <= 0; }
+
+/* What to do next when nothing has been trained (or the state is damaged). */
 static const char *next_step(const tui_ctx *c)
 {
     app_state *a = app_get();
+    static char msg[AURL_ERR_LEN + 160];
+    if (a->run.state_err[0] && a->run.pid <= 0) { /* shown as is: the TUI never touches the file */
+        snprintf(msg, sizeof msg, "%s. Left untouched; F2 starts training, which moves it aside and starts fresh.",
+                 a->run.state_err);
+        return msg;
+    }
     if (a->run.pid > 0 || a->run.have_state || a->tail.records) return NULL;
     char p[4200];
     snprintf(p, sizeof p, "%s/midi", c->g->data_dir);
     if (!file_is_dir(p)) return "No MIDI data yet: run `aurl data fetch` (or `make data`), then press F2/s to train.";
-    return "No training yet: press F2 (or s) to start `aurl train --detach`.";
+    return "No training yet: press F2 (or s) to choose a profile and start training.";
 }
 
 static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
@@ -273,8 +287,21 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
     draw_chart(d, w, toph, 0, charth, W);
     draw_log(w, toph + charth, 0, logh, W);
     if (ns) {
-        const char *lines[] = {ns};
-        widget_dialog(w, "Next step", lines, 1, NULL);
+        /* wrap the text into lines that fit the body */
+        char buf[AURL_ERR_LEN + 200], *lines[8];
+        int n = 0, room = W - 6 < 20 ? 20 : W - 6;
+        snprintf(buf, sizeof buf, "%s", ns);
+        for (char *p = buf; *p && n < 8;) {
+            lines[n++] = p;
+            size_t len = strlen(p);
+            if ((int)len <= room) break;
+            char *cut = p + room;
+            while (cut > p && *cut != ' ') cut--;
+            if (cut == p) cut = p + room;
+            *cut = 0;
+            p = cut + 1;
+        }
+        widget_dialog(w, a_state_damaged() ? "Damaged training state" : "Next step", (const char *const *)lines, n, NULL);
     }
 }
 

@@ -68,6 +68,7 @@ static void reset_metrics_data(mtail *t)
     t->have_train = 0;
     t->last_stage = 0;
     t->last_step = 0;
+    t->last_epoch = -1;
     t->n_tps = 0;
     t->n_new_rates = 0;
     t->records = t->garbage = 0;
@@ -148,8 +149,13 @@ int mtail_feed_metrics_line(mtail *t, const char *line)
                 }
             } else if (!strcmp(names[i], "steps_per_s")) {
                 t->last_steps_per_s = v;
-                if (t->n_new_rates < 64) t->new_rates[t->n_new_rates++] = v;
+                if (t->n_new_rates == 64) { /* keep the newest: a long backlog must not pin an old rate */
+                    memmove(t->new_rates, t->new_rates + 1, sizeof t->new_rates - sizeof t->new_rates[0]);
+                    t->n_new_rates--;
+                }
+                t->new_rates[t->n_new_rates++] = v;
             } else if (!strcmp(names[i], "lr")) t->last_lr = v;
+            else if (!strcmp(names[i], "epoch")) t->last_epoch = v;
         }
     } else if (!strcmp(kind, "val")) {
         for (int i = 0; i < n; i++)

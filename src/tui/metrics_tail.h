@@ -45,6 +45,7 @@ typedef struct {
     int last_stage;
     int64_t last_step;
     double last_loss, last_tokens_per_s, last_steps_per_s, last_lr;
+    double last_epoch;       /* fractional epochs of the latest train record, -1 if none */
     int have_train;
     double tps[MTAIL_TPS];   /* tokens/s history, oldest first */
     int n_tps;

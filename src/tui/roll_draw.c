@@ -73,8 +73,14 @@ void roll_draw(roll_state *r, WINDOW *win, int y, int x, int h, int w, double pl
     char line[512], lo[8], hi[8];
     proll_pitch_name(proll_row_pitch(&r->v, rows - 1, 0), lo, sizeof lo);
     proll_pitch_name(proll_row_pitch(&r->v, 0, r->v.two_per_row), hi, sizeof hi);
-    snprintf(line, sizeof line, "%s  %.1f-%.1fs of %.1fs  %.3gs/col  %s-%s  %zu notes", r->title, r->v.t0,
-             r->v.t0 + cols * r->v.spc, r->duration, r->v.spc, lo, hi, r->s.n_notes);
+    char info[160];
+    snprintf(info, sizeof info, "  %.1f-%.1fs of %.1fs  %.3gs/col  %s-%s  %zu notes", r->v.t0, r->v.t0 + cols * r->v.spc,
+             r->duration, r->v.spc, lo, hi, r->s.n_notes);
+    /* the numbers always fit: a long title loses its start ("..." + tail) */
+    int room = w - (int)strlen(info);
+    int tl = (int)strlen(r->title);
+    if (room >= 8 && tl > room) snprintf(line, sizeof line, "...%s%s", r->title + tl - (room - 3), info);
+    else snprintf(line, sizeof line, "%s%s", r->title, info);
     roll_put(win, y, x, w, term_attr(ROLE_TITLE), line);
     if (proll_render(&r->s, &r->v, playhead, &r->g) != 0) {
         roll_put(win, y + 1, x, w, term_attr(ROLE_BAD), "out of memory");

@@ -43,7 +43,8 @@ static void start_stage(stages_state *st, tui_ctx *c)
     char out[256];
     /* keep the profile the run was trained with (the trainer does not reuse it by itself) */
     int rc = run_control_start(c->self_exe, c->g, st->target, app_get()->run.st.profile, out, sizeof out);
-    snprintf(c->message, sizeof c->message, "%s", rc == 0 ? out : out[0] ? out : "could not start the trainer");
+    if (rc == 0) snprintf(c->message, sizeof c->message, "stage %d started in the background; F2 stops it, q leaves it running", st->target);
+    else snprintf(c->message, sizeof c->message, "%s", out[0] ? out : "could not start the trainer");
     c->message_is_error = rc != 0;
     st->phase = PH_LIST;
     app_invalidate();
@@ -76,8 +77,11 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
         const train_stage_state *ss = &a->run.st.stages[i];
         char state[64], best[32] = "-";
         int running = a->run.pid > 0 && a->run.st.current_stage == i + 1;
+        int64_t step;
+        int epoch;
+        app_stage_progress(i + 1, &step, &epoch);
         if (running) snprintf(state, sizeof state, "%s %lld/%lld", a->run.state == RUN_PAUSED ? "paused" : "running",
-                              (long long)ss->step, (long long)ss->total_steps);
+                              (long long)step, (long long)ss->total_steps);
         else if (ss->status == 2) snprintf(state, sizeof state, "done (%lld steps)", (long long)ss->step);
         else if (ss->status == 1) snprintf(state, sizeof state, "partial %lld/%lld", (long long)ss->step, (long long)ss->total_steps);
         else snprintf(state, sizeof state, "not started");

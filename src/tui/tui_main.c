@@ -72,10 +72,13 @@ static void draw_header(layout *l, const tui_ctx *c, const char *screen_name)
         const char *name = strrchr(ss->config_path, '_');
         char nm[24] = "";
         if (name) snprintf(nm, sizeof nm, " %.*s", (int)strcspn(name + 1, "."), name + 1);
+        int64_t step;
+        int epoch;
+        app_stage_progress(cur, &step, &epoch);
         snprintf(info, sizeof info, "stage %d/%d%s  epoch %d  step %lld/%lld%s%s", cur, TRAIN_MAX_STAGES, nm,
-                 ss->epoch + 1, (long long)ss->step, (long long)ss->total_steps, ts->profile[0] ? "  profile " : "",
+                 epoch + 1, (long long)step, (long long)ss->total_steps, ts->profile[0] ? "  profile " : "",
                  ts->profile);
-    } else snprintf(info, sizeof info, "no training state yet");
+    } else snprintf(info, sizeof info, "%s", a->run.state_err[0] ? "training_state.json is damaged" : "no training state yet");
     widget_text(w, 0, x, l->W - x, A_NORMAL, info);
     char right[64];
     if (a->run.pid > 0) snprintf(right, sizeof right, " pid %d | %s ", a->run.pid, screen_name);
@@ -109,7 +112,14 @@ static void draw_msg(layout *l, const tui_ctx *c, tui_screen *s)
 {
     WINDOW *w = l->msg;
     werase(w);
-    if (c->message[0]) widget_text(w, 0, 1, l->W - 1, c->message_is_error ? term_attr(ROLE_BAD) : term_attr(ROLE_ACCENT), c->message);
+    if (c->message[0]) {
+        char m[256];
+        int room = l->W - 2;
+        if ((int)strlen(c->message) > room && room > 3) /* show that it was cut */
+            snprintf(m, sizeof m, "%.*s...", room - 3, c->message);
+        else snprintf(m, sizeof m, "%s", c->message);
+        widget_text(w, 0, 1, l->W - 1, c->message_is_error ? term_attr(ROLE_BAD) : term_attr(ROLE_ACCENT), m);
+    }
     else if (s->keybar) widget_text(w, 0, 1, l->W - 1, term_attr(ROLE_DIM), s->keybar(s));
     wnoutrefresh(w);
 }
@@ -133,7 +143,10 @@ static void start_trainer(tui_ctx *c, const char *profile)
     char out[256];
     set_msg(c, 0, "%sstarting the trainer...", NULL, 0);
     int rc = run_control_start(c->self_exe, c->g, 0, profile, out, sizeof out);
-    set_msg(c, rc != 0, "%s", rc == 0 || out[0] ? out : "could not start the trainer", 0);
+    if (rc == 0) /* the trainer's own line names the log path, too long for the message line */
+        snprintf(c->message, sizeof c->message, "trainer started (%s); F2 stops it, q quits and leaves it running",
+                 profile && profile[0] ? profile : "stage configs");
+    else set_msg(c, 1, "%s", out[0] ? out : "could not start the trainer", 0);
     app_invalidate();
 }
 
@@ -187,7 +200,9 @@ static void profile_draw(const profile_dialog *pd, WINDOW *body)
                  i < pd->n ? pd->names[i] : "none: the stage configs as written");
         lines[k++] = rows[i];
     }
-    lines[k++] = "Up/Down or 1-9 choose, Enter starts, Esc cancels";
+    char help[64];
+    snprintf(help, sizeof help, "Up/Down or 1-%d choose, Enter starts, Esc cancels", pd->n + 1);
+    lines[k++] = help;
     widget_dialog(body, "Start training", lines, k, NULL);
 }
 
@@ -287,9 +302,18 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
     app_refresh(c.now);
     if (screens[cur]->enter) screens[cur]->enter(screens[cur], &c);
     char last_msg[256] = "";
+    run_state shown_state = RUN_IDLE;
     while (!c.quit && !term_quit_requested()) {
         c.now = clock_monotonic();
+        int was_stopping = app_get()->stopping_pid;
         int changed = app_refresh(c.now);
+        if (was_stopping && !app_get()->stopping_pid)
+            set_msg(&c, 0, "%strainer pid %d stopped after writing its checkpoint; F2 resumes", NULL, was_stopping);
+        if (app_get()->run.state == RUN_FAILED && shown_state != RUN_FAILED && app_get()->tail.fail_msg[0]) {
+            snprintf(c.message, sizeof c.message, "training failed: %s", app_get()->tail.fail_msg);
+            c.message_is_error = 1;
+        }
+        shown_state = app_get()->run.state;
         char line[256];
         while (term_stderr_line(line, sizeof line)) {
             mtail_add_event(&app_get()->tail, 1, line);
@@ -309,7 +333,8 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
             if (repaint) clearok(curscr, TRUE);
             draw_header(&l, &c, s->name);
             if (body_dirty || clr.active || prof.active) {
-                s->draw(s, &c, l.body);
+                if (clr.active || prof.active) werase(l.body); /* a global dialog alone, not over another one */
+                else s->draw(s, &c, l.body);
                 if (clr.active) {
                     char l2[160];
                     snprintf(l2, sizeof l2, "Remove training state, checkpoints and logs in %s?", g->outputs_dir);
@@ -383,7 +408,10 @@ int tui_main(int argc, char **argv, const aurl_globals *g)
         if (screens[i]->destroy) screens[i]->destroy(screens[i]);
     app_state *a = app_get();
     run_control_refresh(&a->run, g->outputs_dir, 0);
-    if (a->run.pid > 0)
+    if (a->run.pid > 0 && a->run.state == RUN_PAUSED)
+        printf("the trainer (pid %d) stays PAUSED in the background: `aurl` and F6 resume it (or kill -CONT %d)\n",
+               a->run.pid, a->run.pid);
+    else if (a->run.pid > 0)
         printf("training continues in the background (pid %d); `aurl` to reattach, `aurl status` for a summary\n",
                a->run.pid);
     app_free();
