@@ -125,3 +125,8 @@ if [ -x "$BUILD/bench/gen_bench" ]; then
         echo "bench: gen_bench failed"
     fi
 fi
+
+# ---- model modes: transformer vs VAE vs VAE-GAN training step ---------------
+echo
+echo "== training step by mode (stage-3 config and quick_test profile) =="
+"$BUILD/bench/mode_step" 5 20 || echo "bench: mode_step failed"

@@ -13,12 +13,10 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/midi_read.h"
@@ -35,30 +33,8 @@ static char outputs[512], ckpt[600];
  * files out.txt / err.txt of the temp dir; returns the exit code. */
 static int run_aurl(const char *const *args)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    const char *argv[40] = {exe, "-q", "--outputs", outputs};
-    int n = 4;
-    for (int i = 0; args[i] && n < 38; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    const char *o = testutil_path("out.txt"), *e = testutil_path("err.txt");
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0) _exit(126);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        setenv("OMP_NUM_THREADS", "1", 1);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    const char *pre[] = {"-q", "--outputs", outputs, NULL};
+    return testutil_run_aurl(pre, args, "out.txt", "err.txt");
 }
 
 static char *read_text(const char *name)

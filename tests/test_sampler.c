@@ -18,6 +18,7 @@
 #include "engine/rng.h"
 #include "engine/sampler.h"
 #include "engine/transformer.h"
+#include "gradcheck.h"
 
 #define V TOK_VOCAB_SIZE
 
@@ -47,11 +48,11 @@ static transformer *make_model(const model_config *c, int T, uint64_t seed, floa
     return m;
 }
 
-static void random_tokens(int32_t *x, int n, uint64_t seed)
+/* A and B hold the same token sequence. */
+static void assert_same_tokens(const sampler_result *a, const sampler_result *b)
 {
-    rng_state r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, V);
+    assert_int_equal(a->n_tokens, b->n_tokens);
+    assert_memory_equal(a->tokens, b->tokens, (size_t)a->n_tokens * sizeof(int32_t));
 }
 
 static void assert_close(const float *a, const float *b, int n, float tol)
@@ -72,7 +73,7 @@ static void check_cache(const model_config *c, int T, int pre, const float *cond
     transformer *fwd = ref ? ref : m;
     int32_t *tok = malloc((size_t)T * sizeof *tok);
     float *lg = malloc((size_t)V * sizeof(float));
-    random_tokens(tok, T, 11);
+    gc_tokens(tok, T, V, 11);
     transformer_forward(fwd, tok, NULL, 1, T, 0, 0);
     const float *full = transformer_logits(fwd);
     kv_cache *kc;
@@ -147,8 +148,8 @@ static void test_cache_batch_and_reorder(void **state)
     model_config c = cfg_of(ATTN_HIERARCHICAL, 6, 4, 1, 48);
     transformer *m = make_model(&c, 48, 3, 4.0f);
     int32_t a[48], b[48];
-    random_tokens(a, 48, 1);
-    random_tokens(b, 48, 2);
+    gc_tokens(a, 48, V, 1);
+    gc_tokens(b, 48, V, 2);
     float *fa = malloc((size_t)48 * V * sizeof(float)), *fb = malloc((size_t)48 * V * sizeof(float));
     transformer_forward(m, a, NULL, 1, 48, 0, 0);
     memcpy(fa, transformer_logits(m), (size_t)48 * V * sizeof(float));
@@ -280,8 +281,7 @@ static void test_top_k_and_temperature(void **state)
     t.temperature = 1e-4f;
     gen(m, &t, NULL, 0, &r);
     gen(m, &gs, NULL, 0, &g);
-    assert_int_equal(r.n_tokens, g.n_tokens);
-    assert_memory_equal(r.tokens, g.tokens, (size_t)r.n_tokens * sizeof(int32_t));
+    assert_same_tokens(&r, &g);
     sampler_result_free(&r);
     sampler_result_free(&g);
     transformer_free(m);
@@ -380,8 +380,7 @@ static void test_beam(void **state)
         s.strategy = SAMPLER_BEAM;
         s.beams = 1;
         gen(m, &s, NULL, 0, &b1);
-        assert_int_equal(b1.n_tokens, g.n_tokens);
-        assert_memory_equal(b1.tokens, g.tokens, (size_t)g.n_tokens * sizeof(int32_t));
+        assert_same_tokens(&b1, &g);
         s.beams = 4;
         s.length_penalty = 0.0f;
         gen(m, &s, NULL, 0, &b4);
@@ -410,8 +409,7 @@ static void test_seed_reproducible(void **state)
     gen(m, &s, NULL, 0, &b);
     s.seed = 43;
     gen(m, &s, NULL, 0, &c);
-    assert_int_equal(a.n_tokens, b.n_tokens);
-    assert_memory_equal(a.tokens, b.tokens, (size_t)a.n_tokens * sizeof(int32_t));
+    assert_same_tokens(&a, &b);
     assert_true(a.n_tokens != c.n_tokens || memcmp(a.tokens, c.tokens, (size_t)a.n_tokens * sizeof(int32_t)));
     sampler_result_free(&a);
     sampler_result_free(&b);
@@ -430,7 +428,7 @@ static void test_slide_past_max_seq_len(void **state)
     sampler_settings s = raw(SAMPLER_GREEDY, 200);
     s.repetition_penalty = 2.0f; /* keeps greedy from looping on one token */
     int32_t prefix[40];
-    random_tokens(prefix, 40, 8); /* longer than the context too */
+    gc_tokens(prefix, 40, V, 8); /* longer than the context too */
     for (int i = 0; i < 40; i++)
         if (prefix[i] <= TOK_UNK) prefix[i] = 100;
     char err[AURL_ERR_LEN];

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,51 +69,34 @@ static int setup(void **state)
  * them: OpenMP's thread pool does not survive fork() without exec. */
 static pid_t spawn_trainer(const char *outputs, const char *config)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        execl(exe, exe, "-q", "--outputs", outputs, "train", "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
+    const char *args[] = {"-q", "--outputs", outputs, "train", "--config", config, NULL};
+    return testutil_spawn_aurl(NULL, args, NULL, NULL);
 }
 
-/* Like spawn_trainer, but the trainer may write no file larger than
- * FSIZE_LIMIT bytes (RLIMIT_FSIZE; SIGXFSZ ignored, so writes fail with
- * EFBIG as on a full disk) and its stderr goes to STDERR_PATH. */
+/* Like spawn_trainer (without -q), but the trainer may write no file larger
+ * than FSIZE_LIMIT bytes (RLIMIT_FSIZE; SIGXFSZ ignored, so writes fail with
+ * EFBIG as on a full disk) and its stderr goes to STDERR_PATH. The soft
+ * limit and the ignored signal are set here around the spawn (a child
+ * inherits both) and restored afterwards. */
 static pid_t spawn_trainer_limited(const char *outputs, const char *config, rlim_t fsize_limit,
                                    const char *stderr_path)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct rlimit rl = {fsize_limit, fsize_limit};
-        signal(SIGXFSZ, SIG_IGN);
-        int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || dup2(fd, 2) < 0 || setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-        execl(exe, exe, "--outputs", outputs, "train", "--config", config, (char *)NULL);
-        _exit(127);
-    }
+    struct rlimit old, rl;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    rl = old;
+    rl.rlim_cur = fsize_limit;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    const char *args[] = {"--outputs", outputs, "train", "--config", config, NULL};
+    pid_t pid = testutil_spawn_aurl(NULL, args, NULL, stderr_path);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, old_handler);
     return pid;
-}
-
-static int wait_exit_code(pid_t pid)
-{
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
 }
 
 static int run_trainer(const char *outputs, const char *config)
 {
-    return wait_exit_code(spawn_trainer(outputs, config));
+    return testutil_wait_exit(spawn_trainer(outputs, config));
 }
 
 static double unigram_entropy(void)
@@ -150,25 +132,27 @@ static void test_loss_falls_below_unigram_entropy(void **state)
     assert_true(best < h - 1.0); /* well below: at least 1 nat/token better than unigram */
 }
 
-/* Final `last` weights of an outputs dir's stage 1. */
+/* Final `last` weights and moments of an outputs dir's stage 1. */
 static float *final_weights(const char *outputs, size_t *n)
 {
-    char path[256], err[AURL_ERR_LEN];
+    char path[256];
     snprintf(path, sizeof path, "%s/checkpoints/stage1_last.ckpt", outputs);
-    ckpt_file *f;
-    assert_int_equal(ckpt_open(path, &f, err), 0);
-    size_t total = 0;
-    for (int i = 0; i < ckpt_n_tensors(f); i++) total += ckpt_tensor_numel(f, i);
-    float *all = malloc(total * sizeof *all);
-    size_t off = 0;
-    for (int i = 0; i < ckpt_n_tensors(f); i++) {
-        size_t k = ckpt_tensor_numel(f, i);
-        assert_int_equal(ckpt_read_tensor(f, ckpt_tensor_name(f, i), all + off, k, err), 0);
-        off += k;
-    }
-    ckpt_close(f);
-    *n = total;
-    return all;
+    return testutil_ckpt_read_all(path, n);
+}
+
+/* The final weights and moments of outputs dirs A and B are bit-identical;
+ * WHAT labels the printed count of those that differ. */
+static void assert_same_final_weights(const char *a_outputs, const char *b_outputs, const char *what)
+{
+    size_t na, nb;
+    float *a = final_weights(a_outputs, &na), *b = final_weights(b_outputs, &nb);
+    assert_int_equal(na, nb);
+    size_t differ = 0;
+    for (size_t i = 0; i < na; i++) differ += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+    print_message("%s: %zu of %zu weights and moments differ\n", what, differ, na);
+    assert_int_equal(differ, 0);
+    free(a);
+    free(b);
 }
 
 static void test_interrupted_run_resumes_exactly(void **state)
@@ -188,7 +172,7 @@ static void test_interrupted_run_resumes_exactly(void **state)
         usleep(5000);
     }
     kill(pid, SIGINT);
-    assert_int_equal(wait_exit_code(pid), 0);
+    assert_int_equal(testutil_wait_exit(pid), 0);
     assert_int_equal(train_state_read(statep, &st, err), 1);
     long long stopped_at = st.stages[0].step;
     print_message("resume: interrupted at step %lld of 120\n", stopped_at);
@@ -197,15 +181,7 @@ static void test_interrupted_run_resumes_exactly(void **state)
     assert_int_equal(train_state_read(statep, &st, err), 1);
     assert_int_equal(st.stages[0].step, 120);
 
-    size_t na, nb;
-    float *a = final_weights(straight, &na), *b = final_weights(resumed, &nb);
-    assert_int_equal(na, nb);
-    size_t differ = 0;
-    for (size_t i = 0; i < na; i++) differ += memcmp(&a[i], &b[i], sizeof(float)) != 0;
-    print_message("resume: %zu of %zu weights and moments differ\n", differ, na);
-    assert_int_equal(differ, 0);
-    free(a);
-    free(b);
+    assert_same_final_weights(straight, resumed, "resume");
 }
 
 /* Temp files of interrupted atomic writes in OUTPUTS and its checkpoints. */
@@ -267,15 +243,7 @@ static void test_kill9_resumes_exactly(void **state)
     assert_int_equal(count_temp_files(outputs), 0); /* the restarted trainer cleaned them up */
     assert_int_equal(train_state_read(statep, &st, err), 1);
     assert_int_equal(st.stages[0].step, 120);
-    size_t na, nb;
-    float *a = final_weights(testutil_path("out-straight"), &na), *b = final_weights(outputs, &nb);
-    assert_int_equal(na, nb);
-    size_t differ = 0;
-    for (size_t i = 0; i < na; i++) differ += memcmp(&a[i], &b[i], sizeof(float)) != 0;
-    print_message("kill -9: %zu of %zu weights and moments differ from the uninterrupted run\n", differ, na);
-    assert_int_equal(differ, 0);
-    free(a);
-    free(b);
+    assert_same_final_weights(testutil_path("out-straight"), outputs, "kill -9");
 }
 
 /* A damaged training_state.json is moved aside by the trainer, which then
@@ -356,7 +324,7 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
         usleep(2000);
     }
     kill(pid, SIGINT);
-    assert_int_equal(wait_exit_code(pid), 0);
+    assert_int_equal(testutil_wait_exit(pid), 0);
     assert_int_equal(train_state_read(statep, &st, err), 1);
     long long stopped_at = st.stages[0].step;
     assert_true(stopped_at < 550);
@@ -366,7 +334,7 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
 
     /* resumed on a full disk: its next checkpoint cannot be written */
     const char *errlog = testutil_path("full-stderr.txt");
-    assert_int_equal(wait_exit_code(spawn_trainer_limited(outputs, config, 1 << 20, errlog)), 1);
+    assert_int_equal(testutil_wait_exit(spawn_trainer_limited(outputs, config, 1 << 20, errlog)), 1);
     char *msg = (char *)testutil_read_file(errlog, NULL);
     print_message("disk full: %s", strstr(msg, "error") ? strstr(msg, "error") : msg);
     assert_non_null(strstr(msg, "stage1_last.ckpt"));
@@ -403,7 +371,7 @@ static void test_second_trainer_refused(void **state)
     }
     assert_int_equal(run_trainer(outputs, config), 1); /* lock held by the first trainer */
     kill(pid, SIGTERM);
-    assert_int_equal(wait_exit_code(pid), 0);
+    assert_int_equal(testutil_wait_exit(pid), 0);
 }
 
 int main(void)

@@ -9,12 +9,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/checkpoint.h"
@@ -72,38 +70,18 @@ static int setup(void **state)
     return testutil_tmpdir_setup(state);
 }
 
-/* Start `aurl -q --outputs OUTPUTS train --config CONFIG` ($BUILD/aurl),
- * stderr to STDERR_PATH (or inherited when NULL). */
+/* Start `aurl -q --outputs OUTPUTS train --config CONFIG` ($BUILD/aurl,
+ * OMP_NUM_THREADS=1: tiny models, threads only add barrier waits on a busy
+ * machine), stderr to STDERR_PATH (NULL: discarded). */
 static pid_t spawn_trainer(const char *outputs, const char *config, const char *stderr_path)
 {
-    const char *build = getenv("BUILD");
-    char exe[256];
-    snprintf(exe, sizeof exe, "%s/aurl", build && *build ? build : "build");
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (stderr_path) {
-            int fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
-        }
-        setenv("OMP_NUM_THREADS", "1", 1); /* tiny models: threads only add barrier waits on a busy machine */
-        execl(exe, exe, "-q", "--outputs", outputs, "train", "--config", config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit_code(pid_t pid)
-{
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    const char *args[] = {"-q", "--outputs", outputs, "train", "--config", config, NULL};
+    return testutil_spawn_aurl(NULL, args, NULL, stderr_path);
 }
 
 static int run_trainer(const char *outputs, const char *config)
 {
-    return wait_exit_code(spawn_trainer(outputs, config, NULL));
+    return testutil_wait_exit(spawn_trainer(outputs, config, NULL));
 }
 
 /* A stage-2 run in OUTPUTS (its best checkpoint seeds stage 3). */
@@ -172,22 +150,9 @@ static void test_stage3_trains_and_logs_every_term(void **state)
 /* Every tensor (weights, moments, D's spectral-norm state) of a stage-3 `last` checkpoint. */
 static float *final_tensors(const char *outputs, size_t *n)
 {
-    char path[512], err[AURL_ERR_LEN];
+    char path[512];
     snprintf(path, sizeof path, "%s/checkpoints/stage3_last.ckpt", outputs);
-    ckpt_file *f;
-    assert_int_equal(ckpt_open(path, &f, err), 0);
-    size_t total = 0;
-    for (int i = 0; i < ckpt_n_tensors(f); i++) total += ckpt_tensor_numel(f, i);
-    float *all = malloc(total * sizeof *all);
-    size_t off = 0;
-    for (int i = 0; i < ckpt_n_tensors(f); i++) {
-        size_t k = ckpt_tensor_numel(f, i);
-        assert_int_equal(ckpt_read_tensor(f, ckpt_tensor_name(f, i), all + off, k, err), 0);
-        off += k;
-    }
-    ckpt_close(f);
-    *n = total;
-    return all;
+    return testutil_ckpt_read_all(path, n);
 }
 
 static void test_interrupted_stage3_resumes_exactly(void **state)
@@ -209,7 +174,7 @@ static void test_interrupted_stage3_resumes_exactly(void **state)
         usleep(2000);
     }
     kill(pid, SIGINT);
-    assert_int_equal(wait_exit_code(pid), 0);
+    assert_int_equal(testutil_wait_exit(pid), 0);
     assert_int_equal(train_state_read(statep, &st, err), 1);
     print_message("stage 3 interrupted at step %lld of %d\n", (long long)st.stages[2].step, steps);
     assert_true(st.stages[2].step < steps);
@@ -230,7 +195,7 @@ static void expect_config_error(const char *extra, const char *what)
     const char *out = testutil_path("out-bad");
     const char *config = write_stage3("s3-bad.yaml", 10, extra);
     const char *errp = testutil_path("bad.stderr");
-    assert_int_equal(wait_exit_code(spawn_trainer(out, config, errp)), 2);
+    assert_int_equal(testutil_wait_exit(spawn_trainer(out, config, errp)), 2);
     char *text = (char *)testutil_read_file(errp, NULL);
     assert_non_null(text);
     char loc[256];

@@ -83,6 +83,17 @@ static void batch(int32_t *in, int32_t *tg, int salt)
     tg[B * T - 2] = 2;
 }
 
+/* A tiny VAE-GAN (seed 1) after one training step on batch 0, which is
+ * left in IN and TG (B x T each). */
+static vaegan *trained_once(int32_t *in, int32_t *tg)
+{
+    vaegan_config gc = tiny_gan();
+    vaegan *m = make(&gc, 1);
+    batch(in, tg, 0);
+    assert_int_equal(vaegan_train_step(m, in, tg, B, T, 0, 5, NULL), 0);
+    return m;
+}
+
 static int setup(void **state)
 {
     log_set_quiet(1);
@@ -267,11 +278,8 @@ static void test_decoder_from_transformer_checkpoint(void **state)
 static void test_eval_deterministic(void **state)
 {
     (void)state;
-    vaegan_config gc = tiny_gan();
-    vaegan *m = make(&gc, 1);
     int32_t in[B * T], tg[B * T];
-    batch(in, tg, 0);
-    assert_int_equal(vaegan_train_step(m, in, tg, B, T, 0, 5, NULL), 0);
+    vaegan *m = trained_once(in, tg);
     double r1, k1, r2, k2;
     int n;
     double v1 = vaegan_eval(m, in, tg, B, T, &r1, &k1, &n);
@@ -286,11 +294,8 @@ static void test_eval_deterministic(void **state)
 static void test_configs_and_inference_vae_from_checkpoint(void **state)
 {
     (void)state;
-    vaegan_config gc = tiny_gan();
-    vaegan *m = make(&gc, 1);
     int32_t in[B * T], tg[B * T];
-    batch(in, tg, 0);
-    assert_int_equal(vaegan_train_step(m, in, tg, B, T, 0, 5, NULL), 0);
+    vaegan *m = trained_once(in, tg);
     const char *path = testutil_path("inf.ckpt");
     char err[AURL_ERR_LEN];
     assert_int_equal(vaegan_save(path, m, NULL, err), 0);

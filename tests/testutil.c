@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "engine/checkpoint.h"
 #include "util/fileio.h"
 
 static char g_tmpdir[256];
@@ -167,8 +168,8 @@ static int redirect(const char *path, int fd)
     return 0;
 }
 
-int testutil_run_aurl(const char *const *pre, const char *const *args, const char *out_name,
-                      const char *err_name)
+pid_t testutil_spawn_aurl(const char *const *pre, const char *const *args, const char *out_name,
+                          const char *err_name)
 {
     enum { MAX_ARGS = 64 };
     const char *build = getenv("BUILD");
@@ -180,7 +181,7 @@ int testutil_run_aurl(const char *const *pre, const char *const *args, const cha
     for (int k = 0; k < 2; k++) {
         const char *const *list = k == 0 ? pre : args;
         for (int i = 0; list && list[i]; i++) {
-            if (n == MAX_ARGS) fail_msg("testutil_run_aurl: more than %d arguments", MAX_ARGS - 1);
+            if (n == MAX_ARGS) fail_msg("testutil_spawn_aurl: more than %d arguments", MAX_ARGS - 1);
             argv[n++] = list[i];
         }
     }
@@ -189,15 +190,46 @@ int testutil_run_aurl(const char *const *pre, const char *const *args, const cha
     const char *err = err_name ? testutil_path(err_name) : NULL;
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0) fail_msg("testutil_run_aurl: fork: %s", strerror(errno));
+    if (pid < 0) fail_msg("testutil_spawn_aurl: fork: %s", strerror(errno));
     if (pid == 0) {
         if (redirect(out, STDOUT_FILENO) || redirect(err, STDERR_FILENO)) _exit(126);
         setenv("OMP_NUM_THREADS", "1", 1);
         execv(exe, (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+int testutil_wait_exit(pid_t pid)
+{
     int status;
-    if (waitpid(pid, &status, 0) != pid) fail_msg("testutil_run_aurl: waitpid: %s", strerror(errno));
-    if (!WIFEXITED(status)) fail_msg("%s did not exit normally (status %#x)", exe, (unsigned)status);
+    if (waitpid(pid, &status, 0) != pid) fail_msg("testutil_wait_exit: waitpid: %s", strerror(errno));
+    if (!WIFEXITED(status)) fail_msg("aurl (pid %d) did not exit normally (status %#x)", (int)pid, (unsigned)status);
     return WEXITSTATUS(status);
+}
+
+int testutil_run_aurl(const char *const *pre, const char *const *args, const char *out_name,
+                      const char *err_name)
+{
+    return testutil_wait_exit(testutil_spawn_aurl(pre, args, out_name, err_name));
+}
+
+float *testutil_ckpt_read_all(const char *path, size_t *n)
+{
+    char err[AURL_ERR_LEN];
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) fail_msg("%s", err);
+    size_t total = 0;
+    for (int i = 0; i < ckpt_n_tensors(f); i++) total += ckpt_tensor_numel(f, i);
+    float *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all) fail_msg("testutil_ckpt_read_all: out of memory");
+    size_t off = 0;
+    for (int i = 0; i < ckpt_n_tensors(f); i++) {
+        size_t k = ckpt_tensor_numel(f, i);
+        if (ckpt_read_tensor(f, ckpt_tensor_name(f, i), all + off, k, err) != 0) fail_msg("%s", err);
+        off += k;
+    }
+    ckpt_close(f);
+    *n = total;
+    return all;
 }

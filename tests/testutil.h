@@ -6,6 +6,7 @@
 #define AURL_TEST_TESTUTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* cmocka group setup: creates a fresh /tmp/aurl-<program>-XXXXXX. Returns 0,
  * or -1 if it cannot be created. */
@@ -39,13 +40,27 @@ unsigned char *testutil_read_file(const char *path, size_t *len);
  * ("" counts all); removes those entries if DEL (files only). */
 int testutil_count_files(const char *sub, int del);
 
-/* Runs the build's own binary, $BUILD/aurl (build/aurl when BUILD is unset),
- * by fork + exec with the arguments PRE then ARGS (each NULL-terminated;
- * either may be NULL), OMP_NUM_THREADS=1, stdout into testutil_path(OUT_NAME)
- * and stderr into testutil_path(ERR_NAME) (NULL: /dev/null). Returns the exit
- * code; fails the test if the child does not exit normally. */
+/* Starts the build's own binary, $BUILD/aurl (build/aurl when BUILD is
+ * unset), by fork + exec with the arguments PRE then ARGS (each
+ * NULL-terminated; either may be NULL), OMP_NUM_THREADS=1, stdout into
+ * testutil_path(OUT_NAME) and stderr into testutil_path(ERR_NAME) (NULL:
+ * /dev/null), without waiting for it. The child inherits resource limits
+ * and ignored signals. Returns its pid; fails the test if fork fails. */
+pid_t testutil_spawn_aurl(const char *const *pre, const char *const *args, const char *out_name,
+                          const char *err_name);
+
+/* Waits for the child PID and returns its exit code; fails the test if it
+ * does not exit normally. */
+int testutil_wait_exit(pid_t pid);
+
+/* testutil_wait_exit(testutil_spawn_aurl(PRE, ARGS, OUT_NAME, ERR_NAME)). */
 int testutil_run_aurl(const char *const *pre, const char *const *args, const char *out_name,
                       const char *err_name);
+
+/* Every tensor of the checkpoint at PATH, in file order, concatenated into
+ * one malloc'd array of *N floats (the caller frees it); fails the test if
+ * the checkpoint cannot be read. */
+float *testutil_ckpt_read_all(const char *path, size_t *n);
 
 /* Removes PATH and, for a directory, everything below it, without following
  * links. Returns 0, or -1 if anything remains (a missing PATH is 0). */

@@ -29,6 +29,7 @@
 #include "engine/sampler.h"
 #include "engine/vae_sample.h"
 #include "engine/vaegan.h"
+#include "util/cli.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 
@@ -83,18 +84,6 @@ static double parse_num(const char *opt, const char *val, double min, double max
     double v = strtod(val, &end);
     if (!*val || *end || errno || !isfinite(v) || v < min || v > max) {
         fprintf(stderr, "aurl generate: %s: expected a number in [%g, %g], got '%s'\n", opt, min, max, val);
-        *bad = 1;
-    }
-    return v;
-}
-
-static long long parse_int(const char *opt, const char *val, long long min, long long max, int *bad)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(val, &end, 10);
-    if (!*val || *end || errno || v < min || v > max) {
-        fprintf(stderr, "aurl generate: %s: expected an integer %lld..%lld, got '%s'\n", opt, min, max, val);
         *bad = 1;
     }
     return v;
@@ -326,25 +315,29 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             }
             break;
         case 't': o->s.temperature = (float)parse_num("--temperature", optarg, 1e-6, 1e6, &bad); break;
-        case 'k': o->s.top_k = (int)parse_int("--top-k", optarg, 1, 1000000, &bad); break;
+        case 'k': o->s.top_k = (int)cli_int_option("generate", "--top-k", optarg, 1, 1000000, &bad); break;
         case 'p': o->s.top_p = (float)parse_num("--top-p", optarg, 1e-9, 1.0, &bad); break;
-        case 'b': o->s.beams = (int)parse_int("--beams", optarg, 1, 64, &bad); break;
+        case 'b': o->s.beams = (int)cli_int_option("generate", "--beams", optarg, 1, 64, &bad); break;
         case 'L': o->s.length_penalty = (float)parse_num("--length-penalty", optarg, 0, 10, &bad); break;
         case 'r': o->s.repetition_penalty = (float)parse_num("--repetition-penalty", optarg, 1, 1e6, &bad); break;
         case 'n':
-            o->s.max_tokens = (int)parse_int("--length", optarg, 1, 1000000, &bad);
+            o->s.max_tokens = (int)cli_int_option("generate", "--length", optarg, 1, 1000000, &bad);
             o->length_given = 1;
             break;
         case 's': o->s.max_seconds = parse_num("--seconds", optarg, 0, 1e6, &bad); break;
-        case 'm': o->s.min_tokens = (int)parse_int("--min-tokens", optarg, 0, 1000000, &bad); break;
+        case 'm':
+            o->s.min_tokens = (int)cli_int_option("generate", "--min-tokens", optarg, 0, 1000000, &bad);
+            break;
         case 'x': o->s.max_note_seconds = parse_num("--max-note-seconds", optarg, 1.0 / 64, 1e6, &bad); break;
         case 'G': o->s.grammar = 0; break;
         case 'P': o->prime = optarg; break;
-        case 'e': o->s.seed = (uint64_t)parse_int("--seed", optarg, 0, (long long)1 << 53, &bad); break;
+        case 'e':
+            o->s.seed = (uint64_t)cli_int_option("generate", "--seed", optarg, 0, (long long)1 << 53, &bad);
+            break;
         case 'c': o->checkpoint = optarg; break;
         case 'o': o->out = optarg; break;
         case 'C':
-            o->count = (int)parse_int("--count", optarg, 1, 10000, &bad);
+            o->count = (int)cli_int_option("generate", "--count", optarg, 1, 10000, &bad);
             o->count_given = 1;
             break;
         case 'j': o->json = 1; break;
@@ -359,7 +352,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             }
             break;
         case 'T':
-            o->steps = (int)parse_int("--steps", optarg, 1, 1000, &bad);
+            o->steps = (int)cli_int_option("generate", "--steps", optarg, 1, 1000, &bad);
             o->steps_given = 1;
             break;
         case 'l': o->lerp = 1; break;
@@ -466,14 +459,12 @@ done:
 static int run_transformer(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage)
 {
     char err[AURL_ERR_LEN];
-    model_config cfg;
-    transformer *m = NULL;
-    if (model_ckpt_read_config(ckpt, &cfg, err) || transformer_create(&m, &cfg, 1, 1, 0, err) ||
-        model_ckpt_load(ckpt, m, NULL, NULL, err)) {
+    transformer *m;
+    if (model_ckpt_load_new(ckpt, 1, 1, &m, NULL, err)) {
         fprintf(stderr, "aurl generate: %s\n", err);
-        transformer_free(m);
         return EXIT_USAGE;
     }
+    const model_config cfg = *transformer_config(m);
     if (cfg.vocab_size != TOK_VOCAB_SIZE) {
         fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, cfg.vocab_size,
                 TOK_VOCAB_SIZE);

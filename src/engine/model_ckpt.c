@@ -12,7 +12,7 @@
 #include "util/json_num.h"
 
 #define MODEL_KIND "transformer"
-#define MOMENT_NAME_LEN 64
+#define TENSOR_NAME_LEN 96 /* prefix + name (< 48) + moment affix */
 
 /* An integer field clamped to -1..INT_MAX (-1 when absent), so a hostile
  * header cannot overflow the conversion. */
@@ -37,35 +37,116 @@ void model_ckpt_config_to_json(cJSON *m, const model_config *mc)
     cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
 }
 
-int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, const cJSON *meta,
-                    char err[AURL_ERR_LEN])
+/* Full stored names: the tensor itself (j 0) or its moment m (1) / v (2). */
+static void tensor_name(char out[TENSOR_NAME_LEN], const model_ckpt_tensor *t, int j, model_ckpt_moments style)
 {
-    int nt = transformer_n_tensors(m);
-    int per = opt ? 3 : 1;
-    ckpt_tensor *tens = calloc((size_t)nt * per, sizeof *tens);
-    char(*names)[MOMENT_NAME_LEN] = calloc((size_t)nt * 2, sizeof *names);
-    cJSON *h = meta ? cJSON_Duplicate(meta, 1) : cJSON_CreateObject();
-    char *json = NULL;
-    int rc = -1;
-    if (!tens || !names || !h) {
+    static const char *const pre[3] = {"", "adam_m.", "adam_v."}, *const suf[3] = {"", ".adam_m", ".adam_v"};
+    if (style == MODEL_CKPT_MOMENTS_PREFIX) snprintf(out, TENSOR_NAME_LEN, "%s%s%s", pre[j], t->prefix, t->name);
+    else snprintf(out, TENSOR_NAME_LEN, "%s%s%s", t->prefix, t->name, suf[j]);
+}
+
+int model_ckpt_save_tensors(const char *path, const cJSON *header, const model_ckpt_tensor *t, int n,
+                            int with_moments, model_ckpt_moments style, char err[AURL_ERR_LEN])
+{
+    ckpt_tensor *tens = calloc((size_t)n * 3 + 1, sizeof *tens);
+    char(*names)[TENSOR_NAME_LEN] = calloc((size_t)n * 3 + 1, sizeof *names);
+    char *json = cJSON_PrintUnformatted(header);
+    int rc = -1, k = 0;
+    if (!tens || !names || !json) {
         errmsg_set(err, "%s: out of memory writing checkpoint", path);
         goto out;
     }
-    int k = 0;
-    for (int i = 0; i < nt; i++) {
+    for (int i = 0; i < n; i++) {
+        ckpt_tensor base = {.ndim = t[i].ndims};
+        for (int d = 0; d < t[i].ndims; d++) base.dims[d] = t[i].dims[d];
+        const float *data[3] = {t[i].param, t[i].m, t[i].v};
+        for (int j = 0; j < (with_moments && t[i].m ? 3 : 1); j++) {
+            tensor_name(names[k], &t[i], j, style);
+            tens[k] = base;
+            tens[k].name = names[k];
+            tens[k++].data = data[j];
+        }
+    }
+    rc = ckpt_save(path, json, tens, k, err);
+out:
+    free(json);
+    free(tens);
+    free(names);
+    return rc;
+}
+
+int model_ckpt_read_tensors(ckpt_file *f, const model_ckpt_tensor *t, int n, int with_moments,
+                            model_ckpt_moments style, char err[AURL_ERR_LEN])
+{
+    char name[TENSOR_NAME_LEN];
+    for (int i = 0; i < n; i++) {
+        float *data[3] = {t[i].param, t[i].m, t[i].v};
+        for (int j = 0; j < (with_moments && t[i].m ? 3 : 1); j++) {
+            tensor_name(name, &t[i], j, style);
+            if (ckpt_read_tensor(f, name, data[j], t[i].numel, err) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+cJSON *model_ckpt_open_header(const char *path, const char *key, const char *const *kinds, const char *what,
+                              ckpt_file **f, char err[AURL_ERR_LEN])
+{
+    if (ckpt_open(path, f, err) != 0) {
+        *f = NULL;
+        return NULL;
+    }
+    cJSON *h = cJSON_Parse(ckpt_header_json(*f));
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(h, key);
+    int known = 0;
+    for (int i = 0; cJSON_IsString(kind) && kinds[i]; i++) known |= strcmp(kind->valuestring, kinds[i]) == 0;
+    if (!cJSON_IsObject(h)) {
+        errmsg_set(err, "%s: checkpoint header is not a JSON object", path);
+    } else if (!known) {
+        errmsg_set(err, "%s: not a %s checkpoint", path, what);
+    } else if (json_num_field(h, "vocab_version", -1) != TOK_VERSION) {
+        errmsg_set(err, "%s: made for token vocabulary v%g, this build uses v%d", path,
+                   json_num_field(h, "vocab_version", -1), TOK_VERSION);
+    } else {
+        return h;
+    }
+    cJSON_Delete(h);
+    ckpt_close(*f);
+    *f = NULL;
+    return NULL;
+}
+
+/* The transformer's tensors as a model_ckpt_tensor list (malloc'd, *n set). */
+static model_ckpt_tensor *transformer_list(const transformer *m, int *n)
+{
+    *n = transformer_n_tensors(m);
+    model_ckpt_tensor *list = calloc((size_t)*n + 1, sizeof *list);
+    for (int i = 0; list && i < *n; i++) {
         const transformer_tensor *t = transformer_tensor_at(m, i);
-        ckpt_tensor base = {.name = t->name, .ndim = t->ndims, .data = t->param};
-        for (int d = 0; d < t->ndims; d++) base.dims[d] = t->dims[d];
-        tens[k++] = base;
-        if (!opt) continue;
-        snprintf(names[2 * i], MOMENT_NAME_LEN, "adam_m.%s", t->name);
-        snprintf(names[2 * i + 1], MOMENT_NAME_LEN, "adam_v.%s", t->name);
-        tens[k] = base;
-        tens[k].name = names[2 * i];
-        tens[k++].data = t->m;
-        tens[k] = base;
-        tens[k].name = names[2 * i + 1];
-        tens[k++].data = t->v;
+        list[i] = (model_ckpt_tensor){.prefix = "", .name = t->name, .ndims = t->ndims, .numel = t->numel,
+                                      .param = t->param, .m = t->m, .v = t->v};
+        for (int d = 0; d < t->ndims; d++) list[i].dims[d] = t->dims[d];
+    }
+    return list;
+}
+
+/* Open PATH and parse its header, checking it holds our model. */
+static cJSON *open_header(const char *path, ckpt_file **f, char err[AURL_ERR_LEN])
+{
+    static const char *const kinds[] = {MODEL_KIND, NULL};
+    return model_ckpt_open_header(path, "model", kinds, MODEL_KIND, f, err);
+}
+
+int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, const cJSON *meta,
+                    char err[AURL_ERR_LEN])
+{
+    int nt;
+    model_ckpt_tensor *list = transformer_list(m, &nt);
+    cJSON *h = meta ? cJSON_Duplicate(meta, 1) : cJSON_CreateObject();
+    int rc = -1;
+    if (!list || !h) {
+        errmsg_set(err, "%s: out of memory writing checkpoint", path);
+        goto out;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(h, "model");
     cJSON_AddStringToObject(h, "model", MODEL_KIND);
@@ -78,58 +159,26 @@ int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, co
         cJSON_AddNumberToObject(o, "lr_mult", opt->lr_mult);
         cJSON_AddNumberToObject(o, "n_skipped", (double)opt->n_skipped);
     }
-    json = cJSON_PrintUnformatted(h);
-    if (!json) {
-        errmsg_set(err, "%s: out of memory writing checkpoint", path);
-        goto out;
-    }
-    rc = ckpt_save(path, json, tens, k, err);
+    rc = model_ckpt_save_tensors(path, h, list, nt, opt != NULL, MODEL_CKPT_MOMENTS_PREFIX, err);
 out:
-    free(json);
     cJSON_Delete(h);
-    free(tens);
-    free(names);
+    free(list);
     return rc;
-}
-
-/* Parse the header of an open checkpoint and check it holds our model. */
-static cJSON *parse_header(const char *path, ckpt_file *f, char err[AURL_ERR_LEN])
-{
-    cJSON *h = cJSON_Parse(ckpt_header_json(f));
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(h, "model");
-    if (!cJSON_IsObject(h)) {
-        errmsg_set(err, "%s: checkpoint header is not a JSON object", path);
-    } else if (!cJSON_IsString(kind) || strcmp(kind->valuestring, MODEL_KIND) != 0) {
-        errmsg_set(err, "%s: not a %s checkpoint", path, MODEL_KIND);
-    } else if (json_num_field(h, "vocab_version", -1) != TOK_VERSION) {
-        errmsg_set(err, "%s: made for token vocabulary v%g, this build uses v%d", path,
-                   json_num_field(h, "vocab_version", -1), TOK_VERSION);
-    } else {
-        return h;
-    }
-    cJSON_Delete(h);
-    return NULL;
 }
 
 int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, char err[AURL_ERR_LEN])
 {
     ckpt_file *f;
     if (meta) *meta = NULL;
-    if (ckpt_open(path, &f, err) != 0) return -1;
-    int rc = -1;
-    cJSON *h = parse_header(path, f, err);
-    if (!h) goto done;
-    int nt = transformer_n_tensors(m);
-    for (int i = 0; i < nt; i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
-        if (ckpt_read_tensor(f, t->name, t->param, t->numel, err) != 0) goto done;
-        if (!opt) continue;
-        char name[MOMENT_NAME_LEN];
-        snprintf(name, sizeof name, "adam_m.%s", t->name);
-        if (ckpt_read_tensor(f, name, t->m, t->numel, err) != 0) goto done;
-        snprintf(name, sizeof name, "adam_v.%s", t->name);
-        if (ckpt_read_tensor(f, name, t->v, t->numel, err) != 0) goto done;
+    cJSON *h = open_header(path, &f, err);
+    if (!h) return -1;
+    int rc = -1, nt;
+    model_ckpt_tensor *list = transformer_list(m, &nt);
+    if (!list) {
+        errmsg_set(err, "%s: out of memory reading checkpoint", path);
+        goto done;
     }
+    if (model_ckpt_read_tensors(f, list, nt, opt != NULL, MODEL_CKPT_MOMENTS_PREFIX, err) != 0) goto done;
     if (opt) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
         double step = json_num_field(o, "step", -1), t = json_num_field(o, "t", -1);
@@ -146,6 +195,7 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
     }
     rc = 0;
 done:
+    free(list);
     if (rc == 0 && meta) *meta = h;
     else cJSON_Delete(h);
     ckpt_close(f);
@@ -186,11 +236,10 @@ int model_ckpt_config_from_json(const cJSON *mc, model_config *cfg, char err[AUR
 int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ERR_LEN])
 {
     ckpt_file *f;
-    if (ckpt_open(path, &f, err) != 0) return -1;
+    cJSON *h = open_header(path, &f, err);
+    if (!h) return -1;
     int rc = -1;
-    cJSON *h = parse_header(path, f, err);
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(h, "model_config");
-    if (!h) goto done;
     if (!cJSON_IsObject(mc)) {
         errmsg_set(err, "%s: checkpoint has no model_config", path);
         goto done;

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine/adamw.h"
+#include "engine/checkpoint.h"
 #include "engine/model_config.h"
 #include "engine/transformer.h"
 #include "util/fileio.h"
@@ -41,4 +42,41 @@ int model_ckpt_read_config(const char *path, model_config *cfg, char err[AURL_ER
  * (err set, no file name). Shared with other checkpoint kinds (vaegan). */
 void model_ckpt_config_to_json(cJSON *obj, const model_config *cfg);
 int model_ckpt_config_from_json(const cJSON *obj, model_config *cfg, char err[AURL_ERR_LEN]);
+
+/* Where a tensor's AdamW moments are stored next to it: "adam_m.NAME" and
+ * "adam_v.NAME" (PREFIX: transformer checkpoints) or "NAME.adam_m" and
+ * "NAME.adam_v" (SUFFIX: vaegan checkpoints). */
+typedef enum { MODEL_CKPT_MOMENTS_PREFIX, MODEL_CKPT_MOMENTS_SUFFIX } model_ckpt_moments;
+
+/* One tensor of a checkpoint, stored under PREFIX NAME (PREFIX may be ""):
+ * NUMEL floats at PARAM in NDIMS dims, with AdamW moments M and V of the
+ * same shape (both NULL: a tensor without moments, e.g. a state buffer). */
+typedef struct {
+    const char *prefix, *name;
+    int ndims;
+    int dims[CKPT_MAX_DIMS];
+    size_t numel;
+    float *param, *m, *v;
+} model_ckpt_tensor;
+
+/* Write PATH atomically: HEADER (a JSON object) and the N tensors T in
+ * order, each followed by its moments (named as STYLE says) when
+ * WITH_MOMENTS and it has them. Shared by every checkpoint kind. 0 or -1
+ * (err set). */
+int model_ckpt_save_tensors(const char *path, const cJSON *header, const model_ckpt_tensor *t, int n,
+                            int with_moments, model_ckpt_moments style, char err[AURL_ERR_LEN]);
+
+/* Read the N tensors T (and, when WITH_MOMENTS, the moments of those that
+ * have them) from the open checkpoint F: each must be present with its
+ * size. 0 or -1 (err set); on failure part of the data may be loaded. */
+int model_ckpt_read_tensors(ckpt_file *f, const model_ckpt_tensor *t, int n, int with_moments,
+                            model_ckpt_moments style, char err[AURL_ERR_LEN]);
+
+/* Open the checkpoint PATH into *f and parse its header, which must be a
+ * JSON object whose string member KEY is one of the NULL-terminated KINDS
+ * ("PATH: not a WHAT checkpoint" otherwise) and whose vocab_version is this
+ * build's. The header (free with cJSON_Delete; *f stays open for the
+ * caller to close), or NULL (err set, *f NULL). */
+cJSON *model_ckpt_open_header(const char *path, const char *key, const char *const *kinds, const char *what,
+                              ckpt_file **f, char err[AURL_ERR_LEN]);
 #endif

@@ -17,8 +17,6 @@
 #include "engine/rng.h"
 #include "util/json_num.h"
 
-#define NAME_LEN 80
-
 struct vaegan {
     model_config mc;
     vae_config vc;
@@ -408,94 +406,65 @@ static cJSON *make_header(const vaegan *m, const cJSON *meta)
     return h;
 }
 
+/* The VAE's tensors ("vae.<name>") then, with D, the discriminator's (its
+ * spectral-norm buffers without moments) as a model_ckpt_tensor list
+ * (malloc'd, *n set; NULL when out of memory). */
+static model_ckpt_tensor *tensor_list(const vae *v, const disc *d, int *n)
+{
+    int nv = vae_n_tensors(v), nd = d ? disc_n_tensors(d) : 0;
+    model_ckpt_tensor *list = calloc((size_t)(nv + nd) + 1, sizeof *list);
+    *n = nv + nd;
+    for (int i = 0; list && i < nv + nd; i++) {
+        model_ckpt_tensor *e = &list[i];
+        const int *dims;
+        if (i < nv) {
+            const transformer_tensor *t = vae_tensor_at(v, i);
+            *e = (model_ckpt_tensor){.prefix = "vae.", .name = t->name, .ndims = t->ndims, .numel = t->numel,
+                                     .param = t->param, .m = t->m, .v = t->v};
+            dims = t->dims;
+        } else {
+            const disc_tensor *t = disc_tensor_at(d, i - nv);
+            *e = (model_ckpt_tensor){.prefix = "", .name = t->name, .ndims = t->ndims, .numel = t->numel,
+                                     .param = t->param, .m = t->buffer ? NULL : t->m, .v = t->buffer ? NULL : t->v};
+            dims = t->dims;
+        }
+        for (int k = 0; k < e->ndims; k++) e->dims[k] = dims[k];
+    }
+    return list;
+}
+
 int vaegan_save(const char *path, const vaegan *m, const cJSON *meta, char err[AURL_ERR_LEN])
 {
-    int nv = vae_n_tensors(m->v), nd = m->d ? disc_n_tensors(m->d) : 0, max = 3 * (nv + nd);
-    ckpt_tensor *tens = calloc((size_t)max, sizeof *tens);
-    char(*names)[NAME_LEN] = calloc((size_t)max, sizeof *names);
+    int n;
+    model_ckpt_tensor *list = tensor_list(m->v, m->d, &n);
     cJSON *h = make_header(m, meta);
-    char *json = NULL;
-    int rc = -1, k = 0;
-    if (!tens || !names || !h) {
-        errmsg_set(err, "%s: out of memory writing checkpoint", path);
-        goto out;
-    }
-    for (int i = 0; i < nv + nd; i++) {
-        const char *pre, *tname;
-        int ndims, dims[2];
-        const float *p, *mm, *vv;
-        if (i < nv) {
-            const transformer_tensor *t = vae_tensor_at(m->v, i);
-            pre = "vae.", tname = t->name;
-            ndims = t->ndims, dims[0] = t->dims[0], dims[1] = t->dims[1], p = t->param, mm = t->m, vv = t->v;
-        } else {
-            const disc_tensor *t = disc_tensor_at(m->d, i - nv);
-            pre = "", tname = t->name;
-            ndims = t->ndims, dims[0] = t->dims[0], dims[1] = t->dims[1], p = t->param;
-            mm = t->buffer ? NULL : t->m, vv = t->buffer ? NULL : t->v;
-        }
-        ckpt_tensor base = {.ndim = ndims, .data = p};
-        for (int d = 0; d < ndims; d++) base.dims[d] = dims[d];
-        const float *data[3] = {p, mm, vv};
-        const char *suffix[3] = {"", ".adam_m", ".adam_v"};
-        for (int j = 0; j < (mm ? 3 : 1); j++) {
-            snprintf(names[k], NAME_LEN, "%s%s%s", pre, tname, suffix[j]);
-            tens[k] = base;
-            tens[k].name = names[k];
-            tens[k++].data = data[j];
-        }
-    }
-    json = cJSON_PrintUnformatted(h);
-    if (!json) {
-        errmsg_set(err, "%s: out of memory writing checkpoint", path);
-        goto out;
-    }
-    rc = ckpt_save(path, json, tens, k, err);
-out:
-    free(json);
+    int rc = -1;
+    if (!list || !h) errmsg_set(err, "%s: out of memory writing checkpoint", path);
+    else rc = model_ckpt_save_tensors(path, h, list, n, 1, MODEL_CKPT_MOMENTS_SUFFIX, err);
     cJSON_Delete(h);
-    free(tens);
-    free(names);
+    free(list);
     return rc;
 }
 
 /* Open PATH and parse its header; checks it is a vaegan checkpoint of this vocabulary. */
 static cJSON *open_header(const char *path, ckpt_file **f, char err[AURL_ERR_LEN])
 {
-    if (ckpt_open(path, f, err) != 0) return NULL;
-    cJSON *h = cJSON_Parse(ckpt_header_json(*f));
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(h, "mode");
-    if (!cJSON_IsObject(h)) {
-        errmsg_set(err, "%s: checkpoint header is not a JSON object", path);
-    } else if (!cJSON_IsString(mode) || (strcmp(mode->valuestring, "vae_gan") && strcmp(mode->valuestring, "vae"))) {
-        errmsg_set(err, "%s: not a vae / vae_gan checkpoint", path);
-    } else if (json_num_field(h, "vocab_version", -1) != TOK_VERSION) {
-        errmsg_set(err, "%s: made for token vocabulary v%g, this build uses v%d", path,
-                   json_num_field(h, "vocab_version", -1), TOK_VERSION);
-    } else {
-        return h;
-    }
-    cJSON_Delete(h);
-    ckpt_close(*f);
-    *f = NULL;
-    return NULL;
+    static const char *const kinds[] = {"vae_gan", "vae", NULL};
+    return model_ckpt_open_header(path, "mode", kinds, "vae / vae_gan", f, err);
 }
 
-/* Read the VAE's tensors ("vae.<name>", moments too when with_opt). */
-static int read_vae_tensors(ckpt_file *f, vae *v, int with_opt, char err[AURL_ERR_LEN])
+/* Read the tensors of V and D (may be NULL), moments too when with_opt. */
+static int read_tensors(ckpt_file *f, vae *v, disc *d, int with_opt, char err[AURL_ERR_LEN])
 {
-    char name[NAME_LEN], mom[NAME_LEN + 8];
-    for (int i = 0; i < vae_n_tensors(v); i++) {
-        const transformer_tensor *t = vae_tensor_at(v, i);
-        snprintf(name, sizeof name, "vae.%s", t->name);
-        if (ckpt_read_tensor(f, name, t->param, t->numel, err) != 0) return -1;
-        if (!with_opt) continue;
-        snprintf(mom, sizeof mom, "%s.adam_m", name);
-        if (ckpt_read_tensor(f, mom, t->m, t->numel, err) != 0) return -1;
-        snprintf(mom, sizeof mom, "%s.adam_v", name);
-        if (ckpt_read_tensor(f, mom, t->v, t->numel, err) != 0) return -1;
+    int n;
+    model_ckpt_tensor *list = tensor_list(v, d, &n);
+    if (!list) {
+        errmsg_set(err, "out of memory reading checkpoint");
+        return -1;
     }
-    return 0;
+    int rc = model_ckpt_read_tensors(f, list, n, with_opt, MODEL_CKPT_MOMENTS_SUFFIX, err);
+    free(list);
+    return rc;
 }
 
 int vaegan_load(const char *path, vaegan *m, int with_optimizer, cJSON **meta, char err[AURL_ERR_LEN])
@@ -511,17 +480,7 @@ int vaegan_load(const char *path, vaegan *m, int with_optimizer, cJSON **meta, c
                    m->d ? "vae_gan" : "vae");
         goto done;
     }
-    if (read_vae_tensors(f, m->v, with_optimizer, err) != 0) goto done;
-    for (int i = 0; m->d && i < disc_n_tensors(m->d); i++) {
-        const disc_tensor *t = disc_tensor_at(m->d, i);
-        char mom[NAME_LEN];
-        if (ckpt_read_tensor(f, t->name, t->param, t->numel, err) != 0) goto done;
-        if (!with_optimizer || t->buffer) continue;
-        snprintf(mom, sizeof mom, "%s.adam_m", t->name);
-        if (ckpt_read_tensor(f, mom, t->m, t->numel, err) != 0) goto done;
-        snprintf(mom, sizeof mom, "%s.adam_v", t->name);
-        if (ckpt_read_tensor(f, mom, t->v, t->numel, err) != 0) goto done;
-    }
+    if (read_tensors(f, m->v, m->d, with_optimizer, err) != 0) goto done;
     if (with_optimizer) {
         if (read_opt(h, "optimizer", &m->opt) != 0 || (m->d && read_opt(h, "d_optimizer", &m->dopt) != 0)) {
             errmsg_set(err, "%s: optimizer state missing or out of range", path);
@@ -647,7 +606,7 @@ int vaegan_load_vae_for_inference(const char *path, int B, int T, vae **out, cha
     }
     ckpt_file *f = NULL;
     cJSON *h = open_header(path, &f, err);
-    int rc = h && read_vae_tensors(f, v, 0, err) == 0 ? 0 : -1;
+    int rc = h && read_tensors(f, v, NULL, 0, err) == 0 ? 0 : -1;
     cJSON_Delete(h);
     ckpt_close(f);
     if (rc != 0) {
