@@ -113,6 +113,7 @@ static void finish_run(gs_state *st, tui_ctx *c)
         msg(c, 1, "generate failed (exit %d): %s", r->exit_code, r->last_error[0] ? r->last_error : "no message");
     else {
         rescan(st, c);
+        st->form.s.seed++; /* the next `g` makes a new piece, not a copy of this one */
         st->sel = 0; /* newest first */
         st->focus = FOCUS_LIST;
         if (st->list.n) {
