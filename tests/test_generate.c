@@ -239,7 +239,7 @@ static void test_errors(void **state)
     const char *a5b[] = {"generate", "--mode", "vae", NULL}; /* the default pick is stage 1 */
     assert_int_equal(run_aurl(a5b), 1);
     char *e5 = read_text("err.txt");
-    assert_non_null(strstr(e5, "VAE generation needs a stage-3 checkpoint: run `aurl train --stage 3`"));
+    assert_non_null(strstr(e5, "VAE generation needs one: run `aurl train` through stage 3"));
     free(e5);
     const char *a5c[] = {"generate", "--interpolate", "a.mid", NULL};
     expect_usage_error(a5c, "two MIDI files");
@@ -420,7 +420,7 @@ static void test_vae(void **state)
     assert_int_equal(lines, 3);
     free(o);
 
-    /* plain generate on a stage-3 checkpoint samples the prior, with a note */
+    /* plain generate with only a stage-3 checkpoint samples its prior, with a note */
     const char *a4[] = {"generate", "--seed", "2", NULL};
     assert_int_equal(run_aurl(a4), 0);
     snprintf(mid, sizeof mid, "%s/generated/stage3_best_vae_top_p_s2.mid", outputs);

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
+#include "engine/checkpoint.h"
 #include "engine/train_state.h"
 #include "util/fileio.h"
 
@@ -18,7 +21,33 @@ static int stage_of_name(const char *name)
     return 0;
 }
 
-int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_out, char err[AURL_ERR_LEN])
+int ckpt_pick_is_vae(const char *path)
+{
+    char err[AURL_ERR_LEN];
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return 0;
+    cJSON *h = cJSON_Parse(ckpt_header_json(f));
+    ckpt_close(f);
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(h, "mode");
+    int vae = cJSON_IsString(mode) && (!strcmp(mode->valuestring, "vae") || !strcmp(mode->valuestring, "vae_gan"));
+    cJSON_Delete(h);
+    return vae;
+}
+
+/* 1 if PATH is a readable checkpoint of KIND. */
+static int is_kind(const char *path, ckpt_pick_kind kind)
+{
+    if (!file_is_regular(path)) return 0;
+    if (kind == CKPT_PICK_VAE) return ckpt_pick_is_vae(path);
+    char err[AURL_ERR_LEN];
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return 0;
+    ckpt_close(f);
+    return !ckpt_pick_is_vae(path);
+}
+
+int ckpt_pick_best(const char *outputs_dir, ckpt_pick_kind kind, char *path, size_t len, int *stage_out,
+                   char err[AURL_ERR_LEN])
 {
     char buf[4096];
     if (stage_out) *stage_out = 0;
@@ -30,7 +59,7 @@ int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_o
             const char *best = st.stages[s - 1].best_checkpoint;
             if (!best[0]) continue;
             snprintf(buf, sizeof buf, "%s/%s", outputs_dir, best);
-            if (!file_is_regular(buf)) continue;
+            if (!is_kind(buf, kind)) continue;
             if (strlen(buf) >= len) break;
             snprintf(path, len, "%s", buf);
             if (stage_out) *stage_out = s;
@@ -50,7 +79,7 @@ int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_o
             char full[4096 + 256];
             snprintf(full, sizeof full, "%s/%s", buf, e->d_name);
             struct stat sb;
-            if (stat(full, &sb) || !S_ISREG(sb.st_mode)) continue;
+            if (stat(full, &sb) || !S_ISREG(sb.st_mode) || !is_kind(full, kind)) continue;
             double t = (double)sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec * 1e-9;
             if (t > newest || (t == newest && strcmp(full, pick) > 0)) {
                 newest = t;
@@ -60,8 +89,12 @@ int ckpt_pick_best(const char *outputs_dir, char *path, size_t len, int *stage_o
         closedir(d);
     }
     if (!pick[0]) {
-        errmsg_set(err, "no checkpoint in %s/checkpoints: run `aurl train` first (or pass --checkpoint FILE)",
-                   outputs_dir);
+        if (kind == CKPT_PICK_VAE)
+            errmsg_set(err, "no stage-3 (VAE) checkpoint in %s/checkpoints: VAE generation needs one: run `aurl "
+                       "train` through stage 3 (or pass --checkpoint FILE)", outputs_dir);
+        else
+            errmsg_set(err, "no checkpoint in %s/checkpoints: run `aurl train` first (or pass --checkpoint FILE)",
+                       outputs_dir);
         return -1;
     }
     if (strlen(pick) >= len) {

@@ -483,7 +483,7 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
     const char *outputs = g && g->outputs_dir ? g->outputs_dir : "outputs";
     char err[AURL_ERR_LEN], picked[4096];
     if (!ckpt) {
-        if (ckpt_pick_best(outputs, picked, sizeof picked, NULL, err) != 0) {
+        if (ckpt_pick_best(outputs, CKPT_PICK_TRANSFORMER, picked, sizeof picked, NULL, err) != 0) {
             fprintf(stderr, "aurl eval: %s\n", err);
             return 1;
         }

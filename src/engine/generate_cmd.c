@@ -61,7 +61,8 @@ static void usage(FILE *f)
             "  --no-grammar          sample without the grammar mask (errors are counted)\n"
             "  --prime FILE.mid      continue FILE (its tokens are the prefix; long files keep their end)\n"
             "  --seed S              default 1; piece i of --count uses S+i\n"
-            "  --checkpoint F        default: best checkpoint of the latest stage\n"
+            "  --checkpoint F        default: the best transformer checkpoint of the latest stage (1-2);\n"
+            "                        with --mode vae the stage-3 one\n"
             "  --out FILE.mid        output path (with --count N: FILE_1.mid ...)\n"
             "  --count N             pieces to generate, default 1\n"
             "  --json                print each sidecar as one JSON line on stdout\n"
@@ -653,9 +654,14 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
             return EXIT_USAGE;
         }
         snprintf(ckpt, sizeof ckpt, "%s", o.checkpoint);
-    } else if (ckpt_pick_best(g->outputs_dir, ckpt, sizeof ckpt, &stage, err)) {
-        fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_RUNTIME;
+    } else if (ckpt_pick_best(g->outputs_dir, want_vae ? CKPT_PICK_VAE : CKPT_PICK_TRANSFORMER, ckpt, sizeof ckpt,
+                              &stage, err)) {
+        /* transformer mode with only stage-3 checkpoints: their decoder, z from the prior */
+        char verr[AURL_ERR_LEN];
+        if (want_vae || ckpt_pick_best(g->outputs_dir, CKPT_PICK_VAE, ckpt, sizeof ckpt, &stage, verr)) {
+            fprintf(stderr, "aurl generate: %s\n", err);
+            return EXIT_RUNTIME;
+        }
     }
     vae_ckpt_info info;
     if (vae_sample_probe(ckpt, &info, err)) {

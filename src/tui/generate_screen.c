@@ -62,7 +62,9 @@ static void msg(tui_ctx *c, int is_error, const char *fmt, ...)
 static void check_ckpt(gs_state *st, tui_ctx *c)
 {
     st->ckpt_err[0] = 0;
-    if (ckpt_pick_best(c->g->outputs_dir, st->ckpt, sizeof st->ckpt, &st->ckpt_stage, st->ckpt_err) != 0) st->ckpt[0] = 0;
+    ckpt_pick_kind kind = st->form.mode == GFORM_MODE_VAE ? CKPT_PICK_VAE : CKPT_PICK_TRANSFORMER;
+    if (ckpt_pick_best(c->g->outputs_dir, kind, st->ckpt, sizeof st->ckpt, &st->ckpt_stage, st->ckpt_err) != 0)
+        st->ckpt[0] = 0;
 }
 
 /* Rescan the generated pieces; 1 when the list changed. Keeps the selection on its piece. */
