@@ -425,6 +425,22 @@ static void test_vae(void **state)
     assert_int_equal(run_aurl(a4), 0);
     snprintf(mid, sizeof mid, "%s/generated/stage3_best_vae_top_p_s2.mid", outputs);
     cJSON_Delete(check_piece(mid));
+    /* with a transformer checkpoint beside it (newer than the stage-3 one), plain
+     * generate picks the transformer and --mode vae still the stage-3 checkpoint */
+    char t1[700];
+    snprintf(t1, sizeof t1, "%s/stage2_best.ckpt", dir);
+    size_t lt;
+    unsigned char *bt = testutil_read_file(ckpt, &lt);
+    testutil_write_bytes(t1, bt, lt);
+    free(bt);
+    const char *a6[] = {"generate", "--seed", "4", NULL};
+    assert_int_equal(run_aurl(a6), 0);
+    snprintf(mid, sizeof mid, "%s/generated/stage2_best_top_p_s4.mid", outputs);
+    cJSON_Delete(check_piece(mid));
+    const char *a7[] = {"generate", "--mode", "vae", "--seed", "4", NULL};
+    assert_int_equal(run_aurl(a7), 0);
+    snprintf(mid, sizeof mid, "%s/generated/stage3_best_vae_top_p_s4.mid", outputs);
+    cJSON_Delete(check_piece(mid));
     /* a missing interpolation source: exit 2 naming it */
     const char *a5[] = {"generate", "--interpolate", ma, "/nonexistent/q.mid", NULL};
     expect_usage_error(a5, "q.mid");
