@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/cache.h"
 #include "data/midi_read.h"
 #include "data/midi_write.h"
 #include "data/tokenizer.h"
@@ -46,7 +47,7 @@ static void test_basic_mask(void **state)
     assert_int_equal(count_allowed(&g, TOK_NOTE_ON, TOK_NOTE_OFF), 88);
     assert_int_equal(count_allowed(&g, TOK_TIME_SHIFT, TOK_VELOCITY), 512);
     grammar_feed(&g, ON(60), 1);
-    assert_false(grammar_allows(&g, OFF(60))); /* started now: no empty note */
+    assert_true(grammar_allows(&g, OFF(60)));  /* a zero-length note, as the tokenizer writes them */
     assert_false(grammar_allows(&g, ON(60)));  /* already sounding */
     assert_false(grammar_allows(&g, OFF(61)));
     grammar_feed(&g, SHIFT(10), 1);
@@ -119,7 +120,6 @@ static int check_sequence(const int32_t *t, int n, int from, double max_note_s)
         } else if (x < TOK_TIME_SHIFT) {
             if (i >= from) {
                 if (on[inst][x - TOK_NOTE_OFF] < 0) fail_msg("token %d: NOTE_OFF of a silent note", i);
-                assert_true(on[inst][x - TOK_NOTE_OFF] < now);
             }
             on[inst][x - TOK_NOTE_OFF] = -1;
         } else if (x < TOK_VELOCITY) {
@@ -144,7 +144,7 @@ static void decode_and_export(const sampler_result *r, int notes, const char *na
     score s, back;
     assert_int_equal(tok_decode(t16, (size_t)r->n_tokens, &s), 0);
     assert_int_equal((int)s.n_notes, notes);
-    for (size_t i = 0; i < s.n_notes; i++) assert_true(s.notes[i].offset > s.notes[i].onset);
+    for (size_t i = 0; i < s.n_notes; i++) assert_true(s.notes[i].offset >= s.notes[i].onset);
     char err[AURL_ERR_LEN];
     const char *path = testutil_path(name);
     if (midi_write_file(path, &s, err)) fail_msg("%s", err);
@@ -241,6 +241,32 @@ static void test_close(void **state)
     assert_int_equal(check_sequence(seq, n, 1, 8.0), 4);
 }
 
+/* The grammar must describe the data the model learns from: the real sample
+ * collection (data/, fetched by `make test`) breaks it only where the
+ * documented force-close rule ends notes longer than 8 s. */
+static void test_real_data_follows_the_grammar(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    cache *c;
+    if (cache_ensure("data", 0, 1, &c, err) != 0) fail_msg("%s", err);
+    long tokens = 0, errors = 0;
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if (!e->n_tokens) continue;
+        int32_t *t = malloc(sizeof *t * e->n_tokens);
+        assert_non_null(t);
+        for (size_t k = 0; k < e->n_tokens; k++) t[k] = e->tokens[k];
+        errors += grammar_count_errors(t, (int)e->n_tokens);
+        tokens += (long)e->n_tokens;
+        free(t);
+    }
+    cache_close(c);
+    print_message("real data: %ld grammar errors in %ld tokens (%.3f%%)\n", errors, tokens, 100.0 * errors / tokens);
+    assert_true(tokens > 100000);
+    assert_true(errors * 1000 < tokens); /* under 0.1% */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_no_grammar_counts_errors),
         cmocka_unit_test(test_random_models),
+        cmocka_unit_test(test_real_data_follows_the_grammar),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

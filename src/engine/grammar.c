@@ -7,7 +7,7 @@ void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
 {
     memset(g, 0, sizeof *g);
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
-        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) g->onset[i][p] = -1;
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) g->onset[i][p] = g->empty_at[i][p] = -1;
     g->min_tokens = min_tokens;
     double steps = max_note_seconds > 0 ? max_note_seconds * TOK_STEPS_PER_SECOND : 8.0 * TOK_STEPS_PER_SECOND;
     if (steps > 1e12) steps = 1e12;
@@ -53,10 +53,12 @@ static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
         return tok >= TOK_INSTRUMENT && ((s->expired_inst >> (tok - TOK_INSTRUMENT)) & 1u);
     }
     if (tok == TOK_END) return g->generated >= g->min_tokens;
-    if (tok < TOK_NOTE_OFF) return g->onset[g->instrument][tok - TOK_NOTE_ON] < 0;
+    if (tok < TOK_NOTE_OFF)
+        return g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 && g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
     if (tok < TOK_TIME_SHIFT) {
-        int64_t on = g->onset[g->instrument][tok - TOK_NOTE_OFF];
-        return on >= 0 && on < g->now;
+        /* a note that started at this very step may end here too: a
+         * zero-length note, as the tokenizer writes short drum hits */
+        return g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0;
     }
     if (tok < TOK_VELOCITY) return tok - TOK_TIME_SHIFT + 1 <= s->shift_room;
     return 1;
@@ -100,7 +102,10 @@ void grammar_feed(grammar_state *g, int32_t tok, int generated)
         *on = g->now;
     } else if (tok < TOK_TIME_SHIFT) {
         int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_OFF];
-        if (*on >= 0) g->n_sounding--;
+        if (*on >= 0) {
+            g->n_sounding--;
+            if (*on == g->now) g->empty_at[g->instrument][tok - TOK_NOTE_OFF] = g->now;
+        }
         *on = -1;
     } else if (tok < TOK_VELOCITY) {
         g->now += tok - TOK_TIME_SHIFT + 1;

@@ -3,10 +3,13 @@
  * when, the current time and instrument, sustain pedals, and how many
  * tokens were generated. grammar_mask tells which next tokens are allowed:
  *   - never START, PAD, UNK;
- *   - no NOTE_OFF of a note that is not sounding on the current instrument,
- *     nor of a note that started at the current time (no empty notes);
+ *   - no NOTE_OFF of a note that is not sounding on the current instrument
+ *     (one that started at the current step may end there: the tokenizer
+ *     writes notes shorter than a step that way, so the data has them);
  *   - no NOTE_ON of a note that is already sounding (the tokenizer always
- *     emits a NOTE_OFF first);
+ *     emits a NOTE_OFF first), nor of one that was a zero-length note at the
+ *     current step (two such notes at one instant cannot both be written
+ *     to MIDI);
  *   - no END before min_tokens generated tokens;
  *   - force-close: a TIME_SHIFT may not take any sounding note past
  *     max_note_seconds; once a note has sounded that long, the only tokens
@@ -27,6 +30,7 @@
 
 typedef struct {
     int64_t onset[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* step the note started, -1 silent */
+    int64_t empty_at[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* step of the last zero-length such note, -1 none */
     int n_sounding;
     uint8_t sustain[SCORE_N_INSTRUMENTS];
     int64_t now;            /* current time in 1/64 s steps */
