@@ -326,29 +326,14 @@ static const char *keybar(tui_screen *s) { return "l log-y  f stage  +/- smooth"
 
 static void enter(tui_screen *s, tui_ctx *c) { ((dash *)s->state)->dirty = 1; }
 
-static void destroy(tui_screen *s)
-{
-    free(s->state);
-    free(s);
-}
+static const tui_screen OPS = {.name = "Dashboard", .enter = enter, .tick = tick, .draw = draw, .key = key,
+                                .keybar = keybar, .destroy = screen_free};
 
 tui_screen *dashboard_screen_create(void)
 {
-    tui_screen *s = calloc(1, sizeof *s);
-    dash *d = calloc(1, sizeof *d);
-    if (!s || !d) {
-        free(s);
-        free(d);
-        return NULL;
-    }
+    tui_screen *s = screen_new(&OPS, sizeof(dash));
+    if (!s) return NULL;
+    dash *d = s->state;
     d->alpha_i = 2;
-    s->name = "Dashboard";
-    s->enter = enter;
-    s->tick = tick;
-    s->draw = draw;
-    s->key = key;
-    s->keybar = keybar;
-    s->state = d;
-    s->destroy = destroy;
     return s;
 }

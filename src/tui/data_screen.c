@@ -273,33 +273,21 @@ static const char *keybar(tui_screen *s)
 static void destroy(tui_screen *s)
 {
     ds_state *st = s->state;
-    if (st) {
-        roll_free(&st->roll);
-        dlist_free(&st->d);
-        free(st);
-    }
-    free(s);
+    roll_free(&st->roll);
+    dlist_free(&st->d);
+    screen_free(s);
 }
+
+static const tui_screen OPS = {.name = "Data", .enter = enter, .tick = tick, .draw = draw, .key = key,
+                               .keybar = keybar, .destroy = destroy};
 
 tui_screen *data_screen_create(void)
 {
-    tui_screen *s = calloc(1, sizeof *s);
-    ds_state *st = calloc(1, sizeof *st);
-    if (!s || !st) {
-        free(s);
-        free(st);
-        return NULL;
-    }
+    tui_screen *s = screen_new(&OPS, sizeof(ds_state));
+    if (!s) return NULL;
+    ds_state *st = s->state;
     dlist_init(&st->d);
     roll_init(&st->roll);
     st->dirty = 1;
-    s->name = "Data";
-    s->enter = enter;
-    s->tick = tick;
-    s->draw = draw;
-    s->key = key;
-    s->keybar = keybar;
-    s->state = st;
-    s->destroy = destroy;
     return s;
 }

@@ -457,38 +457,25 @@ static void leave(tui_screen *s, tui_ctx *c)
 static void destroy(tui_screen *s)
 {
     gs_state *st = s->state;
-    if (st) {
-        stop_play(st);
-        gen_run_free(&st->run);
-        glist_free(&st->list);
-        roll_free(&st->roll);
-        free(st);
-    }
-    free(s);
+    stop_play(st);
+    gen_run_free(&st->run);
+    glist_free(&st->list);
+    roll_free(&st->roll);
+    screen_free(s);
 }
+
+static const tui_screen OPS = {.name = "Generate", .enter = enter, .leave = leave, .tick = tick, .draw = draw,
+                               .key = key, .keybar = keybar, .destroy = destroy};
 
 tui_screen *generate_screen_create(void)
 {
-    tui_screen *s = calloc(1, sizeof *s);
-    gs_state *st = calloc(1, sizeof *st);
-    if (!s || !st) {
-        free(s);
-        free(st);
-        return NULL;
-    }
+    tui_screen *s = screen_new(&OPS, sizeof(gs_state));
+    if (!s) return NULL;
+    gs_state *st = s->state;
     gform_init(&st->form);
     gen_run_init(&st->run);
     st->run_reported = 1;
     roll_init(&st->roll);
     st->dirty = 1;
-    s->name = "Generate";
-    s->enter = enter;
-    s->leave = leave;
-    s->tick = tick;
-    s->draw = draw;
-    s->key = key;
-    s->keybar = keybar;
-    s->state = st;
-    s->destroy = destroy;
     return s;
 }

@@ -35,15 +35,6 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
 
 static int tick(tui_screen *s, tui_ctx *c) { return 0; }
 
-static void destroy(tui_screen *s) { free(s); }
+static const tui_screen OPS = {.name = "Help", .tick = tick, .draw = draw, .destroy = screen_free};
 
-tui_screen *help_screen_create(void)
-{
-    tui_screen *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->name = "Help";
-    s->tick = tick;
-    s->draw = draw;
-    s->destroy = destroy;
-    return s;
-}
+tui_screen *help_screen_create(void) { return screen_new(&OPS, 0); }

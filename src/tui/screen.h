@@ -8,6 +8,7 @@
 #define AURL_TUI_SCREEN_H
 
 #include <curses.h>
+#include <stddef.h>
 
 #include "util/globals.h"
 
@@ -39,6 +40,13 @@ typedef struct tui_screen {
     void *state;                            /* the screen's own data */
     void (*destroy)(struct tui_screen *s);  /* free state (may be NULL) */
 } tui_screen;
+
+/* A screen with OPS's name and functions and a zeroed state of STATE_SIZE
+ * bytes (none if 0); NULL when out of memory. */
+tui_screen *screen_new(const tui_screen *ops, size_t state_size);
+/* Free a screen made by screen_new and its state (NULL is fine); a
+ * screen's destroy() frees what its state owns, then calls this. */
+void screen_free(tui_screen *s);
 
 /* Constructors of the screens (each in its own module). */
 tui_screen *dashboard_screen_create(void);

@@ -150,28 +150,12 @@ static void enter(tui_screen *s, tui_ctx *c)
     if (a->run.st.current_stage >= 1 && a->run.st.current_stage <= 3) st->sel = a->run.st.current_stage - 1;
 }
 
-static void destroy(tui_screen *s)
-{
-    free(s->state);
-    free(s);
-}
+static const tui_screen OPS = {.name = "Stages", .enter = enter, .tick = tick, .draw = draw, .key = key,
+                               .keybar = keybar, .destroy = screen_free};
 
 tui_screen *stages_screen_create(void)
 {
-    tui_screen *s = calloc(1, sizeof *s);
-    stages_state *st = calloc(1, sizeof *st);
-    if (!s || !st) {
-        free(s);
-        free(st);
-        return NULL;
-    }
-    s->name = "Stages";
-    s->enter = enter;
-    s->tick = tick;
-    s->draw = draw;
-    s->key = key;
-    s->keybar = keybar;
-    s->state = st;
-    s->destroy = destroy;
+    tui_screen *s = screen_new(&OPS, sizeof(stages_state));
+    if (!s) return NULL;
     return s;
 }
