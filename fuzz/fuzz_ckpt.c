@@ -4,7 +4,9 @@
  * header length (so mutations reach the JSON header and tensor table
  * instead of stopping at the CRC). Whatever ckpt_open accepts must list
  * tensors that can all be read (and only with their own element count);
- * model_ckpt_read_config must accept only a valid model_config. */
+ * model_ckpt_read_config must accept only a valid model_config, and
+ * vaegan_read_configs (stage-3 checkpoints) only valid model and
+ * discriminator configs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "engine/checkpoint.h"
 #include "engine/model_ckpt.h"
 #include "engine/model_yaml.h"
+#include "engine/vaegan.h"
 #include "fuzz_tmp.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -47,6 +50,13 @@ static void try_file(const char *dir, const uint8_t *data, size_t size)
     }
     model_config mc;
     if (model_ckpt_read_config(path, &mc, err) == 0 && model_config_validate(&mc, err) != 0) abort();
+    /* stage-3 checkpoints: the configs a loader rebuilds the model from */
+    vae_config vc;
+    disc_config dc;
+    int use_gan;
+    if (vaegan_read_configs(path, &mc, &vc, &dc, &use_gan, err) == 0 &&
+        (model_config_validate(&mc, err) != 0 || disc_config_validate(&dc, err) != 0))
+        abort();
 }
 
 static uint64_t rd_u64(const uint8_t *p)
