@@ -351,10 +351,16 @@ static void test_disk_full_keeps_previous_checkpoint(void **state)
     ckpt_file *f;
     assert_int_equal(ckpt_open(ckpt, &f, err), 0);
     ckpt_close(f);
-    /* with space again, the run resumes and finishes */
-    assert_int_equal(run_trainer(outputs, config), 0);
+    /* with space again the run resumes, here also extended with --max-steps
+     * (a stage's length is not part of its configuration hash) */
+    const char *args[] = {"--outputs", outputs, "train", "--config", config, "--max-steps", "650", NULL};
+    assert_int_equal(testutil_run_aurl(NULL, args, NULL, "extend-stderr.txt"), 0);
+    char *log = (char *)testutil_read_file(testutil_path("extend-stderr.txt"), NULL);
+    assert_non_null(strstr(log, "resuming at step"));
+    assert_null(strstr(log, "configuration changed"));
+    free(log);
     assert_int_equal(train_state_read(statep, &st, err), 1);
-    assert_int_equal(st.stages[0].step, 600);
+    assert_int_equal(st.stages[0].step, 650);
 }
 
 static void test_second_trainer_refused(void **state)

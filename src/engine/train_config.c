@@ -295,21 +295,22 @@ static uint64_t mix_s(uint64_t h, const char *s) { return hash_fnv1a64(s, strlen
 
 void train_config_hash(const train_config *cfg, char out[32])
 {
-    /* Field by field: struct padding is not stable enough to hash. */
+    /* Field by field: struct padding is not stable enough to hash. Only what
+     * decides the weights step by step counts: the stage's length (epochs,
+     * max_steps) and bookkeeping (evaluation, checkpoints, logging, early
+     * stopping) may change between runs, so `--epochs N` extends a stage
+     * that is under way instead of starting it again. */
     const model_config *m = &cfg->model;
     const augment_config *a = &cfg->aug;
     uint64_t h = HASH_FNV_SEED;
     h = mix_s(mix_s(mix_i(h, cfg->stage), cfg->name), cfg->mode);
     long long ints[] = {m->vocab_size, m->d_model, m->n_layers, m->n_heads, m->d_ff, m->max_seq_len,
                         m->attn.kind, m->attn.window, m->attn.stride, m->learned_pos, cfg->seq_len, cfg->stride,
-                        cfg->augment, a->transpose_max, cfg->batch_size, cfg->epochs, cfg->max_steps,
-                        cfg->warmup_steps, cfg->eval_every, cfg->eval_batches, cfg->checkpoint_every,
-                        cfg->keep_checkpoints, cfg->log_every, (long long)cfg->seed, cfg->init_from_previous,
-                        cfg->subset, cfg->patience};
+                        cfg->augment, a->transpose_max, cfg->batch_size, cfg->warmup_steps, (long long)cfg->seed,
+                        cfg->init_from_previous, cfg->subset};
     double reals[] = {m->dropout, a->transpose_p, a->stretch_p, a->stretch_min, a->stretch_max, a->velocity_p,
                       a->velocity_min, a->velocity_max, a->instrument_p, a->rhythm_p, a->swing_max, a->humanize_ms,
-                      cfg->lr, cfg->min_lr, cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->grad_clip,
-                      cfg->min_delta};
+                      cfg->lr, cfg->min_lr, cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->grad_clip};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) h = mix_i(h, ints[i]);
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) h = mix_d(h, reals[i]);
     if (train_config_is_vae(cfg)) { /* stage-3 settings only where they are used */

@@ -59,6 +59,8 @@ void train_config_defaults(train_config *cfg);
 /* Defaults, then STAGE_PATH, then PROFILE_PATH (may be NULL). 0 or -1. */
 int train_config_load(train_config *cfg, const char *stage_path, const char *profile_path,
                       char err[AURL_ERR_LEN]);
-/* FNV-1a hex digest of the effective configuration (for training_state). */
+/* FNV-1a hex digest of the settings that decide the weights (model, data,
+ * augmentation, optimiser, seed; not the stage's length or bookkeeping), so
+ * a stage resumes only under the configuration it started with. */
 void train_config_hash(const train_config *cfg, char out[32]);
 #endif
