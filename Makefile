@@ -33,7 +33,7 @@ TEST_LIBS  = $(shell pkg-config --libs $(TESTPKG) 2>/dev/null)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fopenmp $(CFLAGS) $(SANFLAGS)
 ALL_LIBS   = $(PKG_LIBS) $(BLAS_LIBS) -fopenmp -lm -lpthread $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC  := $(sort $(wildcard src/util/*.c src/data/*.c src/engine/*.c src/tui/*.c))
+LIB_SRC  := $(sort $(shell find src -name "*.c" ! -path src/main.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/attention.h"
+#include "engine/nn/attention.h"
 #include "util/clock.h"
 
 /* Milliseconds of CPU time used by this process (all threads). */

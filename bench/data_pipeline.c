@@ -16,7 +16,7 @@
 #include "data/dataset.h"
 #include "data/midi_read.h"
 #include "data/tokenizer.h"
-#include "engine/train_config.h"
+#include "engine/train/train_config.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/model_yaml.h"
-#include "engine/sampler.h"
-#include "engine/transformer.h"
+#include "engine/model/model_yaml.h"
+#include "engine/sample/sampler.h"
+#include "engine/model/transformer.h"
 #include "util/threads.h"
 
 int main(int argc, char **argv)

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "engine/train_config.h"
-#include "engine/transformer.h"
-#include "engine/vaegan.h"
+#include "engine/train/train_config.h"
+#include "engine/model/transformer.h"
+#include "engine/model/vaegan.h"
 #include "util/clock.h"
 #include "util/log.h"
 

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/checkpoint.h"
-#include "engine/model_ckpt.h"
-#include "engine/model_yaml.h"
-#include "engine/vaegan.h"
+#include "engine/model/checkpoint.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/model_yaml.h"
+#include "engine/model/vaegan.h"
 #include "fuzz_tmp.h"
 #include "util/hash.h"
 #include "util/log.h"

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "data/tokenizer.h"
-#include "engine/model_yaml.h"
-#include "engine/train_config.h"
+#include "engine/model/model_yaml.h"
+#include "engine/train/train_config.h"
 #include "fuzz_tmp.h"
 #include "util/log.h"
 #include "util/yaml_doc.h"

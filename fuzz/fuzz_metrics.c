@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/metrics.h"
+#include "engine/train/metrics.h"
 #include "util/log.h"
 
 #define MAX_SCALARS 8

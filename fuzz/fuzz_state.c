@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/train_state.h"
+#include "engine/train/train_state.h"
 #include "fuzz_tmp.h"
 #include "util/log.h"
 

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data_cmd.h"
-#include "data/play_cmd.h"
-#include "engine/bench.h"
-#include "engine/eval_cmd.h"
-#include "engine/generate_cmd.h"
-#include "engine/train_cmd.h"
+#include "cmd/data_cmd.h"
+#include "cmd/play_cmd.h"
+#include "cmd/bench_cmd.h"
+#include "cmd/eval_cmd.h"
+#include "cmd/generate_cmd.h"
+#include "cmd/train_cmd.h"
 #include "tui/tui_main.h"
 #include "util/globals.h"
 #include "util/log.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/rng.h"
+#include "util/rng.h"
 
 void gc_fill(float *x, size_t n, uint64_t seed, float scale)
 {

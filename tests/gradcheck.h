@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/rng.h"
-#include "engine/transformer.h"
+#include "util/rng.h"
+#include "engine/model/transformer.h"
 
 /* Deterministic uniform floats in [-scale, scale) from a seed. */
 void gc_fill(float *x, size_t n, uint64_t seed, float scale);

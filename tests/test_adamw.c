@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/adamw.h"
-#include "engine/lr_schedule.h"
-#include "engine/rng.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/lr_schedule.h"
+#include "util/rng.h"
 
 static void test_schedule(void **state)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/attention.h"
+#include "engine/nn/attention.h"
 #include "gradcheck.h"
 
 typedef struct {

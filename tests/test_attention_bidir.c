@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/attention.h"
+#include "engine/nn/attention.h"
 #include "gradcheck.h"
 
 static const attn_config BIDIR = {ATTN_BIDIRECTIONAL, 1, 1};

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "data/cache.h"
-#include "data/data_cmd.h"
+#include "cmd/data_cmd.h"
 #include "data/tokenizer.h"
 #include "util/fileio.h"
 #include "util/log.h"

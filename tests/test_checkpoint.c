@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/checkpoint.h"
+#include "engine/model/checkpoint.h"
 #include "util/hash.h"
 #include "testutil.h"
 

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/adamw.h"
-#include "engine/discriminator.h"
-#include "engine/gan_loss.h"
-#include "engine/rng.h"
-#include "engine/spectral_norm.h"
+#include "engine/nn/adamw.h"
+#include "engine/model/discriminator.h"
+#include "engine/nn/gan_loss.h"
+#include "util/rng.h"
+#include "engine/nn/spectral_norm.h"
 #include "gradcheck.h"
 #include "ref_fixture.h"
 

@@ -18,9 +18,9 @@
 #include "data/cache.h"
 #include "data/midi_write.h"
 #include "data/score.h"
-#include "engine/model_ckpt.h"
-#include "engine/model_yaml.h"
-#include "engine/transformer.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/model_yaml.h"
+#include "engine/model/transformer.h"
 #include "util/log.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/gan_loss.h"
+#include "engine/nn/gan_loss.h"
 #include "gradcheck.h"
 
 static void test_closed_forms(void **state)

@@ -21,9 +21,9 @@
 
 #include "data/midi_read.h"
 #include "data/midi_write.h"
-#include "engine/model_ckpt.h"
-#include "engine/transformer.h"
-#include "engine/vaegan.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/transformer.h"
+#include "engine/model/vaegan.h"
 #include "testutil.h"
 #include "util/fileio.h"
 

@@ -17,8 +17,8 @@
 #include "data/midi_read.h"
 #include "data/midi_write.h"
 #include "data/tokenizer.h"
-#include "engine/grammar.h"
-#include "engine/sampler.h"
+#include "engine/sample/grammar.h"
+#include "engine/sample/sampler.h"
 #include "testutil.h"
 
 #define ON(p) (TOK_NOTE_ON + (p) - TOK_PITCH_MIN)

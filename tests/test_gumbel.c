@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/discriminator.h"
-#include "engine/gan_loss.h"
-#include "engine/gumbel.h"
-#include "engine/transformer.h"
+#include "engine/model/discriminator.h"
+#include "engine/nn/gan_loss.h"
+#include "engine/nn/gumbel.h"
+#include "engine/model/transformer.h"
 #include "gradcheck.h"
 #include "ref_fixture.h"
 

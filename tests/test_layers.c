@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/dropout.h"
-#include "engine/embedding.h"
-#include "engine/fastmath.h"
-#include "engine/gelu.h"
-#include "engine/layernorm.h"
-#include "engine/linear.h"
-#include "engine/loss.h"
+#include "engine/nn/dropout.h"
+#include "engine/nn/embedding.h"
+#include "engine/nn/fastmath.h"
+#include "engine/nn/gelu.h"
+#include "engine/nn/layernorm.h"
+#include "engine/nn/linear.h"
+#include "engine/nn/loss.h"
 #include "gradcheck.h"
 
 #define TOL 1e-2   /* max |g - fd| / max(FLOOR, |g| + |fd|) for float32 */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/metrics.h"
+#include "engine/train/metrics.h"
 #include "testutil.h"
 
 /* ---- independent TFRecord / protobuf reader ---- */

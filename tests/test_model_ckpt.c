@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/checkpoint.h"
-#include "engine/model_ckpt.h"
-#include "engine/model_yaml.h"
-#include "engine/transformer.h"
+#include "engine/model/checkpoint.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/model_yaml.h"
+#include "engine/model/transformer.h"
 #include "testutil.h"
 #include "util/json_num.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/model_yaml.h"
+#include "engine/model/model_yaml.h"
 #include "testutil.h"
 
 /* Load text; expect failure whose message contains want (and the file name). */

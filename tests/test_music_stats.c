@@ -11,7 +11,7 @@
 
 #include "data/score.h"
 #include "data/tokenizer.h"
-#include "engine/music_stats.h"
+#include "engine/eval/music_stats.h"
 
 static void add(score *s, double on, double off, int pitch, int vel, int inst)
 {

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "engine/ngram.h"
+#include "engine/eval/ngram.h"
 
 #define V 6
 

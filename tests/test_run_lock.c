@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/run_lock.h"
+#include "engine/train/run_lock.h"
 #include "testutil.h"
 
 static void read_lock_file(const char *out_dir, char *buf, size_t cap)

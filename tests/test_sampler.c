@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "data/tokenizer.h"
-#include "engine/kv_cache.h"
-#include "engine/rng.h"
-#include "engine/sampler.h"
-#include "engine/transformer.h"
+#include "engine/sample/kv_cache.h"
+#include "util/rng.h"
+#include "engine/sample/sampler.h"
+#include "engine/model/transformer.h"
 #include "gradcheck.h"
 
 #define V TOK_VOCAB_SIZE

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/train_config.h"
-#include "engine/trainer.h"
+#include "engine/train/train_config.h"
+#include "engine/train/trainer.h"
 #include "testutil.h"
 
 static void test_shipped_configs_load(void **state)

@@ -22,8 +22,8 @@
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "engine/checkpoint.h"
-#include "engine/train_state.h"
+#include "engine/model/checkpoint.h"
+#include "engine/train/train_state.h"
 #include "util/log.h"
 #include "testutil.h"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/checkpoint.h"
-#include "engine/train_state.h"
+#include "engine/model/checkpoint.h"
+#include "engine/train/train_state.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "testutil.h"

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/train_state.h"
+#include "engine/train/train_state.h"
 #include "testutil.h"
 
 static const char *path; /* training_state.json in the temp dir */

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/adamw.h"
-#include "engine/rng.h"
-#include "engine/transformer.h"
+#include "engine/nn/adamw.h"
+#include "util/rng.h"
+#include "engine/model/transformer.h"
 #include "gradcheck.h"
 #include "ref_fixture.h"
 #include "util/fileio.h"

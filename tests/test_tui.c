@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/run_lock.h"
-#include "engine/train_state.h"
+#include "engine/train/run_lock.h"
+#include "engine/train/train_state.h"
 #include "testutil.h"
 
 #define SOCK "aurl-test-tui"

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kl.h"
-#include "engine/model_yaml.h"
-#include "engine/rng.h"
-#include "engine/transformer.h"
-#include "engine/vae.h"
+#include "engine/nn/kl.h"
+#include "engine/model/model_yaml.h"
+#include "util/rng.h"
+#include "engine/model/transformer.h"
+#include "engine/model/vae.h"
 #include "gradcheck.h"
 #include "ref_fixture.h"
 #include "util/fileio.h"

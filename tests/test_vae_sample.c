@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "data/tokenizer.h"
-#include "engine/checkpoint.h"
-#include "engine/model_ckpt.h"
-#include "engine/model_yaml.h"
-#include "engine/vae_sample.h"
+#include "engine/model/checkpoint.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/model_yaml.h"
+#include "engine/sample/vae_sample.h"
 #include "testutil.h"
 
 #define T_WIN 32

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/model_ckpt.h"
-#include "engine/vaegan.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/model/vaegan.h"
 #include "util/log.h"
 #include "testutil.h"
 

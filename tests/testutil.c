@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "engine/checkpoint.h"
+#include "engine/model/checkpoint.h"
 #include "util/fileio.h"
 
 static char g_tmpdir[256];

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine/sampler.h"
+#include "engine/sample/sampler.h"
 #include "util/errmsg.h"
 
 /* ---------- generated pieces ---------- */

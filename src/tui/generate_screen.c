@@ -11,7 +11,7 @@
 
 #include "data/audition.h"
 #include "data/midi_worker.h"
-#include "engine/ckpt_pick.h"
+#include "engine/train/ckpt_pick.h"
 #include "tui/gen_list.h"
 #include "tui/gen_run.h"
 #include "tui/roll_draw.h"

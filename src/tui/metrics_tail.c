@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/metrics.h"
+#include "engine/train/metrics.h"
 
 #define MAX_POINTS 100000
 #define READ_BUDGET (4 << 20)

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/run_lock.h"
+#include "engine/train/run_lock.h"
 #include "tui/procstat.h"
 #include "util/clock.h"
 #include "util/fileio.h"

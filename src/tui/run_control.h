@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "engine/train_state.h"
+#include "engine/train/train_state.h"
 #include "util/globals.h"
 
 typedef enum { RUN_IDLE = 0, RUN_RUNNING, RUN_PAUSED, RUN_FINISHED, RUN_FAILED } run_state;

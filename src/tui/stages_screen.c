@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/trainer.h"
+#include "engine/train/trainer.h"
 #include "tui/app.h"
 #include "tui/screen.h"
 #include "tui/term.h"

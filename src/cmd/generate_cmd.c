@@ -1,0 +1,692 @@
+/* generate_cmd: `aurl generate`: load a checkpoint (default: ckpt_pick_best),
+ * optionally tokenise a primer MIDI file, sample pieces with the sampler,
+ * and write each as a .mid plus a .json sidecar (settings, checkpoint,
+ * token and note counts, duration, timing, grammar errors) under
+ * <outputs>/generated/ (or --out).
+ * VAE mode (a stage-3 checkpoint, engine/vae_sample): z from the prior, or
+ * with --interpolate A B --steps N the posterior means of A's and B's first
+ * windows and N+1 points between them (slerp; --lerp for linear), each
+ * decoded over one window of T tokens. A transformer-mode run whose
+ * checkpoint turns out to be stage 3 samples it from the prior too (its
+ * decoder was trained with the latent conditioning).
+ * Exit codes: 0 ok, 1 runtime failure (no checkpoint yet, no stage-3
+ * checkpoint for --mode vae, write errors), 2 bad usage or input. */
+#include "cmd/generate_cmd.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/midi_worker.h"
+#include "data/midi_write.h"
+#include "data/tokenizer.h"
+#include "engine/train/ckpt_pick.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/sample/sampler.h"
+#include "engine/sample/vae_sample.h"
+#include "engine/model/vaegan.h"
+#include "util/cli.h"
+#include "util/clock.h"
+#include "util/fileio.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: aurl generate [--mode transformer|vae] [--strategy greedy|temperature|top_k|top_p|beam]\n"
+            "                     [--temperature T] [--top-k K] [--top-p P] [--beams N] [--length-penalty A]\n"
+            "                     [--repetition-penalty R] [--length N] [--seconds S] [--min-tokens N]\n"
+            "                     [--max-note-seconds S] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
+            "                     [--checkpoint F] [--out FILE.mid] [--count N] [--json] [--progress]\n"
+            "                     [--interpolate A.mid B.mid] [--steps N] [--lerp]\n\n"
+            "Sample music from a trained model (KV-cached decoding, grammar-masked so every\n"
+            "piece decodes to well-formed MIDI). Writes <outputs>/generated/<checkpoint>_<strategy>_s<seed>.mid\n"
+            "(never overwriting: _2, _3, ... are appended) and a .json sidecar beside it.\n\n"
+            "  --strategy S          default top_p\n"
+            "  --temperature T       > 0, default 1.0 (temperature, top_k, top_p)\n"
+            "  --top-k K             default 40      --top-p P   (0,1], default 0.9\n"
+            "  --beams N             beam search width, default 4\n"
+            "  --length-penalty A    beam score = log-prob / length^A, default 1.0\n"
+            "  --repetition-penalty R  >= 1 (CTRL-style on the last 64 tokens), default 1 (off)\n"
+            "  --length N            tokens to generate, default 1024\n"
+            "  --seconds S           also stop once the music reaches S seconds\n"
+            "  --min-tokens N        no END before N generated tokens, default 64\n"
+            "  --max-note-seconds S  notes are closed after S seconds, default 8\n"
+            "  --no-grammar          sample without the grammar mask (errors are counted)\n"
+            "  --prime FILE.mid      continue FILE (its tokens are the prefix; long files keep their end)\n"
+            "  --seed S              default 1; piece i of --count uses S+i\n"
+            "  --checkpoint F        default: the best transformer checkpoint of the latest stage (1-2);\n"
+            "                        with --mode vae the stage-3 one\n"
+            "  --out FILE.mid        output path (with --count N: FILE_1.mid ...)\n"
+            "  --count N             pieces to generate, default 1\n"
+            "  --json                print each sidecar as one JSON line on stdout\n"
+            "  --progress            print 'progress <done> <total>' lines to stderr\n"
+            "\nVAE mode (needs a stage-3 checkpoint, `aurl train --stage 3`):\n"
+            "  --mode vae            z ~ N(0, I) from the seed, decoded over one window of the\n"
+            "                        model (at most T-1 tokens): <checkpoint>_vae_<strategy>_s<seed>.mid\n"
+            "  --interpolate A.mid B.mid  encode the first window of A and of B (posterior means)\n"
+            "                        and decode N+1 points between them (t = 0, 1/N, ..., 1, one\n"
+            "                        seed for all): <checkpoint>_interp_<A>_<B>_<i>of<N>_s<seed>.mid\n"
+            "  --steps N             interpolation steps, default 8\n"
+            "  --lerp                interpolate linearly (default: spherical, slerp, which keeps\n"
+            "                        the norm typical of the prior between the two ends)\n");
+}
+
+static double parse_num(const char *opt, const char *val, double min, double max, int *bad)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (!*val || *end || errno || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "aurl generate: %s: expected a number in [%g, %g], got '%s'\n", opt, min, max, val);
+        *bad = 1;
+    }
+    return v;
+}
+
+typedef struct {
+    int progress;
+    int done_before, total;
+} progress_ctx;
+
+static int on_progress(void *ctx, int generated, int total)
+{
+    progress_ctx *p = ctx;
+    (void)total;
+    if (p->progress) {
+        fprintf(stderr, "progress %d %d\n", p->done_before + generated, p->total);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+/* Stem of a path: basename without its extension. */
+static void path_stem(const char *path, char *out, size_t len)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, len, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = '\0';
+}
+
+/* Output path of piece i: --out (numbered when count > 1) or a fresh
+ * <outputs>/generated/<stem>.mid (_2, _3, ... when taken). Returns 0 or -1
+ * (err set). */
+static int output_path(const char *outputs_dir, const char *out_opt, int count, int i, const char *stem, char *path,
+                       size_t len, char err[AURL_ERR_LEN])
+{
+    if (out_opt) {
+        if (count == 1) {
+            snprintf(path, len, "%s", out_opt);
+        } else {
+            char base[4096];
+            snprintf(base, sizeof base, "%s", out_opt);
+            char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+            const char *ext = ".mid";
+            if (dot && (!slash || dot > slash)) {
+                ext = out_opt + (dot - base);
+                *dot = '\0';
+            }
+            if ((size_t)snprintf(path, len, "%s_%d%s", base, i + 1, ext) >= len) goto toolong;
+        }
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", path);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            if (file_mkdirs(parent, err)) return -1;
+        }
+        return 0;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/generated", outputs_dir);
+    if (file_mkdirs(dir, err)) return -1;
+    for (int k = 1; k < 100000; k++) {
+        int n = k == 1 ? snprintf(path, len, "%s/%s.mid", dir, stem) : snprintf(path, len, "%s/%s_%d.mid", dir, stem, k);
+        if ((size_t)n >= len) goto toolong;
+        if (!file_is_regular(path) && !file_is_dir(path)) return 0;
+    }
+    errmsg_set(err, "%s: too many generated files with this name", dir);
+    return -1;
+toolong:
+    errmsg_set(err, "output path too long");
+    return -1;
+}
+
+/* Seconds of music before token index `end` (time shifts up to there). */
+static double seconds_before(const int32_t *tok, int end)
+{
+    long long steps = 0;
+    for (int i = 0; i < end; i++)
+        if (tok[i] >= TOK_TIME_SHIFT && tok[i] < TOK_VELOCITY) steps += tok[i] - TOK_TIME_SHIFT + 1;
+    return (double)steps / TOK_STEPS_PER_SECOND;
+}
+
+typedef struct {
+    const char *mode, *prime, *out, *checkpoint, *interp_a, *interp_b;
+    int count, json, progress, steps, length_given, count_given, steps_given, lerp, mode_given;
+    sampler_settings s;
+} gen_opts;
+
+/* A float setting as the user wrote it (0.9, not 0.899999976). */
+static double setting(float x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", (double)x);
+    return strtod(buf, NULL);
+}
+
+/* The sidecar of one piece; vae (may be NULL, taken over) becomes its "vae" member. */
+static cJSON *sidecar(const gen_opts *o, const sampler_settings *s, const char *ckpt, int stage, const char *midi,
+                      const sampler_result *r, const score *sc, cJSON *vae)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j) {
+        cJSON_Delete(vae);
+        return NULL;
+    }
+    cJSON_AddStringToObject(j, "midi", midi);
+    cJSON_AddStringToObject(j, "checkpoint", ckpt);
+    cJSON_AddNumberToObject(j, "stage", stage);
+    cJSON *st = cJSON_AddObjectToObject(j, "settings");
+    if (st) {
+        cJSON_AddStringToObject(st, "mode", vae ? "vae" : "transformer");
+        cJSON_AddStringToObject(st, "strategy", sampler_strategy_name(s->strategy));
+        cJSON_AddNumberToObject(st, "temperature", setting(s->temperature));
+        cJSON_AddNumberToObject(st, "top_k", s->top_k);
+        cJSON_AddNumberToObject(st, "top_p", setting(s->top_p));
+        cJSON_AddNumberToObject(st, "beams", s->beams);
+        cJSON_AddNumberToObject(st, "length_penalty", setting(s->length_penalty));
+        cJSON_AddNumberToObject(st, "repetition_penalty", setting(s->repetition_penalty));
+        cJSON_AddNumberToObject(st, "length", s->max_tokens);
+        cJSON_AddNumberToObject(st, "seconds", s->max_seconds);
+        cJSON_AddNumberToObject(st, "min_tokens", s->min_tokens);
+        cJSON_AddNumberToObject(st, "max_note_seconds", s->max_note_seconds);
+        cJSON_AddBoolToObject(st, "grammar", s->grammar);
+        cJSON_AddNumberToObject(st, "seed", (double)s->seed);
+        if (o->prime) cJSON_AddStringToObject(st, "prime", o->prime);
+        else cJSON_AddNullToObject(st, "prime");
+    }
+    cJSON_AddNumberToObject(j, "tokens", r->n_tokens);
+    cJSON_AddNumberToObject(j, "prime_end", r->prime_end);
+    cJSON_AddNumberToObject(j, "prime_seconds", seconds_before(r->tokens, r->prime_end));
+    cJSON_AddNumberToObject(j, "generated_tokens", r->n_generated);
+    cJSON_AddNumberToObject(j, "notes", (double)sc->n_notes);
+    cJSON_AddNumberToObject(j, "duration_seconds", score_duration(sc));
+    cJSON_AddNumberToObject(j, "seconds_taken", r->seconds_taken);
+    cJSON_AddNumberToObject(j, "first_token_seconds", r->first_token_seconds);
+    cJSON_AddNumberToObject(j, "tokens_per_s", r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0);
+    cJSON_AddNumberToObject(j, "grammar_errors", r->grammar_errors);
+    cJSON_AddNumberToObject(j, "created_at", clock_wall());
+    if (vae) cJSON_AddItemToObject(j, "vae", vae);
+    return j;
+}
+
+/* Sidecar path: the .mid path with .json in place of its extension. */
+static void sidecar_path(const char *midi, char *out, size_t len)
+{
+    snprintf(out, len, "%s", midi);
+    char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    size_t n = strlen(out);
+    if (n + 6 <= len) memcpy(out + n, ".json", 6);
+}
+
+/* The tokens of a MIDI file (START ... END; read in the isolated reader). */
+static int read_tokens(const char *path, uint16_t **tok, size_t *n, char err[AURL_ERR_LEN])
+{
+    score s;
+    score_init(&s);
+    if (midi_read_isolated(path, &s, err)) return -1;
+    *tok = NULL;
+    *n = 0;
+    int rc = tok_encode(&s, tok, n);
+    score_free(&s);
+    if (rc) {
+        errmsg_set(err, "%s: out of memory while tokenising", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Primer tokens (without START/END), the last part that fits the model. */
+static int read_primer(const char *path, int max_keep, int32_t **out, int *n_out, char err[AURL_ERR_LEN])
+{
+    uint16_t *tok = NULL;
+    size_t n = 0;
+    if (read_tokens(path, &tok, &n, err)) return -1;
+    int body = n >= 2 ? (int)n - 2 : 0; /* without START and END */
+    int keep = body < max_keep ? body : max_keep;
+    if (keep < body)
+        fprintf(stderr, "aurl generate: note: %s has %d tokens; the continuation follows its last %d (the model's context)\n",
+                path, body, keep);
+    *out = malloc((size_t)(keep > 0 ? keep : 1) * sizeof(int32_t));
+    if (!*out) {
+        free(tok);
+        errmsg_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    for (int i = 0; i < keep; i++) (*out)[i] = tok[1 + body - keep + i];
+    *n_out = keep;
+    free(tok);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, gen_opts *o)
+{
+    static const struct option opts[] = {
+        {"mode", required_argument, NULL, 'M'},          {"strategy", required_argument, NULL, 'S'},
+        {"temperature", required_argument, NULL, 't'},   {"top-k", required_argument, NULL, 'k'},
+        {"top-p", required_argument, NULL, 'p'},         {"beams", required_argument, NULL, 'b'},
+        {"length-penalty", required_argument, NULL, 'L'}, {"repetition-penalty", required_argument, NULL, 'r'},
+        {"length", required_argument, NULL, 'n'},        {"seconds", required_argument, NULL, 's'},
+        {"min-tokens", required_argument, NULL, 'm'},    {"max-note-seconds", required_argument, NULL, 'x'},
+        {"no-grammar", no_argument, NULL, 'G'},          {"prime", required_argument, NULL, 'P'},
+        {"seed", required_argument, NULL, 'e'},          {"checkpoint", required_argument, NULL, 'c'},
+        {"out", required_argument, NULL, 'o'},           {"count", required_argument, NULL, 'C'},
+        {"json", no_argument, NULL, 'j'},                {"progress", no_argument, NULL, 'g'},
+        {"interpolate", required_argument, NULL, 'I'},   {"steps", required_argument, NULL, 'T'},
+        {"lerp", no_argument, NULL, 'l'},                {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int bad = 0, c;
+    optind = 1;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'M':
+            if (strcmp(optarg, "transformer") && strcmp(optarg, "vae")) {
+                fprintf(stderr, "aurl generate: --mode: expected transformer or vae, got '%s'\n", optarg);
+                bad = 1;
+            }
+            o->mode = optarg;
+            o->mode_given = 1;
+            break;
+        case 'S':
+            if (sampler_strategy_parse(optarg, &o->s.strategy)) {
+                fprintf(stderr, "aurl generate: --strategy: expected greedy, temperature, top_k, top_p or beam, got '%s'\n",
+                        optarg);
+                bad = 1;
+            }
+            break;
+        case 't': o->s.temperature = (float)parse_num("--temperature", optarg, 1e-6, 1e6, &bad); break;
+        case 'k': o->s.top_k = (int)cli_int_option("generate", "--top-k", optarg, 1, 1000000, &bad); break;
+        case 'p': o->s.top_p = (float)parse_num("--top-p", optarg, 1e-9, 1.0, &bad); break;
+        case 'b': o->s.beams = (int)cli_int_option("generate", "--beams", optarg, 1, 64, &bad); break;
+        case 'L': o->s.length_penalty = (float)parse_num("--length-penalty", optarg, 0, 10, &bad); break;
+        case 'r': o->s.repetition_penalty = (float)parse_num("--repetition-penalty", optarg, 1, 1e6, &bad); break;
+        case 'n':
+            o->s.max_tokens = (int)cli_int_option("generate", "--length", optarg, 1, 1000000, &bad);
+            o->length_given = 1;
+            break;
+        case 's': o->s.max_seconds = parse_num("--seconds", optarg, 0, 1e6, &bad); break;
+        case 'm':
+            o->s.min_tokens = (int)cli_int_option("generate", "--min-tokens", optarg, 0, 1000000, &bad);
+            break;
+        case 'x': o->s.max_note_seconds = parse_num("--max-note-seconds", optarg, 1.0 / 64, 1e6, &bad); break;
+        case 'G': o->s.grammar = 0; break;
+        case 'P': o->prime = optarg; break;
+        case 'e':
+            o->s.seed = (uint64_t)cli_int_option("generate", "--seed", optarg, 0, (long long)1 << 53, &bad);
+            break;
+        case 'c': o->checkpoint = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'C':
+            o->count = (int)cli_int_option("generate", "--count", optarg, 1, 10000, &bad);
+            o->count_given = 1;
+            break;
+        case 'j': o->json = 1; break;
+        case 'g': o->progress = 1; break;
+        case 'I':
+            o->interp_a = optarg;
+            if (optind < argc && argv[optind][0] != '-') {
+                o->interp_b = argv[optind++];
+            } else {
+                fprintf(stderr, "aurl generate: --interpolate takes two MIDI files: A.mid B.mid\n");
+                bad = 1;
+            }
+            break;
+        case 'T':
+            o->steps = (int)cli_int_option("generate", "--steps", optarg, 1, 1000, &bad);
+            o->steps_given = 1;
+            break;
+        case 'l': o->lerp = 1; break;
+        case 'h': return 1;
+        default: bad = 1;
+        }
+    }
+    if (!bad && optind < argc) {
+        fprintf(stderr, "aurl generate: unexpected argument '%s'\n", argv[optind]);
+        bad = 1;
+    }
+    /* --interpolate implies --mode vae (an explicit --mode transformer is refused) */
+    if (!bad && o->interp_a && !strcmp(o->mode, "transformer") && o->mode_given) {
+        fprintf(stderr, "aurl generate: --interpolate needs --mode vae\n");
+        bad = 1;
+    }
+    if (o->interp_a) o->mode = "vae";
+    if (!bad && (o->steps_given || o->lerp) && !o->interp_a) {
+        fprintf(stderr, "aurl generate: --steps and --lerp go with --interpolate A.mid B.mid\n");
+        bad = 1;
+    }
+    if (!bad && o->interp_a && o->count_given) {
+        fprintf(stderr, "aurl generate: --interpolate writes --steps + 1 pieces; --count does not apply\n");
+        bad = 1;
+    }
+    if (!bad && o->prime && !strcmp(o->mode, "vae")) {
+        fprintf(stderr, "aurl generate: --prime is for transformer mode (VAE mode decodes a latent z)\n");
+        bad = 1;
+    }
+    /* --seconds alone: a token budget generous for that much music (~200 tokens/s) */
+    if (!bad && o->s.max_seconds > 0 && !o->length_given) {
+        double budget = o->s.max_seconds * 200.0;
+        o->s.max_tokens = budget < 1024 ? 1024 : budget > 1000000 ? 1000000 : (int)budget;
+    }
+    char err[AURL_ERR_LEN];
+    if (!bad && sampler_settings_validate(&o->s, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* Decode, write and report one sampled piece: the .mid at --out or
+ * <outputs>/generated/<stem>.mid, its sidecar (vae: the "vae" member, taken
+ * over), a --json line or a summary line (note: appended to it, may be "").
+ * Returns 0 or EXIT_RUNTIME (message printed). */
+static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_settings *s, const char *ckpt, int stage,
+                      const char *stem, int i, int n_pieces, const sampler_result *r, cJSON *vae, const char *note)
+{
+    char err[AURL_ERR_LEN], path[4096], jpath[4200];
+    int rc = EXIT_RUNTIME;
+    uint16_t *t16 = malloc((size_t)r->n_tokens * sizeof(uint16_t));
+    score sc;
+    score_init(&sc);
+    cJSON *j = NULL;
+    char *text = NULL;
+    if (!t16) {
+        fprintf(stderr, "aurl generate: out of memory\n");
+        goto done;
+    }
+    for (int k = 0; k < r->n_tokens; k++)
+        t16[k] = (uint16_t)(r->tokens[k] >= 0 && r->tokens[k] < TOK_VOCAB_SIZE ? r->tokens[k] : TOK_UNK);
+    if (tok_decode(t16, (size_t)r->n_tokens, &sc)) {
+        fprintf(stderr, "aurl generate: out of memory while decoding\n");
+        goto done;
+    }
+    if (output_path(g->outputs_dir, o->out, n_pieces, i, stem, path, sizeof path, err) ||
+        midi_write_file(path, &sc, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        goto done;
+    }
+    sidecar_path(path, jpath, sizeof jpath);
+    j = sidecar(o, s, ckpt, stage, path, r, &sc, vae);
+    vae = NULL;
+    text = j ? cJSON_Print(j) : NULL;
+    if (!text || file_write_atomic(jpath, text, strlen(text), err)) {
+        fprintf(stderr, "aurl generate: %s\n", text ? err : "out of memory");
+        goto done;
+    }
+    if (o->json) {
+        char *line = cJSON_PrintUnformatted(j);
+        if (line) printf("%s\n", line);
+        free(line);
+    } else {
+        double tps = r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0;
+        printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, score_duration(&sc), r->n_tokens,
+               r->n_generated);
+        if (r->prime_end > 1)
+            printf("; continuation starts at token %d, %.2f s", r->prime_end, seconds_before(r->tokens, r->prime_end));
+        printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, tps, note);
+    }
+    fflush(stdout);
+    rc = 0;
+done:
+    cJSON_Delete(vae);
+    free(text);
+    cJSON_Delete(j);
+    score_free(&sc);
+    free(t16);
+    return rc;
+}
+
+/* Transformer mode: --count pieces from checkpoint ckpt. */
+static int run_transformer(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage)
+{
+    char err[AURL_ERR_LEN];
+    transformer *m;
+    if (model_ckpt_load_new(ckpt, 1, 1, &m, NULL, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    const model_config cfg = *transformer_config(m);
+    if (cfg.vocab_size != TOK_VOCAB_SIZE) {
+        fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, cfg.vocab_size,
+                TOK_VOCAB_SIZE);
+        transformer_free(m);
+        return EXIT_USAGE;
+    }
+    int32_t *prefix = NULL;
+    int n_prefix = 0;
+    if (o->prime && read_primer(o->prime, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
+        fprintf(stderr, "aurl generate: --prime: %s\n", err);
+        transformer_free(m);
+        return EXIT_USAGE;
+    }
+    char base[512];
+    path_stem(ckpt, base, sizeof base);
+    int rc = 0;
+    progress_ctx pc = {o->progress, 0, o->count * o->s.max_tokens};
+    for (int i = 0; i < o->count && !rc; i++) {
+        sampler_settings s = o->s;
+        s.seed = o->s.seed + (uint64_t)i;
+        sampler_result r;
+        pc.done_before = i * o->s.max_tokens;
+        if (sampler_generate(m, &s, prefix, n_prefix, NULL, 0, on_progress, &pc, &r, err)) {
+            fprintf(stderr, "aurl generate: %s\n", err);
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        char stem[1024];
+        snprintf(stem, sizeof stem, "%s_%s_s%llu", base, sampler_strategy_name(s.strategy),
+                 (unsigned long long)s.seed);
+        rc = emit_piece(o, g, &s, ckpt, stage, stem, i, o->count, &r, NULL, "");
+        sampler_result_free(&r);
+    }
+    free(prefix);
+    transformer_free(m);
+    return rc;
+}
+
+/* Posterior mean of the first window of MIDI file path (the "vae" sidecar
+ * member records the file). 0, or EXIT_USAGE (message printed). */
+static int encode_file(vae *m, int T, const char *path, float *mu)
+{
+    char err[AURL_ERR_LEN];
+    uint16_t *tok = NULL;
+    size_t n = 0;
+    if (read_tokens(path, &tok, &n, err)) {
+        fprintf(stderr, "aurl generate: --interpolate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int rc = vae_sample_encode(m, tok, n, T, mu, err);
+    free(tok);
+    if (rc) {
+        fprintf(stderr, "aurl generate: %s: %s\n", path, err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* VAE mode on stage-3 checkpoint ckpt: --count prior samples, or the
+ * --steps + 1 points of --interpolate A B. */
+static int run_vae(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage, const vae_ckpt_info *info)
+{
+    char err[AURL_ERR_LEN];
+    model_config mc;
+    vae_config vc;
+    if (vaegan_read_configs(ckpt, &mc, &vc, NULL, NULL, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (mc.vocab_size != TOK_VOCAB_SIZE) {
+        fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, mc.vocab_size,
+                TOK_VOCAB_SIZE);
+        return EXIT_USAGE;
+    }
+    /* the training window (recorded in the header), else the model's context */
+    int want = info->seq_len > 0 && info->seq_len <= mc.max_seq_len ? info->seq_len : mc.max_seq_len;
+    int T = vae_sample_window_len(&vc, want);
+    if (T < 2) {
+        fprintf(stderr, "aurl generate: %s: no window of at most %d tokens fits the VAE's segments\n", ckpt, want);
+        return EXIT_USAGE;
+    }
+    vae *m = NULL;
+    if (vaegan_load_vae_for_inference(ckpt, 1, T, &m, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int D = vae_latent_dim(m);
+    int interp = o->interp_a != NULL, n_pieces = interp ? o->steps + 1 : o->count, rc = 0;
+    vae_interp kind = o->lerp ? VAE_INTERP_LINEAR : VAE_INTERP_SLERP;
+    float *za = malloc((size_t)D * sizeof(float)), *zb = malloc((size_t)D * sizeof(float)),
+          *z = malloc((size_t)D * sizeof(float));
+    if (!za || !zb || !z) {
+        fprintf(stderr, "aurl generate: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    if (interp && ((rc = encode_file(m, T, o->interp_a, za)) || (rc = encode_file(m, T, o->interp_b, zb)))) goto done;
+    int max_tokens = o->s.max_tokens < T - 1 ? o->s.max_tokens : T - 1;
+    if (o->length_given && o->s.max_tokens > T - 1)
+        fprintf(stderr, "aurl generate: note: the VAE decodes one window of %d positions: at most %d tokens, not %d\n",
+                T, T - 1, o->s.max_tokens);
+    if (stage < 1) stage = 3;
+
+    char base[512], sa[256], sb[256];
+    path_stem(ckpt, base, sizeof base);
+    if (interp) {
+        path_stem(o->interp_a, sa, sizeof sa);
+        path_stem(o->interp_b, sb, sizeof sb);
+    }
+    progress_ctx pc = {o->progress, 0, n_pieces * max_tokens};
+    for (int i = 0; i < n_pieces && !rc; i++) {
+        sampler_settings s = o->s;
+        s.max_tokens = max_tokens;
+        if (s.min_tokens > max_tokens) s.min_tokens = max_tokens; /* as vae_sample_decode would; the sidecar says so */
+        s.seed = interp ? o->s.seed : o->s.seed + (uint64_t)i; /* interpolation: only z varies */
+        double t = interp ? (double)i / o->steps : 0;
+        if (interp) vae_sample_interp(za, zb, D, t, kind, z);
+        else vae_sample_prior(z, D, s.seed);
+        sampler_result r;
+        pc.done_before = i * max_tokens;
+        if (vae_sample_decode(m, T, z, &s, on_progress, &pc, &r, err)) {
+            fprintf(stderr, "aurl generate: %s\n", err);
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        char stem[1280], note[64] = "";
+        cJSON *vj = cJSON_CreateObject();
+        if (vj) {
+            cJSON_AddNumberToObject(vj, "window", T);
+            cJSON_AddNumberToObject(vj, "latent_dim", D);
+            cJSON_AddStringToObject(vj, "z", interp ? "interpolation" : "prior");
+        }
+        if (interp) {
+            snprintf(stem, sizeof stem, "%s_interp_%s_%s_%dof%d_s%llu", base, sa, sb, i, o->steps,
+                     (unsigned long long)s.seed);
+            snprintf(note, sizeof note, " (t = %.3g)", t);
+            if (vj) {
+                cJSON_AddStringToObject(vj, "a", o->interp_a);
+                cJSON_AddStringToObject(vj, "b", o->interp_b);
+                cJSON_AddNumberToObject(vj, "t", t);
+                cJSON_AddNumberToObject(vj, "index", i);
+                cJSON_AddNumberToObject(vj, "steps", o->steps);
+                cJSON_AddStringToObject(vj, "method", vae_interp_name(kind));
+            }
+        } else {
+            snprintf(stem, sizeof stem, "%s_vae_%s_s%llu", base, sampler_strategy_name(s.strategy),
+                     (unsigned long long)s.seed);
+            if (vj) cJSON_AddNumberToObject(vj, "z_seed", (double)s.seed);
+        }
+        if (!vj) {
+            fprintf(stderr, "aurl generate: out of memory\n");
+            rc = EXIT_RUNTIME;
+        } else {
+            rc = emit_piece(o, g, &s, ckpt, stage, stem, i, n_pieces, &r, vj, note);
+        }
+        sampler_result_free(&r);
+    }
+done:
+    free(za);
+    free(zb);
+    free(z);
+    vae_free(m);
+    return rc;
+}
+
+int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
+{
+    gen_opts o = {.mode = "transformer", .count = 1, .steps = 8};
+    sampler_settings_default(&o.s);
+    int pr = parse_args(argc, argv, &o);
+    if (pr == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (pr) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    int want_vae = !strcmp(o.mode, "vae");
+
+    char err[AURL_ERR_LEN], ckpt[4096];
+    int stage = 0;
+    if (o.checkpoint) {
+        if (!file_is_regular(o.checkpoint)) {
+            fprintf(stderr, "aurl generate: %s: no such checkpoint file\n", o.checkpoint);
+            return EXIT_USAGE;
+        }
+        snprintf(ckpt, sizeof ckpt, "%s", o.checkpoint);
+    } else if (ckpt_pick_best(g->outputs_dir, want_vae ? CKPT_PICK_VAE : CKPT_PICK_TRANSFORMER, ckpt, sizeof ckpt,
+                              &stage, err)) {
+        /* transformer mode with only stage-3 checkpoints: their decoder, z from the prior */
+        char verr[AURL_ERR_LEN];
+        if (want_vae || ckpt_pick_best(g->outputs_dir, CKPT_PICK_VAE, ckpt, sizeof ckpt, &stage, verr)) {
+            fprintf(stderr, "aurl generate: %s\n", err);
+            return EXIT_RUNTIME;
+        }
+    }
+    vae_ckpt_info info;
+    if (vae_sample_probe(ckpt, &info, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (want_vae && !info.is_vae) {
+        if (o.checkpoint) {
+            fprintf(stderr, "aurl generate: %s is not a stage-3 (VAE) checkpoint: VAE generation needs one (`aurl train --stage 3`)\n",
+                    ckpt);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "aurl generate: VAE generation needs a stage-3 checkpoint: run `aurl train --stage 3` (latest is %s)\n",
+                ckpt);
+        return EXIT_RUNTIME;
+    }
+    if (!want_vae && info.is_vae) {
+        if (o.prime) {
+            fprintf(stderr, "aurl generate: %s is a stage-3 (VAE) checkpoint: --prime needs a transformer checkpoint (stage 1 or 2, --checkpoint F)\n",
+                    ckpt);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "aurl generate: note: %s is a stage-3 (VAE) checkpoint: sampling z from the prior (--mode vae)\n",
+                ckpt);
+    }
+    if (info.is_vae) return run_vae(&o, g, ckpt, stage, &info);
+    return run_transformer(&o, g, ckpt, stage);
+}

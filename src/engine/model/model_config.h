@@ -1,0 +1,19 @@
+/* model_config: the hyper-parameters of a transformer model preset. */
+#ifndef AURL_MODEL_CONFIG_H
+#define AURL_MODEL_CONFIG_H
+
+#include "engine/nn/attention.h"
+
+typedef struct {
+    int vocab_size;  /* 774 */
+    int d_model;
+    int n_layers;
+    int n_heads;
+    int d_ff;
+    int max_seq_len;
+    attn_config attn;
+    float dropout;
+    int learned_pos; /* 1 learned position table, 0 fixed sinusoidal */
+} model_config;
+
+#endif

@@ -1,0 +1,33 @@
+/* gelu: GELU, tanh approximation, matching PyTorch's approximate='tanh'. */
+#include "engine/nn/gelu.h"
+
+#include "engine/nn/fastmath.h"
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+#define GELU_PAR_MIN 32768
+
+/* out = 0.5 x (1 + tanh(k (x + a x^3))). */
+void gelu_forward(float *out, const float *inp, int n)
+{
+    #pragma omp parallel for simd schedule(static) if (n > GELU_PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + GELU_A * x * x * x);
+        out[i] = 0.5f * x * (1.0f + fastmath_tanh(u));
+    }
+}
+
+/* dinp += dout * d/dx gelu(x). */
+void gelu_backward(float *dinp, const float *inp, const float *dout, int n)
+{
+    #pragma omp parallel for simd schedule(static) if (n > GELU_PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + GELU_A * x * x * x);
+        float th = fastmath_tanh(u);
+        float sech2 = 1.0f - th * th;
+        float g = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+        dinp[i] += g * dout[i];
+    }
+}

@@ -1,0 +1,175 @@
+/* grammar: token-stream state and the generation mask (see grammar.h). */
+#include "engine/sample/grammar.h"
+
+#include <string.h>
+
+void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
+{
+    memset(g, 0, sizeof *g);
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) g->onset[i][p] = g->empty_at[i][p] = -1;
+    g->min_tokens = min_tokens;
+    double steps = max_note_seconds > 0 ? max_note_seconds * TOK_STEPS_PER_SECOND : 8.0 * TOK_STEPS_PER_SECOND;
+    if (steps > 1e12) steps = 1e12;
+    g->max_note_steps = steps < 1 ? 1 : (int64_t)steps;
+}
+
+/* What the mask needs to know about the sounding notes. */
+typedef struct {
+    int64_t shift_room;   /* longest TIME_SHIFT in steps that expires no note */
+    int expired;          /* some note has sounded max_note_steps */
+    int expired_here;     /* ... on the current instrument */
+    uint16_t expired_inst; /* bit i: instrument i holds an expired note */
+} summary;
+
+static summary summarise(const grammar_state *g)
+{
+    summary s = {TOK_MAX_SHIFT_STEPS, 0, 0, 0};
+    if (g->n_sounding == 0) return s;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
+            int64_t on = g->onset[i][p];
+            if (on < 0) continue;
+            int64_t room = g->max_note_steps - (g->now - on);
+            if (room < s.shift_room) s.shift_room = room;
+            if (room <= 0) {
+                s.expired = 1;
+                s.expired_inst |= (uint16_t)(1u << i);
+                if (i == g->instrument) s.expired_here = 1;
+            }
+        }
+    return s;
+}
+
+static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
+{
+    if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK) return 0;
+    if (g->ended) return 0;
+    if (s->expired) { /* force-close mode */
+        if (s->expired_here)
+            return tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT &&
+                   g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0 &&
+                   g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] >= g->max_note_steps;
+        return tok >= TOK_INSTRUMENT && ((s->expired_inst >> (tok - TOK_INSTRUMENT)) & 1u);
+    }
+    if (tok == TOK_END) return g->generated >= g->min_tokens;
+    if (tok < TOK_NOTE_OFF)
+        return g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 && g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
+    if (tok < TOK_TIME_SHIFT) {
+        /* a note that started at this very step may end here too: a
+         * zero-length note, as the tokenizer writes short drum hits */
+        return g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0;
+    }
+    if (tok < TOK_VELOCITY) return tok - TOK_TIME_SHIFT + 1 <= s->shift_room;
+    return 1;
+}
+
+int grammar_allows(const grammar_state *g, int32_t tok)
+{
+    summary s = summarise(g);
+    return allowed_with(g, &s, tok);
+}
+
+int grammar_mask(const grammar_state *g, uint8_t *allowed)
+{
+    summary s = summarise(g);
+    int n = 0;
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) {
+        allowed[t] = (uint8_t)allowed_with(g, &s, t);
+        n += allowed[t];
+    }
+    if (n == 0) { /* only after END: let END repeat rather than allow nothing */
+        allowed[TOK_END] = 1;
+        n = 1;
+    }
+    return n;
+}
+
+void grammar_feed(grammar_state *g, int32_t tok, int generated)
+{
+    if (generated) {
+        if (!grammar_allows(g, tok)) g->errors++;
+        g->generated++;
+    }
+    if (tok < 0 || tok >= TOK_VOCAB_SIZE || g->ended) return;
+    if (tok == TOK_END) {
+        g->ended = 1;
+    } else if (tok < TOK_NOTE_ON) {
+        return;
+    } else if (tok < TOK_NOTE_OFF) {
+        int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_ON];
+        if (*on < 0) g->n_sounding++;
+        *on = g->now;
+    } else if (tok < TOK_TIME_SHIFT) {
+        int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_OFF];
+        if (*on >= 0) {
+            g->n_sounding--;
+            if (*on == g->now) g->empty_at[g->instrument][tok - TOK_NOTE_OFF] = g->now;
+        }
+        *on = -1;
+    } else if (tok < TOK_VELOCITY) {
+        g->now += tok - TOK_TIME_SHIFT + 1;
+    } else if (tok == TOK_SUSTAIN_ON || tok == TOK_SUSTAIN_OFF) {
+        g->sustain[g->instrument] = tok == TOK_SUSTAIN_ON;
+    } else if (tok >= TOK_INSTRUMENT) {
+        g->instrument = tok - TOK_INSTRUMENT;
+    }
+}
+
+/* Append TOK to out if there is room; count it either way. */
+static void put(int32_t *out, int max, int *n, int32_t tok)
+{
+    if (*n < max) out[*n] = tok;
+    (*n)++;
+}
+
+/* NOTE_OFFs of the sounding notes with onset in [from, before) (and
+ * SUSTAIN_OFFs if pedals), grouped by instrument, current instrument first;
+ * *inst tracks the instrument. */
+static void close_group(const grammar_state *g, int64_t from, int64_t before, int pedals, int *inst, int32_t *out,
+                        int max, int *n)
+{
+    for (int k = 0; k < SCORE_N_INSTRUMENTS; k++) {
+        int i = (g->instrument + k) % SCORE_N_INSTRUMENTS;
+        int need = pedals && g->sustain[i];
+        for (int p = 0; p < GRAMMAR_N_PITCHES && !need; p++)
+            need = g->onset[i][p] >= from && g->onset[i][p] < before;
+        if (!need) continue;
+        if (*inst != i) {
+            put(out, max, n, TOK_INSTRUMENT + i);
+            *inst = i;
+        }
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
+            if (g->onset[i][p] >= from && g->onset[i][p] < before) put(out, max, n, TOK_NOTE_OFF + p);
+        if (pedals && g->sustain[i]) put(out, max, n, TOK_SUSTAIN_OFF);
+    }
+}
+
+int grammar_close(const grammar_state *g, int32_t *out, int max)
+{
+    int n = 0, inst = g->instrument;
+    if (!g->ended) {
+        int started_now = 0;
+        for (int i = 0; i < SCORE_N_INSTRUMENTS && !started_now; i++)
+            for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
+                if (g->onset[i][p] == g->now) started_now = 1;
+        close_group(g, 0, g->now, !started_now, &inst, out, max, &n);
+        if (started_now) {
+            put(out, max, &n, TOK_TIME_SHIFT); /* one step, so no note is empty */
+            close_group(g, g->now, g->now + 1, 1, &inst, out, max, &n);
+        }
+    }
+    put(out, max, &n, TOK_END);
+    return n;
+}
+
+double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }
+
+int grammar_count_errors(const int32_t *tokens, int n)
+{
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    int i = n > 0 && tokens[0] == TOK_START ? 1 : 0;
+    for (; i < n && !g.ended; i++) grammar_feed(&g, tokens[i], 1);
+    return g.errors;
+}

@@ -1,0 +1,456 @@
+/* kv_cache: per-layer key/value caches and the one-row-at-a-time forward
+ * pass (batched over new rows) of the transformer, for sampling. */
+#include "engine/sample/kv_cache.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer.h"
+#include "engine/nn/embedding.h"
+#include "engine/nn/fastmath.h"
+#include "engine/nn/gelu.h"
+#include "engine/nn/layernorm.h"
+#include "engine/nn/linear.h"
+
+/* Below this many multiply-adds an attention pass runs on one thread. */
+#define KV_PAR_MIN (1L << 16)
+
+typedef struct {
+    const float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fc1w, *fc1b, *fc2w, *fc2b;
+} layer_w;
+
+struct kv_cache {
+    model_config cfg;
+    int n_seq, C, NH, hs, F, V, L, maxT;
+    int W;         /* attention window (maxT for full attention) */
+    int stride;    /* global stride (hierarchical), 0 otherwise */
+    int cap;       /* ring slots per sequence and layer */
+    int n_glob;    /* global slots per sequence and layer */
+    int max_rows;  /* rows one pass can take */
+    size_t seq_floats; /* floats of one sequence's K (or V) ring over all layers */
+    size_t glob_floats;
+    float *k, *v;      /* [n_seq][L][cap][C] */
+    float *gk, *gv;    /* [n_seq][L][n_glob][C] */
+    float *tk, *tv, *tgk, *tgv; /* reorder scratch, same shapes (lazy) */
+    int *len;
+    const float *wte, *wpe;
+    float *pos_table;  /* sinusoidal table (owned) or NULL */
+    layer_w *lw;
+    const float *lnfw, *lnfb;
+    const float *cond;
+    int cond_rows;
+    /* scratch for max_rows rows */
+    float *x, *ln, *qkv, *atty, *tmp, *fch, *mean, *rstd, *scores;
+    int *rseq, *rpos;
+    int32_t *rtok;
+};
+
+static const float *tensor_param(const transformer *m, const char *name, size_t numel, int *ok)
+{
+    const transformer_tensor *t = transformer_tensor_find(m, name);
+    if (!t || t->numel != numel) {
+        *ok = 0;
+        return NULL;
+    }
+    return t->param;
+}
+
+int kv_cache_create(kv_cache **out, const transformer *m, int n_seq, char err[AURL_ERR_LEN])
+{
+    *out = NULL;
+    const model_config *cfg = transformer_config(m);
+    if (n_seq < 1 || n_seq > 4096) {
+        errmsg_set(err, "kv_cache: %d sequences (must be 1..4096)", n_seq);
+        return -1;
+    }
+    if (cfg->attn.kind != ATTN_FULL && cfg->attn.kind != ATTN_SLIDING && cfg->attn.kind != ATTN_HIERARCHICAL) {
+        errmsg_set(err, "kv_cache: %s attention is not causal: it cannot decode token by token",
+                   attn_kind_name(cfg->attn.kind));
+        return -1;
+    }
+    kv_cache *c = calloc(1, sizeof *c);
+    if (!c) goto nomem;
+    c->cfg = *cfg;
+    c->n_seq = n_seq;
+    c->C = cfg->d_model;
+    c->NH = cfg->n_heads;
+    c->hs = c->C / c->NH;
+    c->F = cfg->d_ff;
+    c->V = cfg->vocab_size;
+    c->L = cfg->n_layers;
+    c->maxT = cfg->max_seq_len;
+    c->W = c->maxT;
+    c->stride = 0;
+    c->cap = c->maxT;
+    if (cfg->attn.kind != ATTN_FULL) {
+        c->W = cfg->attn.window < 1 ? 1 : cfg->attn.window;
+        if (c->W > c->maxT) c->W = c->maxT;
+        long cap = (long)c->W + KV_CACHE_CHUNK - 1;
+        c->cap = cap < c->maxT ? (int)cap : c->maxT;
+        if (cfg->attn.kind == ATTN_HIERARCHICAL && cfg->attn.stride >= 1) c->stride = cfg->attn.stride;
+    }
+    c->n_glob = c->stride > 0 ? c->maxT / c->stride : 0;
+    c->max_rows = n_seq > KV_CACHE_CHUNK ? n_seq : KV_CACHE_CHUNK;
+    size_t C = (size_t)c->C, R = (size_t)c->max_rows;
+    c->seq_floats = (size_t)c->L * c->cap * C;
+    c->glob_floats = (size_t)c->L * c->n_glob * C;
+    c->k = malloc((size_t)n_seq * c->seq_floats * sizeof(float));
+    c->v = malloc((size_t)n_seq * c->seq_floats * sizeof(float));
+    if (c->n_glob) {
+        c->gk = malloc((size_t)n_seq * c->glob_floats * sizeof(float));
+        c->gv = malloc((size_t)n_seq * c->glob_floats * sizeof(float));
+        if (!c->gk || !c->gv) goto nomem;
+    }
+    c->len = calloc((size_t)n_seq, sizeof *c->len);
+    c->lw = calloc((size_t)c->L, sizeof *c->lw);
+    c->x = malloc(R * C * sizeof(float));
+    c->ln = malloc(R * C * sizeof(float));
+    c->qkv = malloc(R * 3 * C * sizeof(float));
+    c->atty = malloc(R * C * sizeof(float));
+    c->tmp = malloc(R * C * sizeof(float));
+    c->fch = malloc(R * (size_t)c->F * sizeof(float));
+    c->mean = malloc(R * sizeof(float));
+    c->rstd = malloc(R * sizeof(float));
+    c->scores = malloc(R * (size_t)c->NH * (size_t)(c->cap + c->n_glob) * sizeof(float));
+    c->rseq = malloc(R * sizeof(int));
+    c->rpos = malloc(R * sizeof(int));
+    c->rtok = malloc(R * sizeof(int32_t));
+    if (!c->k || !c->v || !c->len || !c->lw || !c->x || !c->ln || !c->qkv || !c->atty || !c->tmp || !c->fch ||
+        !c->mean || !c->rstd || !c->scores || !c->rseq || !c->rpos || !c->rtok)
+        goto nomem;
+
+    int ok = 1;
+    size_t V = (size_t)c->V, F = (size_t)c->F;
+    c->wte = tensor_param(m, "wte.weight", V * C, &ok);
+    if (cfg->learned_pos) {
+        c->wpe = tensor_param(m, "wpe.weight", (size_t)c->maxT * C, &ok);
+    } else {
+        c->pos_table = malloc((size_t)c->maxT * C * sizeof(float));
+        if (!c->pos_table) goto nomem;
+        embedding_sinusoidal(c->pos_table, c->maxT, c->C);
+        c->wpe = c->pos_table;
+    }
+    for (int l = 0; l < c->L; l++) {
+        char nm[64];
+        layer_w *w = &c->lw[l];
+#define W_(field, sfx, n) (snprintf(nm, sizeof nm, "blocks.%d.%s", l, sfx), w->field = tensor_param(m, nm, n, &ok))
+        W_(ln1w, "ln1.weight", C);
+        W_(ln1b, "ln1.bias", C);
+        W_(qkvw, "attn.qkv.weight", 3 * C * C);
+        W_(qkvb, "attn.qkv.bias", 3 * C);
+        W_(projw, "attn.proj.weight", C * C);
+        W_(projb, "attn.proj.bias", C);
+        W_(ln2w, "ln2.weight", C);
+        W_(ln2b, "ln2.bias", C);
+        W_(fc1w, "mlp.fc1.weight", F * C);
+        W_(fc1b, "mlp.fc1.bias", F);
+        W_(fc2w, "mlp.fc2.weight", C * F);
+        W_(fc2b, "mlp.fc2.bias", C);
+#undef W_
+    }
+    c->lnfw = tensor_param(m, "ln_f.weight", C, &ok);
+    c->lnfb = tensor_param(m, "ln_f.bias", C, &ok);
+    if (!ok) {
+        errmsg_set(err, "kv_cache: the model lacks a tensor the decoder needs");
+        kv_cache_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+nomem:
+    errmsg_set(err, "kv_cache: out of memory for %d sequences of %d positions", n_seq, cfg->max_seq_len);
+    kv_cache_free(c);
+    return -1;
+}
+
+void kv_cache_free(kv_cache *c)
+{
+    if (!c) return;
+    free(c->k);
+    free(c->v);
+    free(c->gk);
+    free(c->gv);
+    free(c->tk);
+    free(c->tv);
+    free(c->tgk);
+    free(c->tgv);
+    free(c->len);
+    free(c->lw);
+    free(c->pos_table);
+    free(c->x);
+    free(c->ln);
+    free(c->qkv);
+    free(c->atty);
+    free(c->tmp);
+    free(c->fch);
+    free(c->mean);
+    free(c->rstd);
+    free(c->scores);
+    free(c->rseq);
+    free(c->rpos);
+    free(c->rtok);
+    free(c);
+}
+
+void kv_cache_set_cond(kv_cache *c, const float *cond, int rows)
+{
+    c->cond = rows > 0 ? cond : NULL;
+    c->cond_rows = cond ? rows : 0;
+}
+
+void kv_cache_reset(kv_cache *c, int seq)
+{
+    if (seq >= 0 && seq < c->n_seq) c->len[seq] = 0;
+}
+
+int kv_cache_len(const kv_cache *c, int seq) { return seq >= 0 && seq < c->n_seq ? c->len[seq] : 0; }
+int kv_cache_n_seq(const kv_cache *c) { return c->n_seq; }
+
+/* Cache rows of sequence s, layer l. */
+static float *ring_k(kv_cache *c, int s, int l) { return c->k + (size_t)s * c->seq_floats + (size_t)l * c->cap * c->C; }
+static float *ring_v(kv_cache *c, int s, int l) { return c->v + (size_t)s * c->seq_floats + (size_t)l * c->cap * c->C; }
+static float *glob_k(kv_cache *c, int s, int l) { return c->gk + (size_t)s * c->glob_floats + (size_t)l * c->n_glob * c->C; }
+static float *glob_v(kv_cache *c, int s, int l) { return c->gv + (size_t)s * c->glob_floats + (size_t)l * c->n_glob * c->C; }
+
+/* Store the keys and values of the n rows of qkv into layer l's caches. */
+static void store_kv(kv_cache *c, int l, int n)
+{
+    size_t C = (size_t)c->C;
+    for (int r = 0; r < n; r++) {
+        int s = c->rseq[r], p = c->rpos[r];
+        const float *k = c->qkv + (size_t)r * 3 * C + C, *v = k + C;
+        int slot = p % c->cap;
+        memcpy(ring_k(c, s, l) + (size_t)slot * C, k, C * sizeof(float));
+        memcpy(ring_v(c, s, l) + (size_t)slot * C, v, C * sizeof(float));
+        if (c->stride > 0 && p % c->stride == c->stride - 1 && p / c->stride < c->n_glob) {
+            memcpy(glob_k(c, s, l) + (size_t)(p / c->stride) * C, k, C * sizeof(float));
+            memcpy(glob_v(c, s, l) + (size_t)(p / c->stride) * C, v, C * sizeof(float));
+        }
+    }
+}
+
+/* One (row, head): softmax over the row's visible keys, weighted values.
+ * Keys are read as at most three contiguous slot ranges (the globals, and
+ * the window, split where the ring wraps), each a matrix-vector product. */
+static void attend_one(kv_cache *c, int l, int r, int h, float *sc)
+{
+    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C;
+    const float *q = c->qkv + (size_t)r * 3 * C + (size_t)h * hs;
+    float *o = c->atty + (size_t)r * C + (size_t)h * hs;
+    float scale = 1.0f / sqrtf((float)hs);
+    int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
+    int ng = c->stride > 0 ? lo / c->stride : 0;
+    /* ranges: {keys, values, count} */
+    const float *rk = ring_k(c, s, l) + (size_t)h * hs, *rv = ring_v(c, s, l) + (size_t)h * hs;
+    const float *K[3], *Vv[3];
+    int cnt[3], nr = 0;
+    if (ng) {
+        K[nr] = glob_k(c, s, l) + (size_t)h * hs;
+        Vv[nr] = glob_v(c, s, l) + (size_t)h * hs;
+        cnt[nr++] = ng;
+    }
+    int a = lo % c->cap, b = t % c->cap;
+    if (a <= b) {
+        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = b - a + 1;
+    } else {
+        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = c->cap - a;
+        K[nr] = rk, Vv[nr] = rv, cnt[nr++] = b + 1;
+    }
+    int n = 0;
+    for (int i = 0; i < nr; i++) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, cnt[i], hs, scale, K[i], C, q, 1, 0.0f, sc + n, 1);
+        n += cnt[i];
+    }
+    float mx = sc[0];
+    for (int j = 1; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) {
+        sc[j] = fastmath_exp_neg(sc[j] - mx);
+        sum += sc[j];
+    }
+    memset(o, 0, (size_t)hs * sizeof(float));
+    n = 0;
+    for (int i = 0; i < nr; i++) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, cnt[i], hs, 1.0f / sum, Vv[i], C, sc + n, 1, 1.0f, o, 1);
+        n += cnt[i];
+    }
+}
+
+static void attend_rows(kv_cache *c, int l, int n)
+{
+    int items = n * c->NH;
+    long work = 0;
+    for (int r = 0; r < n; r++) work += (long)(c->rpos[r] < c->W ? c->rpos[r] + 1 : c->W) * c->C;
+    size_t per = (size_t)(c->cap + c->n_glob);
+#pragma omp parallel for schedule(static) if (work > KV_PAR_MIN)
+    for (int i = 0; i < items; i++) attend_one(c, l, i / c->NH, i % c->NH, c->scores + (size_t)i * per);
+}
+
+/* linear_forward for a few rows: matrix-vector products, which read the
+ * weights once without sgemm's packing copy of the whole matrix. */
+#define KV_GEMV_ROWS 4
+static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC)
+{
+    if (n > KV_GEMV_ROWS) {
+        linear_forward(out, inp, w, b, n, C, OC);
+        return;
+    }
+    for (int r = 0; r < n; r++) {
+        float *o = out + (size_t)r * OC;
+        if (b) memcpy(o, b, (size_t)OC * sizeof(float));
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp + (size_t)r * C, 1, b ? 1.0f : 0.0f, o, 1);
+    }
+}
+
+static void add_rows(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* The forward pass of the n rows (rseq, rpos, rtok); logits of rows
+ * first_logit..n-1 into logits ((n - first_logit) x V). Decoding runs on
+ * one thread (OpenMP and OpenBLAS follow omp_set_num_threads): a step's ~30
+ * parallel regions of ~20 us cannot amortise waking a team, and when a
+ * trainer or anything else keeps the cores busy, spinning teams collapse.
+ * Measured on this 2-core machine under load ~4, 1024 tokens of the
+ * reference model: 1365 tokens/s on one thread vs 463 with two (whose
+ * re-prefills after each slide cost most), and a 256-token prefix's first
+ * token in ~30 ms vs 760 ms. */
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits);
+static void run_rows(kv_cache *c, int n, int first_logit, float *logits)
+{
+    int nt = omp_get_max_threads();
+    if (nt == 1 || omp_in_parallel()) {
+        run_rows_mt(c, n, first_logit, logits);
+        return;
+    }
+    omp_set_num_threads(1);
+    run_rows_mt(c, n, first_logit, logits);
+    omp_set_num_threads(nt);
+}
+
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits)
+{
+    int C = c->C, F = c->F, V = c->V;
+    size_t NC = (size_t)n * C;
+    for (int r = 0; r < n; r++) {
+        int tok = c->rtok[r] >= 0 && c->rtok[r] < V ? c->rtok[r] : TOK_UNK;
+        int p = c->rpos[r];
+        float *x = c->x + (size_t)r * C;
+        const float *e = c->wte + (size_t)tok * C, *pe = c->wpe + (size_t)p * C;
+        for (int i = 0; i < C; i++) x[i] = e[i] + pe[i];
+        if (c->cond && p < c->cond_rows) add_rows(x, c->cond + (size_t)p * C, (size_t)C);
+    }
+    for (int l = 0; l < c->L; l++) {
+        const layer_w *w = &c->lw[l];
+        layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
+        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C);
+        store_kv(c, l, n);
+        attend_rows(c, l, n);
+        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C);
+        add_rows(c->x, c->tmp, NC);
+        layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
+        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F);
+        gelu_forward(c->fch, c->fch, n * F);
+        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C);
+        add_rows(c->x, c->tmp, NC);
+    }
+    int nl = n - first_logit;
+    if (!logits || nl <= 0) return;
+    const float *xl = c->x + (size_t)first_logit * C;
+    layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
+    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V);
+}
+
+int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
+{
+    if (seq < 0 || seq >= c->n_seq || n < 0 || c->len[seq] + n > c->maxT || (n > 0 && !tokens)) return -1;
+    for (int done = 0; done < n;) {
+        int k = n - done < KV_CACHE_CHUNK ? n - done : KV_CACHE_CHUNK;
+        for (int r = 0; r < k; r++) {
+            c->rseq[r] = seq;
+            c->rpos[r] = c->len[seq] + r;
+            c->rtok[r] = tokens[done + r];
+        }
+        int last = done + k == n;
+        run_rows(c, k, last ? k - 1 : k, last ? logits : NULL);
+        c->len[seq] += k;
+        done += k;
+    }
+    return 0;
+}
+
+int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
+{
+    if (n < 1 || n > c->n_seq) return -1;
+    for (int r = 0; r < n; r++) {
+        if (c->len[r] >= c->maxT) return -1;
+        c->rseq[r] = r;
+        c->rpos[r] = c->len[r];
+        c->rtok[r] = tokens[r];
+    }
+    run_rows(c, n, 0, logits);
+    for (int r = 0; r < n; r++) c->len[r]++;
+    return 0;
+}
+
+/* Copy the used part of sequence src's caches (in arrays a, ga) to dst's (in b, gb). */
+static void copy_seq(const kv_cache *c, float *b, float *gb, int dst, const float *a, const float *ga, int src, int len)
+{
+    size_t C = (size_t)c->C;
+    size_t rows = (size_t)(len < c->cap ? len : c->cap);
+    size_t grows = c->stride > 0 ? (size_t)(len / c->stride < c->n_glob ? len / c->stride : c->n_glob) : 0;
+    for (int l = 0; l < c->L; l++) {
+        size_t off = (size_t)l * c->cap * C;
+        memcpy(b + (size_t)dst * c->seq_floats + off, a + (size_t)src * c->seq_floats + off, rows * C * sizeof(float));
+        if (grows) {
+            size_t goff = (size_t)l * c->n_glob * C;
+            memcpy(gb + (size_t)dst * c->glob_floats + goff, ga + (size_t)src * c->glob_floats + goff,
+                   grows * C * sizeof(float));
+        }
+    }
+}
+
+int kv_cache_reorder(kv_cache *c, const int *src, int n)
+{
+    if (n < 1 || n > c->n_seq) return -1;
+    for (int i = 0; i < n; i++)
+        if (src[i] < 0 || src[i] >= n) return -1;
+    if (!c->tk) {
+        size_t bytes = (size_t)c->n_seq * c->seq_floats * sizeof(float);
+        size_t gbytes = (size_t)c->n_seq * c->glob_floats * sizeof(float);
+        c->tk = malloc(bytes);
+        c->tv = malloc(bytes);
+        if (gbytes) {
+            c->tgk = malloc(gbytes);
+            c->tgv = malloc(gbytes);
+        }
+        if (!c->tk || !c->tv || (gbytes && (!c->tgk || !c->tgv))) {
+            free(c->tk);
+            free(c->tv);
+            free(c->tgk);
+            free(c->tgv);
+            c->tk = c->tv = c->tgk = c->tgv = NULL;
+            return -1;
+        }
+    }
+    int newlen[4096];
+    for (int i = 0; i < n; i++) {
+        newlen[i] = c->len[src[i]];
+        if (src[i] == i) continue;
+        copy_seq(c, c->tk, c->tgk, i, c->k, c->gk, src[i], newlen[i]);
+        copy_seq(c, c->tv, c->tgv, i, c->v, c->gv, src[i], newlen[i]);
+    }
+    for (int i = 0; i < n; i++) {
+        if (src[i] != i) {
+            copy_seq(c, c->k, c->gk, i, c->tk, c->tgk, i, newlen[i]);
+            copy_seq(c, c->v, c->gv, i, c->tv, c->tgv, i, newlen[i]);
+        }
+        c->len[i] = newlen[i];
+    }
+    return 0;
+}

@@ -1,0 +1,864 @@
+/* trainer: stage loop, evaluation, checkpoint/resume, signals and progress
+ * for `aurl train`. The data order, dropout masks and augmentation are pure
+ * functions of (seed, step), so resuming from a checkpoint at step k
+ * replays exactly what an uninterrupted run would have done. */
+#include "engine/train/trainer.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/cache.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "engine/model/checkpoint.h"
+#include "engine/train/metrics.h"
+#include "engine/model/model_ckpt.h"
+#include "engine/train/run_lock.h"
+#include "engine/train/train_config.h"
+#include "engine/train/train_state.h"
+#include "engine/model/transformer.h"
+#include "engine/model/vaegan.h"
+#include "util/clock.h"
+#include "util/fileio.h"
+#include "util/json_num.h"
+#include "util/log.h"
+
+static volatile sig_atomic_t g_stop_requested;
+static volatile sig_atomic_t g_checkpoint_requested;
+
+static void on_stop_signal(int sig) { g_stop_requested = sig; }
+static void on_checkpoint_signal(int sig) { g_checkpoint_requested = sig; }
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_checkpoint_signal;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+int trainer_stage_config_path(const char *configs_dir, int stage, char *out, size_t out_len, char *err,
+                              size_t err_len)
+{
+    char dir[4096], prefix[32];
+    snprintf(dir, sizeof dir, "%s/stages", configs_dir);
+    snprintf(prefix, sizeof prefix, "stage%d_", stage);
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, err_len, "%s: cannot open the stage configs directory", dir);
+        return -1;
+    }
+    struct dirent *e;
+    char best[256] = "";
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > 5 && !strcmp(e->d_name + n - 5, ".yaml") &&
+            (!best[0] || strcmp(e->d_name, best) < 0))
+            snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    if (!best[0]) {
+        snprintf(err, err_len, "%s: no %s*.yaml for stage %d", dir, prefix, stage);
+        return -1;
+    }
+    snprintf(out, out_len, "%s/%s", dir, best);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* one training stage                                                      */
+
+typedef struct {
+    const trainer_opts *opts;
+    const train_config *cfg;
+    train_state *state;
+    train_stage_state *ss;
+    const char *state_path;
+    /* the model: a transformer with its optimiser (mode transformer) or a
+     * vaegan (modes vae / vae_gan, owning its optimisers); the model_*
+     * helpers below are the only places that look at which */
+    transformer *model;
+    adamw opt;
+    vaegan *vg;
+    dataset *train, *val;
+    metrics *met;
+    int32_t *inputs, *targets;
+    size_t batches_per_epoch;
+    long long total_steps;
+    double unigram_entropy; /* nats/token of the training split */
+    int tty;
+} stage_run;
+
+static void stage_path(const stage_run *r, const char *kind, char *out, size_t len)
+{
+    snprintf(out, len, "%s/checkpoints/stage%d_%s.ckpt", r->opts->outputs_dir, r->cfg->stage, kind);
+}
+
+/* Relative to the outputs dir, as the state file stores it. */
+static const char *relative_to_outputs(const stage_run *r, const char *path)
+{
+    size_t n = strlen(r->opts->outputs_dir);
+    if (!strncmp(path, r->opts->outputs_dir, n) && path[n] == '/') return path + n + 1;
+    return path;
+}
+
+/* ---- the model interface: one switch per operation ---------------------- */
+
+/* Build the stage's model for B x T with the optimiser settings AC. */
+static int model_build(stage_run *r, const adamw_config *ac, char err[AURL_ERR_LEN])
+{
+    const train_config *c = r->cfg;
+    if (!train_config_is_vae(c)) {
+        if (transformer_create(&r->model, &c->model, c->batch_size, c->seq_len, c->seed, err) != 0) return -1;
+        adamw_init(&r->opt, ac);
+        return 0;
+    }
+    vaegan_config gc = c->gan;
+    gc.opt = *ac;
+    return vaegan_create(&r->vg, &c->model, &c->vae, &c->disc, &gc, c->batch_size, c->seq_len, c->seed, err);
+}
+
+static void model_free(stage_run *r)
+{
+    transformer_free(r->model);
+    vaegan_free(r->vg);
+    r->model = NULL;
+    r->vg = NULL;
+}
+
+/* The transformer whose logits the evaluation reads (the VAE's decoder). */
+static transformer *model_logits_source(stage_run *r) { return r->vg ? vaegan_decoder(r->vg) : r->model; }
+
+static int model_save(stage_run *r, const char *path, const cJSON *meta, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_save(path, r->vg, meta, err) : model_ckpt_save(path, r->model, &r->opt, meta, err);
+}
+
+static int model_load(stage_run *r, const char *path, int with_optimizer, cJSON **meta, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_load(path, r->vg, with_optimizer, meta, err)
+                 : model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, meta, err);
+}
+
+/* Start from the previous stage's weights: all of them (transformer), or
+ * the decoder only (vaegan: encoder, latent heads and D stay fresh). */
+static int model_init_from(stage_run *r, const char *path, char err[AURL_ERR_LEN])
+{
+    return r->vg ? vaegan_load_decoder_from(r->vg, path, err) : model_ckpt_load(path, r->model, NULL, NULL, err);
+}
+
+static size_t model_n_params(const stage_run *r)
+{
+    return r->vg ? vaegan_n_params_vae(r->vg) + vaegan_n_params_disc(r->vg) : transformer_n_params(r->model);
+}
+
+#define STEP_MAX_METRICS (VAEGAN_N_METRICS + 8)
+
+/* What one training step reports: the train record's terms (before the
+ * trainer's throughput fields), the loss, tokens and the NaN guard. */
+typedef struct {
+    float loss;
+    int skipped;
+    float lr_mult;
+    int tokens;
+    int n;
+    const char *names[STEP_MAX_METRICS];
+    double vals[STEP_MAX_METRICS];
+} step_result;
+
+static void model_train_step(stage_run *r, long long step, step_result *o)
+{
+    const train_config *c = r->cfg;
+    int B = c->batch_size, T = c->seq_len;
+    memset(o, 0, sizeof *o);
+    if (r->vg) {
+        vaegan_metrics mt;
+        int rc = vaegan_train_step(r->vg, r->inputs, r->targets, B, T, (long)step, c->seed, &mt);
+        o->loss = mt.loss;
+        o->skipped = rc != 0;
+        o->lr_mult = vaegan_opt(r->vg)->lr_mult;
+        o->tokens = mt.tokens;
+        o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
+        return;
+    }
+    uint64_t dropout_seed = c->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1));
+    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 1, dropout_seed);
+    transformer_backward(r->model);
+    adamw_result res = transformer_step(r->model, &r->opt, loss);
+    o->loss = loss;
+    o->skipped = res.skipped;
+    o->lr_mult = res.lr_mult;
+    o->tokens = transformer_target_count(r->model);
+    const char *names[] = {"loss", "lr", "grad_norm"};
+    double vals[] = {loss, res.lr, res.grad_norm};
+    for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
+}
+
+/* Loss of one validation batch (mean over its non-PAD targets: the
+ * transformer's cross-entropy; the vaegan's recon + KL/T, see vaegan.h),
+ * its target count, and the vaegan's recon and KL (nats per window). */
+static double model_eval_batch(stage_run *r, int *count, double *recon, double *kl)
+{
+    const train_config *c = r->cfg;
+    int B = c->batch_size, T = c->seq_len;
+    if (r->vg) return vaegan_eval(r->vg, r->inputs, r->targets, B, T, recon, kl, count);
+    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
+    *count = transformer_target_count(r->model);
+    *recon = loss;
+    *kl = 0;
+    return loss;
+}
+
+static int save_state(stage_run *r)
+{
+    char err[AURL_ERR_LEN];
+    r->ss->updated_at = time(NULL);
+    r->state->trainer_pid = getpid();
+    if (train_state_save(r->state_path, r->state, err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write a checkpoint of the model, optimiser and position at the current step. */
+static int save_checkpoint(stage_run *r, const char *path, double val_loss)
+{
+    char err[AURL_ERR_LEN];
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddNumberToObject(meta, "stage", r->cfg->stage);
+    cJSON_AddNumberToObject(meta, "step", (double)r->ss->step);
+    cJSON_AddNumberToObject(meta, "epoch", r->ss->epoch);
+    cJSON_AddStringToObject(meta, "config_hash", r->ss->config_hash);
+    cJSON_AddNumberToObject(meta, "seed", (double)r->cfg->seed);
+    if (isfinite(val_loss)) cJSON_AddNumberToObject(meta, "val_loss", val_loss);
+    int rc = model_save(r, path, meta, err);
+    if (rc != 0) log_error("%s", err);
+    cJSON_Delete(meta);
+    if (rc == 0 && r->met) {
+        char note[256];
+        snprintf(note, sizeof note, "checkpoint %s written", relative_to_outputs(r, path));
+        metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
+    }
+    return rc;
+}
+
+/* Load model weights (and, if WITH_OPTIMIZER, moments and optimiser
+ * counters) from PATH; *step_out gets the checkpoint's step. 0 or -1. */
+static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, long long *step_out,
+                           char err[AURL_ERR_LEN])
+{
+    cJSON *meta;
+    if (model_load(r, path, with_optimizer, &meta, err) != 0) return -1;
+    double step = json_num_field(meta, "step", -1);
+    cJSON_Delete(meta);
+    if (step_out) {
+        if (!(step >= 0 && step < 1e15)) {
+            errmsg_set(err, "%s: checkpoint has no valid step", path);
+            return -1;
+        }
+        *step_out = (long long)step;
+    }
+    return 0;
+}
+
+/* Mean validation loss (nats/token) and accuracy over eval_batches; for
+ * the vaegan also the mean recon (nats/token) and KL (nats/window). */
+static double evaluate(stage_run *r, double *accuracy, double *recon_out, double *kl_out)
+{
+    const train_config *c = r->cfg;
+    size_t nb = dataset_batches_per_epoch(r->val, c->batch_size);
+    if (c->eval_batches > 0 && (size_t)c->eval_batches < nb) nb = (size_t)c->eval_batches;
+    double loss_sum = 0, count = 0, correct = 0, recon_sum = 0, kl_sum = 0;
+    int V = c->model.vocab_size, T = c->seq_len, B = c->batch_size;
+    for (size_t b = 0; b < nb; b++) {
+        dataset_get_batch(r->val, B, c->seed, 0, b, 0, NULL, r->inputs, r->targets);
+        int n = 0;
+        double recon = 0, kl = 0;
+        double loss = model_eval_batch(r, &n, &recon, &kl);
+        loss_sum += loss * n;
+        recon_sum += recon * n;
+        kl_sum += kl;
+        count += n;
+        const float *logits = transformer_logits(model_logits_source(r));
+        for (long i = 0; i < (long)B * T; i++) {
+            if (r->targets[i] == TOK_PAD) continue;
+            const float *row = logits + (size_t)i * V;
+            int best = 0;
+            for (int v = 1; v < V; v++)
+                if (row[v] > row[best]) best = v;
+            correct += best == r->targets[i];
+        }
+    }
+    *accuracy = count > 0 ? correct / count : 0;
+    *recon_out = count > 0 ? recon_sum / count : NAN;
+    *kl_out = nb > 0 ? kl_sum / (double)nb : NAN;
+    return count > 0 ? loss_sum / count : NAN;
+}
+
+/* Steps of this stage's numbered checkpoints (stageN_stepK.ckpt), up to
+ * max of them, in no particular order. */
+static int list_step_checkpoints(const stage_run *r, long long *steps, int max)
+{
+    char dir[4096], prefix[32];
+    snprintf(dir, sizeof dir, "%s/checkpoints", r->opts->outputs_dir);
+    snprintf(prefix, sizeof prefix, "stage%d_step", r->cfg->stage);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        long long s;
+        char tail[16];
+        if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+            sscanf(e->d_name + strlen(prefix), "%lld%15s", &s, tail) == 2 && !strcmp(tail, ".ckpt"))
+            steps[n++] = s;
+    }
+    closedir(d);
+    return n;
+}
+
+static void step_checkpoint_path(const stage_run *r, long long step, char *out, size_t len)
+{
+    char kind[48];
+    snprintf(kind, sizeof kind, "step%lld", step);
+    stage_path(r, kind, out, len);
+}
+
+/* Delete step checkpoints of this stage beyond keep_checkpoints (oldest first). */
+static void prune_step_checkpoints(stage_run *r)
+{
+    long long steps[1024];
+    int n = list_step_checkpoints(r, steps, 1024);
+    while (n > r->cfg->keep_checkpoints) {
+        int oldest = 0;
+        for (int i = 1; i < n; i++)
+            if (steps[i] < steps[oldest]) oldest = i;
+        char path[4096];
+        step_checkpoint_path(r, steps[oldest], path, sizeof path);
+        unlink(path);
+        steps[oldest] = steps[--n];
+    }
+}
+
+/* The periodic `last` checkpoint plus state; also a numbered copy. */
+static int checkpoint_last(stage_run *r)
+{
+    char path[4096];
+    stage_path(r, "last", path, sizeof path);
+    if (save_checkpoint(r, path, NAN) != 0) return -1;
+    snprintf(r->ss->last_checkpoint, sizeof r->ss->last_checkpoint, "%s", relative_to_outputs(r, path));
+    if (r->cfg->keep_checkpoints > 0) {
+        char step_path[4096];
+        step_checkpoint_path(r, r->ss->step, step_path, sizeof step_path);
+        if (save_checkpoint(r, step_path, NAN) == 0) prune_step_checkpoints(r);
+    }
+    return save_state(r);
+}
+
+static void run_eval(stage_run *r)
+{
+    double acc, recon, kl;
+    double vl = evaluate(r, &acc, &recon, &kl);
+    if (r->vg) {
+        /* perplexity of the reconstruction (posterior-mean z) */
+        const char *names[] = {"loss", "recon", "kl", "accuracy", "perplexity", "unigram_entropy"};
+        double vals[] = {vl, recon, kl, acc, exp(recon), r->unigram_entropy};
+        metrics_log(r->met, "val", r->ss->step, 6, names, vals, NULL);
+    } else {
+        const char *names[] = {"loss", "accuracy", "perplexity", "unigram_entropy"};
+        double vals[] = {vl, acc, exp(vl), r->unigram_entropy};
+        metrics_log(r->met, "val", r->ss->step, 4, names, vals, NULL);
+    }
+    int improved = isfinite(vl) && (!isfinite(r->ss->best_val_loss) || vl < r->ss->best_val_loss - r->cfg->min_delta);
+    log_info("stage %d step %lld: val loss %.4f (accuracy %.1f%%, unigram entropy %.3f)%s", r->cfg->stage,
+             (long long)r->ss->step, vl, 100 * acc, r->unigram_entropy, improved ? ", new best" : "");
+    if (improved) {
+        char path[4096];
+        stage_path(r, "best", path, sizeof path);
+        if (save_checkpoint(r, path, vl) == 0) {
+            r->ss->best_val_loss = vl;
+            r->ss->best_step = r->ss->step;
+            snprintf(r->ss->best_checkpoint, sizeof r->ss->best_checkpoint, "%s", relative_to_outputs(r, path));
+            save_state(r);
+        }
+    }
+    r->ss->evals_since_best = improved ? 0 : r->ss->evals_since_best + 1;
+}
+
+/* Early stopping: patience evaluations in a row without improvement. */
+static int patience_exhausted(const stage_run *r)
+{
+    return r->cfg->patience > 0 && r->ss->evals_since_best >= r->cfg->patience;
+}
+
+static void print_progress(stage_run *r, float loss, double tok_per_s, double started, long long start_step)
+{
+    long long done = r->ss->step - start_step, left = r->total_steps - r->ss->step;
+    double rate = done > 0 ? done / (clock_monotonic() - started) : 0;
+    double eta = rate > 0 ? left / rate : 0;
+    char best[32] = "-";
+    if (isfinite(r->ss->best_val_loss)) snprintf(best, sizeof best, "%.3f", r->ss->best_val_loss);
+    if (r->tty) {
+        char line[256];
+        snprintf(line, sizeof line, "stage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds",
+                 r->cfg->stage, r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s,
+                 (int)(eta / 60), (int)fmod(eta, 60));
+        /* one line that fits the terminal, so \r can redraw it */
+        struct winsize ws;
+        int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+        if (cols - 1 < (int)sizeof line) line[cols - 1] = 0;
+        fprintf(stderr, "\r%s\033[K", line);
+    } else {
+        log_info("stage %d epoch %d step %lld/%lld loss %.4f best val %s %.0f tok/s ETA %.0fs", r->cfg->stage,
+                 r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s, eta);
+    }
+}
+
+/* Resume from the stage's `last` checkpoint or, if that is damaged, from
+ * the newest numbered one that loads. 0 if resumed, -1 if none could be. */
+static int resume_from_checkpoints(stage_run *r)
+{
+    char err[AURL_ERR_LEN], path[4096];
+    long long steps[1024];
+    int n = list_step_checkpoints(r, steps, 1024);
+    for (int attempt = -1; attempt < n; attempt++) {
+        if (attempt < 0) {
+            snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, r->ss->last_checkpoint);
+        } else {
+            int newest = attempt; /* selection: newest remaining first */
+            for (int i = attempt + 1; i < n; i++)
+                if (steps[i] > steps[newest]) newest = i;
+            long long t = steps[attempt];
+            steps[attempt] = steps[newest];
+            steps[newest] = t;
+            step_checkpoint_path(r, steps[attempt], path, sizeof path);
+        }
+        long long step;
+        if (load_checkpoint(r, path, 1, &step, err) == 0 && step >= 0) {
+            r->ss->step = step;
+            log_info("stage %d: resuming at step %lld from %s", r->cfg->stage, step, path);
+            return 0;
+        }
+        log_warn("%s", err);
+    }
+    log_warn("stage %d: no usable checkpoint; starting the stage again", r->cfg->stage);
+    return -1;
+}
+
+/* Initialise weights: resume this stage, or start from the previous stage's
+ * best, or from scratch. Returns 0 or -1. */
+/* Read the step, validation loss (NAN if none) and config hash from a
+ * checkpoint's header without loading its tensors. 0 or -1. */
+static int read_checkpoint_meta(const char *path, long long *step, double *val_loss, char hash[32])
+{
+    char err[AURL_ERR_LEN];
+    ckpt_file *f;
+    if (ckpt_open(path, &f, err) != 0) return -1;
+    cJSON *h = cJSON_Parse(ckpt_header_json(f));
+    ckpt_close(f);
+    double s = json_num_field(h, "step", -1);
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(h, "config_hash");
+    int ok = h && s >= 0 && s < 1e15 && cJSON_IsString(ch) && strlen(ch->valuestring) < 32;
+    if (ok) {
+        *step = (long long)s;
+        *val_loss = json_num_field(h, "val_loss", NAN);
+        snprintf(hash, 32, "%s", ch->valuestring);
+    }
+    cJSON_Delete(h);
+    return ok ? 0 : -1;
+}
+
+/* The state file has no record of this stage (it was damaged and moved
+ * aside, or deleted) but the stage's checkpoints are still there for the
+ * same configuration: rebuild the record from their headers so the run
+ * resumes from them instead of overwriting them. 1 if recovered. */
+static int recover_stage_from_checkpoints(stage_run *r, const char *hash)
+{
+    train_stage_state *ss = r->ss;
+    char path[4096], ckhash[32];
+    long long step;
+    double val;
+    stage_path(r, "last", path, sizeof path);
+    if (read_checkpoint_meta(path, &step, &val, ckhash) != 0 || strcmp(ckhash, hash) != 0) return 0;
+    ss->status = 1;
+    ss->step = step;
+    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
+    snprintf(ss->last_checkpoint, sizeof ss->last_checkpoint, "%s", relative_to_outputs(r, path));
+    stage_path(r, "best", path, sizeof path);
+    if (read_checkpoint_meta(path, &step, &val, ckhash) == 0 && strcmp(ckhash, hash) == 0 && isfinite(val)) {
+        ss->best_val_loss = val;
+        ss->best_step = step;
+        snprintf(ss->best_checkpoint, sizeof ss->best_checkpoint, "%s", relative_to_outputs(r, path));
+    }
+    log_warn("stage %d: the training state had no record of this stage; recovered it from its checkpoints "
+             "(step %lld)", r->cfg->stage, (long long)ss->step);
+    return 1;
+}
+
+static int prepare_weights(stage_run *r, train_stage_state *prev)
+{
+    char err[AURL_ERR_LEN], path[4096];
+    train_stage_state *ss = r->ss;
+    char hash[32];
+    train_config_hash(r->cfg, hash);
+    if (ss->status == 0 && !ss->last_checkpoint[0]) {
+        ss->best_val_loss = INFINITY;
+        recover_stage_from_checkpoints(r, hash);
+    }
+    if (ss->status == 1 && ss->last_checkpoint[0]) {
+        if (strcmp(hash, ss->config_hash) != 0) {
+            log_warn("stage %d: its configuration changed since the last run; starting the stage again",
+                     r->cfg->stage);
+        } else {
+            if (resume_from_checkpoints(r) == 0) return 0;
+        }
+    }
+    /* fresh start of the stage */
+    double keep_started = ss->started_at;
+    memset(ss, 0, sizeof *ss);
+    ss->best_val_loss = INFINITY;
+    ss->started_at = keep_started ? keep_started : time(NULL);
+    ss->status = 1;
+    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
+    if (r->cfg->init_from_previous && prev && prev->best_checkpoint[0]) {
+        snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, prev->best_checkpoint);
+        if (model_init_from(r, path, err) == 0)
+            log_info("stage %d: starting from the previous stage's best weights (%s)%s", r->cfg->stage, path,
+                     r->vg ? " for the decoder; encoder, latent heads and discriminator start fresh" : "");
+        else
+            log_warn("stage %d: cannot start from the previous stage (%s); starting from fresh weights",
+                     r->cfg->stage, err);
+    } else if (r->cfg->init_from_previous && prev) {
+        log_warn("stage %d: stage %d has no best checkpoint yet; starting from fresh weights", r->cfg->stage,
+                 r->cfg->stage - 1);
+    }
+    return 0;
+}
+
+static double unigram_entropy_nats(const cache *c)
+{
+    double *p = calloc(TOK_VOCAB_SIZE, sizeof *p);
+    if (!p) return NAN;
+    dataset_token_unigram(c, CACHE_TRAIN, p);
+    double h = 0;
+    for (int i = 0; i < TOK_VOCAB_SIZE; i++)
+        if (p[i] > 0) h -= p[i] * log(p[i]);
+    free(p);
+    return h;
+}
+
+/* Train one stage to completion or until a stop signal. Returns 0 (done),
+ * 3 (stopped by signal, checkpointed), 1 (failure), 2 (bad config/data). */
+static int run_stage(const trainer_opts *o, const train_config *cfg, train_state *st, const char *state_path,
+                     const char *config_path, cache *c)
+{
+    char err[AURL_ERR_LEN];
+    stage_run r = {.opts = o, .cfg = cfg, .state = st, .ss = &st->stages[cfg->stage - 1],
+                   .state_path = state_path, .tty = isatty(STDERR_FILENO) && !o->quiet};
+    int rc = 1;
+    int B = cfg->batch_size, T = cfg->seq_len;
+    if (dataset_open(&r.train, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+        log_error("%s; put MIDI files under %s/midi (or run `aurl data fetch`), see `aurl data stats`", err,
+                  o->data_dir);
+        rc = 2;
+        goto out;
+    }
+    if (dataset_open(&r.val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
+        /* e.g. a collection of one file: validate on the training windows */
+        log_warn("%s; validating on the training data instead (add more MIDI files for a real held-out loss)", err);
+        if (dataset_open(&r.val, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
+    }
+    if (cfg->subset > 0 && (size_t)cfg->subset < dataset_n_windows(r.train)) {
+        log_info("stage %d: training on a fixed subset of %lld of the %zu training windows", cfg->stage,
+                 cfg->subset, dataset_n_windows(r.train));
+        if (dataset_keep_subset(r.train, (size_t)cfg->subset, cfg->seed) != 0) {
+            log_error("out of memory choosing the training subset");
+            goto out;
+        }
+    }
+    r.batches_per_epoch = dataset_batches_per_epoch(r.train, B);
+    if (r.batches_per_epoch == 0) {
+        log_error("%s: not enough training data for one batch of %d windows", o->data_dir, B);
+        rc = 2;
+        goto out;
+    }
+    r.total_steps = (long long)r.batches_per_epoch * cfg->epochs;
+    if (cfg->max_steps > 0 && cfg->max_steps < r.total_steps) r.total_steps = cfg->max_steps;
+    r.inputs = malloc(sizeof(int32_t) * B * T);
+    r.targets = malloc(sizeof(int32_t) * B * T);
+    if (!r.inputs || !r.targets) {
+        log_error("out of memory");
+        goto out;
+    }
+    adamw_config ac = adamw_default_config((float)cfg->lr, (float)cfg->min_lr, cfg->warmup_steps, r.total_steps);
+    ac.beta1 = (float)cfg->beta1;
+    ac.beta2 = (float)cfg->beta2;
+    ac.eps = (float)cfg->eps;
+    ac.weight_decay = (float)cfg->weight_decay;
+    ac.grad_clip = (float)cfg->grad_clip;
+    if (model_build(&r, &ac, err) != 0) {
+        log_error("%s: %s", config_path, err);
+        rc = 2;
+        goto out;
+    }
+    if (prepare_weights(&r, cfg->stage > 1 ? &st->stages[cfg->stage - 2] : NULL) != 0) goto out;
+    r.ss->total_steps = r.total_steps;
+    snprintf(r.ss->config_path, sizeof r.ss->config_path, "%s", config_path);
+    st->current_stage = cfg->stage;
+    if (metrics_open(&r.met, o->outputs_dir, cfg->stage, err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    r.unigram_entropy = unigram_entropy_nats(c);
+    log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
+             "epoch, %lld steps; unigram entropy %.3f nats",
+             cfg->stage, cfg->name, cfg->mode, model_n_params(&r), dataset_n_windows(r.train),
+             dataset_n_windows(r.val), T, r.batches_per_epoch, r.total_steps, r.unigram_entropy);
+    if (r.vg) {
+        const vae_config *v = &cfg->vae;
+        const disc_config *dc = &cfg->disc;
+        log_info("stage %d: vae %zu parameters (encoder %d layers, latents %d/%d/%d over %d/%d/%d segments, free bits "
+                 "%g, beta %s max %g warmup %ld), discriminator %zu (embed %d, hidden %d, %d scales, %s loss, n_critic "
+                 "%d, lr %g), total %zu; GAN from step %ld, tau %g, adv weight %g (max ratio %g), fm weight %g",
+                 cfg->stage, vaegan_n_params_vae(r.vg), v->enc_layers, v->latent_dim[0], v->latent_dim[1],
+                 v->latent_dim[2], v->n_segments[0], v->n_segments[1], v->n_segments[2], v->free_bits,
+                 beta_kind_name(v->beta.kind), v->beta.beta_max, v->beta.warmup_steps, vaegan_n_params_disc(r.vg),
+                 dc->embed, dc->hidden, dc->n_scales, gan_loss_kind_name(dc->loss), dc->n_critic, dc->lr,
+                 model_n_params(&r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
+                 cfg->gan.fm_weight);
+    }
+    {
+        char note[128];
+        snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r.ss->step ? "resumed" : "started",
+                 (long long)r.ss->step);
+        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+    }
+    if (save_state(&r) != 0) goto out;
+
+    const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
+    if (r.model) transformer_zero_grad(r.model); /* transformer_step zeroes them after every step */
+    long long start_step = r.ss->step;
+    double started = clock_monotonic(), window_start = started;
+    long long window_tokens = 0, window_steps = 0;
+    float last_loss = NAN;
+    while (r.ss->step < r.total_steps) {
+        long long step = r.ss->step;
+        uint64_t epoch = (uint64_t)(step / (long long)r.batches_per_epoch);
+        size_t batch = (size_t)(step % (long long)r.batches_per_epoch);
+        if ((int)epoch != r.ss->epoch) {
+            char note[64];
+            snprintf(note, sizeof note, "epoch %d started", (int)epoch + 1);
+            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
+        }
+        r.ss->epoch = (int)epoch;
+        dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
+        step_result res;
+        model_train_step(&r, step, &res);
+        float loss = res.loss;
+        if (res.skipped) {
+            char note[128];
+            snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
+                     res.lr_mult);
+            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
+        }
+        r.ss->step = step + 1;
+        window_tokens += res.tokens;
+        window_steps++;
+        last_loss = loss;
+        if (r.ss->step % cfg->log_every == 0 || r.ss->step == r.total_steps) {
+            double t = clock_monotonic();
+            double tps = window_tokens / fmax(t - window_start, 1e-9);
+            double sps = window_steps / fmax(t - window_start, 1e-9);
+            /* loss, lr, grad_norm, throughput, epoch first (what `aurl status` reads), then the rest */
+            const char *names[STEP_MAX_METRICS + 3] = {res.names[0], res.names[1], res.names[2], "tokens_per_s",
+                                                       "steps_per_s", "epoch"};
+            double vals[STEP_MAX_METRICS + 3] = {res.vals[0], res.vals[1], res.vals[2], tps, sps,
+                                                 (double)epoch + (double)batch / r.batches_per_epoch};
+            int n = 6;
+            for (int i = 3; i < res.n; i++, n++) names[n] = res.names[i], vals[n] = res.vals[i];
+            metrics_log(r.met, "train", r.ss->step, n, names, vals, NULL);
+            print_progress(&r, loss, tps, started, start_step);
+            window_start = t;
+            window_tokens = window_steps = 0;
+        }
+        int epoch_end = r.ss->step % (long long)r.batches_per_epoch == 0;
+        int want_eval = cfg->eval_every > 0 ? r.ss->step % cfg->eval_every == 0 : epoch_end;
+        int early_stop = 0;
+        if (want_eval || r.ss->step == r.total_steps) {
+            if (r.tty) fputc('\n', stderr);
+            run_eval(&r);
+            early_stop = patience_exhausted(&r) && r.ss->step < r.total_steps;
+        }
+        if (early_stop) {
+            char note[160];
+            snprintf(note, sizeof note, "early stop at step %lld: no improvement over %.4f in %d evaluations",
+                     (long long)r.ss->step, r.ss->best_val_loss, r.ss->evals_since_best);
+            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+            log_info("stage %d: %s", cfg->stage, note);
+            r.ss->stopped_early = 1;
+            break;
+        }
+        if (r.ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
+            g_checkpoint_requested = 0;
+            if (checkpoint_last(&r) != 0) goto out;
+        }
+        if (g_stop_requested) {
+            if (r.tty) fputc('\n', stderr);
+            log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r.ss->step,
+                     (int)g_stop_requested);
+            if (checkpoint_last(&r) != 0) goto out;
+            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, "stopped by signal");
+            rc = 3;
+            goto out;
+        }
+    }
+    if (r.tty) fputc('\n', stderr);
+    if (checkpoint_last(&r) != 0) goto out;
+    r.ss->status = 2;
+    r.ss->finished_at = time(NULL);
+    if (cfg->stage < TRAIN_MAX_STAGES && !o->only_stage && !o->config_file) st->current_stage = cfg->stage + 1;
+    if (save_state(&r) != 0) goto out;
+    {
+        char note[128];
+        snprintf(note, sizeof note, "stage %d complete: best val loss %.4f at step %lld", cfg->stage,
+                 r.ss->best_val_loss, (long long)r.ss->best_step);
+        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+        log_info("%s (last train loss %.4f)", note, last_loss);
+    }
+    rc = 0;
+out:
+    metrics_close(r.met);
+    model_free(&r);
+    dataset_close(r.train);
+    dataset_close(r.val);
+    free(r.inputs);
+    free(r.targets);
+    return rc;
+}
+
+/* Remove the temp files of atomic writes (NAME.tmp.XXXXXX) that a killed
+ * trainer left in DIR. Only called while holding the run lock, so no
+ * writer is using them. */
+static void remove_stale_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || strlen(t) != 11) continue; /* ".tmp." + mkstemp's six characters */
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) log_info("removed %s, left by an interrupted write", path);
+    }
+    closedir(d);
+}
+
+/* ---------------------------------------------------------------------- */
+
+int trainer_run(const trainer_opts *o)
+{
+    char err[AURL_ERR_LEN], path[4096], state_path[4096], profile_path[4096];
+    int rc = 1;
+    snprintf(path, sizeof path, "%s/logs", o->outputs_dir);
+    if (file_mkdirs(path, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
+    if (file_mkdirs(path, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    const char *profile = NULL;
+    if (o->profile) {
+        snprintf(profile_path, sizeof profile_path, "%s/profiles/%s.yaml", o->configs_dir, o->profile);
+        if (!file_is_regular(profile_path)) {
+            log_error("%s: no such profile (looked for %s)", o->profile, profile_path);
+            return 2;
+        }
+        profile = profile_path;
+    }
+    run_lock lock;
+    if (run_lock_acquire(&lock, o->outputs_dir, err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
+    log_open(path);
+    install_signal_handlers();
+    remove_stale_temp_files(o->outputs_dir);
+    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
+    remove_stale_temp_files(path);
+    snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
+    train_state st;
+    if (train_state_load(state_path, &st, err) < 0) log_warn("%s; starting from a fresh state", err);
+    if (o->profile) {
+        if (st.profile[0] && strcmp(st.profile, o->profile))
+            log_warn("this outputs dir was trained with profile '%s'; now using '%s'", st.profile, o->profile);
+        snprintf(st.profile, sizeof st.profile, "%s", o->profile);
+    }
+    cache *c = NULL;
+    if (cache_ensure(o->data_dir, o->jobs, o->quiet, &c, err) != 0) {
+        log_error("%s", err);
+        rc = 2;
+        goto out;
+    }
+    int first = o->only_stage ? o->only_stage : st.current_stage;
+    int last = o->only_stage || o->config_file ? first : TRAIN_MAX_STAGES;
+    if (first < 1 || first > TRAIN_MAX_STAGES) first = 1;
+    if (!o->only_stage && !o->config_file && st.stages[first - 1].status == 2 && first == TRAIN_MAX_STAGES) {
+        log_info("all stages are complete (see `aurl status`; `aurl clear` starts over)");
+        rc = 0;
+        goto out;
+    }
+    for (int s = first; s <= last; s++) {
+        train_config cfg;
+        char cfg_path[4096];
+        if (o->config_file) snprintf(cfg_path, sizeof cfg_path, "%s", o->config_file);
+        else if (trainer_stage_config_path(o->configs_dir, s, cfg_path, sizeof cfg_path, err, sizeof err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
+        if (train_config_load(&cfg, cfg_path, profile, err) != 0) {
+            log_error("%s", err);
+            rc = 2;
+            goto out;
+        }
+        if (!o->config_file) cfg.stage = s;
+        if (o->epochs > 0) cfg.epochs = o->epochs;
+        if (o->max_steps > 0) cfg.max_steps = o->max_steps;
+        if (!o->only_stage && !o->config_file && st.stages[s - 1].status == 2) continue;
+        rc = run_stage(o, &cfg, &st, state_path, cfg_path, c);
+        if (rc == 3) {
+            rc = 0;
+            break;
+        }
+        if (rc != 0) break;
+    }
+out:
+    cache_close(c);
+    st.trainer_pid = 0;
+    if (file_is_dir(o->outputs_dir)) train_state_save(state_path, &st, err);
+    log_close();
+    run_lock_release(&lock);
+    return rc;
+}
