@@ -23,6 +23,8 @@
 #define TOK_SUSTAIN_OFF 725
 #define TOK_TEMPO 726       /* + bin 0..31, log-spaced 40..240 BPM */
 #define TOK_INSTRUMENT 758  /* + family 0..15 (15 = drums) */
+#define TOK_N_FAMILIES 16
+#define TOK_DRUM_FAMILY 15
 #define TOK_PITCH_MIN 21
 #define TOK_PITCH_MAX 108
 #define TOK_STEPS_PER_SECOND 64
@@ -60,6 +62,9 @@ int tok_velocity_bin(int velocity);     /* 1..127 -> 0..31 */
 int tok_velocity_value(int bin);        /* bin centre -> 1..127 */
 int tok_tempo_bin(double bpm);          /* clamps to 40..240 */
 double tok_tempo_bpm(int bin);          /* bin centre */
+
+/* Steps of 1/64 s a TIME_SHIFT token advances (id must be a TIME_SHIFT). */
+static inline int tok_shift_steps(uint16_t id) { return (int)id - TOK_TIME_SHIFT + 1; }
 
 /* Shared grid helpers (also used by augmentation). */
 /* Seconds -> nearest 1/64 s step (t must be finite and >= 0). */

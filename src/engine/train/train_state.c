@@ -151,7 +151,10 @@ static int read_string(reader *r, const cJSON *obj, const char *key, char *out, 
 
 static int read_stage(reader *r, const cJSON *o, train_stage_state *s)
 {
-    return read_int32(r, o, "status", 0, 2, &s->status) || read_int32(r, o, "epoch", 0, 1 << 30, &s->epoch) ||
+    int status = (int)s->status; /* absent keeps it */
+    if (read_int32(r, o, "status", STAGE_NOT_STARTED, STAGE_COMPLETE, &status)) return -1;
+    s->status = (stage_status)status;
+    return read_int32(r, o, "epoch", 0, 1 << 30, &s->epoch) ||
                    read_int(r, o, "step", 0, JSON_INT_LIMIT, &s->step) ||
                    read_int(r, o, "total_steps", 0, JSON_INT_LIMIT, &s->total_steps) ||
                    read_double(r, o, "best_val_loss", 1, &s->best_val_loss) ||

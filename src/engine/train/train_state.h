@@ -9,10 +9,17 @@
 
 #include "util/fileio.h"
 
+/* Where a stage stands; the numbers are what training_state.json stores. */
+typedef enum {
+    STAGE_NOT_STARTED = 0,
+    STAGE_PARTIAL = 1,  /* running, stopped or interrupted: resumable */
+    STAGE_COMPLETE = 2
+} stage_status;
+
 #define TRAIN_MAX_STAGES 3
 
 typedef struct {
-    int status;              /* 0 not started, 1 running/partial, 2 complete */
+    stage_status status;
     int epoch;               /* current epoch (0-based) */
     int64_t step;            /* optimiser steps done in this stage */
     int64_t total_steps;     /* planned steps for this stage (for ETA) */
