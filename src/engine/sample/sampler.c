@@ -1,5 +1,10 @@
-/* sampler: generation loop over a kv_cache with the strategies of
- * sampler.h, the grammar mask (engine/grammar) and a sliding context.
+/* sampler: generation over a kv_cache with the strategies of sampler.h,
+ * the grammar mask (engine/grammar) and a sliding context.
+ * sampler_generate validates, prefills the prefix and dispatches to one of
+ * two decoders: sampler_decode_single (greedy, temperature, top-k, top-p:
+ * one hypothesis, pick_token each step) and sampler_decode_beam. Both share
+ * the logit processing (repetition penalty, mask), the stop test, the
+ * cache append with sliding and the closing of the result.
  *
  * Sliding: the model only knows positions 0..max_seq_len-1. When a
  * sequence's context is full and one more token must be appended, the
@@ -209,7 +214,7 @@ static int refill(kv_cache *kc, int row, const int32_t *seq, int n, int maxT, fl
     return kv_cache_prefill(kc, row, seq + n - keep, keep, logits);
 }
 
-/* ---- the loop ----------------------------------------------------------- */
+/* ---- hypotheses --------------------------------------------------------- */
 
 typedef struct {
     int32_t *toks; /* START, prefix, generated (END is not stored: finish() adds it) */
@@ -228,6 +233,46 @@ static double score_of(double logp, int len, float lp)
 static double hyp_score(const hyp *h, int prime_end, float lp)
 {
     return score_of(h->logp, h->n - prime_end + h->done, lp);
+}
+
+/* Copy hypothesis FROM into TO (whose toks have room for FROM's). */
+static void hyp_copy(hyp *to, const hyp *from)
+{
+    memcpy(to->toks, from->toks, (size_t)from->n * sizeof(int32_t));
+    to->n = from->n;
+    to->done = from->done;
+    to->logp = from->logp;
+    to->g = from->g;
+}
+
+/* Start H: START, then the prefix without its START/END/PAD tokens, fed to
+ * the grammar unjudged. Returns the index of the first generated token. */
+static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, int n_prefix)
+{
+    grammar_init(&h->g, s->min_tokens, s->max_note_seconds);
+    h->toks[h->n++] = TOK_START;
+    for (int i = 0; i < n_prefix; i++) {
+        int32_t t = prefix[i];
+        if (t == TOK_START || t == TOK_END || t == TOK_PAD) continue;
+        h->toks[h->n++] = t;
+        grammar_feed(&h->g, t, 0);
+    }
+    return h->n;
+}
+
+/* TOK is H's next generated token. END is judged by the grammar and marks H
+ * done, but is not stored (finish() closes the notes, then ENDs); any other
+ * token is fed to the grammar and stored. */
+static void hyp_take(hyp *h, int32_t tok)
+{
+    if (tok == TOK_END) {
+        if (!grammar_allows(&h->g, TOK_END)) h->g.errors++;
+        h->g.generated++;
+        h->done = 1;
+    } else {
+        grammar_feed(&h->g, tok, 1);
+        h->toks[h->n++] = tok;
+    }
 }
 
 /* Finish: copy hypothesis tokens, close with grammar_close. */
@@ -253,6 +298,93 @@ static int should_stop(const hyp *h, const sampler_settings *s, int generated)
     return s->max_seconds > 0 && grammar_seconds(&h->g) >= s->max_seconds;
 }
 
+/* ---- what both decoders share ------------------------------------------- */
+
+typedef struct {
+    const sampler_settings *s;
+    kv_cache *kc;          /* one row per live hypothesis */
+    int V, maxT, prime_end;
+    size_t cap;            /* tokens a hypothesis can hold */
+    float *logits;         /* row b: the next-token logits of live hypothesis b */
+    uint8_t *allowed;      /* scratch of the mask and the repetition penalty */
+    sampler_progress_fn progress;
+    void *progress_ctx;
+    double t0;             /* clock at the call */
+    sampler_result *out;
+    char *err;
+} decoder;
+
+static int fail_nomem(decoder *d)
+{
+    errmsg_set(d->err, "sampler: out of memory");
+    return -1;
+}
+
+static int fail_internal(decoder *d)
+{
+    errmsg_set(d->err, "sampler: cache refused a step (internal error)");
+    return -1;
+}
+
+/* Repetition penalty and (when on) the grammar mask on H's logits row LG. */
+static void process_logits(const decoder *d, float *lg, const hyp *h)
+{
+    apply_repetition(lg, d->V, h->toks, h->n, d->s->repetition_penalty, d->allowed);
+    if (d->s->grammar) apply_mask(lg, d->V, &h->g, d->allowed);
+}
+
+/* One step's tokens are chosen: time the first; *generated counts steps. */
+static void count_step(decoder *d, int *generated)
+{
+    if (*generated == 0) d->out->first_token_seconds = clock_monotonic() - d->t0;
+    (*generated)++;
+}
+
+/* Report progress; 1 when the callback cancels. */
+static int report(const decoder *d, int generated)
+{
+    return d->progress && d->progress(d->progress_ctx, generated, d->s->max_tokens);
+}
+
+/* Append the newest token next[b] of each live hypothesis live[b] to the
+ * cache (sliding a full context), leaving each row's next-token logits in
+ * d->logits. Returns 0 or -1 (err set). */
+static int append_newest(decoder *d, const hyp *live, const int32_t *next, int n_live)
+{
+    if (kv_cache_len(d->kc, 0) < d->maxT) return kv_cache_step(d->kc, next, n_live, d->logits) ? fail_internal(d) : 0;
+    for (int b = 0; b < n_live; b++)
+        if (refill(d->kc, b, live[b].toks, live[b].n, d->maxT, d->logits + (size_t)b * d->V)) return fail_internal(d);
+    return 0;
+}
+
+/* ---- greedy, temperature, top-k, top-p ---------------------------------- */
+
+/* Decode one hypothesis H (cache row 0 holds its next-token logits) by
+ * pick_token until it stops or progress cancels; the result is H closed.
+ * Beam search with one beam comes here too (it is greedy). 0 or -1. */
+static int sampler_decode_single(decoder *d, hyp *h)
+{
+    prob_id *work = malloc((size_t)d->V * sizeof *work);
+    if (!work) return fail_nomem(d);
+    rng_state rng;
+    rng_seed(&rng, d->s->seed);
+    int generated = 0, rc = 0;
+    for (;;) {
+        process_logits(d, d->logits, h);
+        int32_t tok = pick_token(d->logits, d->V, d->s, &rng, work);
+        count_step(d, &generated);
+        hyp_take(h, tok);
+        int cancelled = report(d, generated);
+        if (should_stop(h, d->s, generated) || cancelled) break;
+        if ((rc = append_newest(d, h, &tok, 1))) break;
+    }
+    free(work);
+    if (!rc && finish(d->out, h, d->prime_end)) rc = fail_nomem(d);
+    return rc;
+}
+
+/* ---- beam search -------------------------------------------------------- */
+
 typedef struct {
     double score; /* ranking score */
     double logp;
@@ -267,6 +399,158 @@ static int by_score_desc(const void *a, const void *b)
     return x->tok - y->tok;
 }
 
+typedef struct {
+    int nb;          /* beams */
+    hyp *hy;         /* live hy[0..nb) | next hy[nb..2nb) */
+    hyp *fin;        /* finished fin[0..n_fin), at most nb */
+    int n_fin;
+    float *lsm;      /* log-softmax scratch */
+    cand *cands;     /* nb + 1 per live beam */
+    int *src;        /* parent beam of each next row */
+    int32_t *next_tok; /* newest token of each next row */
+} beam_set;
+
+static void beam_free(beam_set *bs)
+{
+    if (bs->hy)
+        for (int i = 0; i < 2 * bs->nb; i++) free(bs->hy[i].toks);
+    if (bs->fin)
+        for (int i = 0; i < bs->nb; i++) free(bs->fin[i].toks);
+    free(bs->hy);
+    free(bs->fin);
+    free(bs->lsm);
+    free(bs->cands);
+    free(bs->src);
+    free(bs->next_tok);
+}
+
+/* Allocate the working set of NB beams. 0 or -1 (out of memory; bs is
+ * still to be freed). */
+static int beam_alloc(beam_set *bs, int nb, const decoder *d)
+{
+    memset(bs, 0, sizeof *bs);
+    bs->nb = nb;
+    bs->hy = calloc((size_t)nb * 2, sizeof *bs->hy);
+    bs->fin = calloc((size_t)nb, sizeof *bs->fin);
+    bs->lsm = malloc((size_t)d->V * sizeof(float));
+    bs->cands = malloc((size_t)nb * ((size_t)nb + 1) * sizeof *bs->cands);
+    bs->src = malloc((size_t)nb * sizeof(int));
+    bs->next_tok = malloc((size_t)nb * sizeof(int32_t));
+    if (!bs->hy || !bs->fin || !bs->lsm || !bs->cands || !bs->src || !bs->next_tok) return -1;
+    for (int i = 0; i < 2 * nb; i++)
+        if (!(bs->hy[i].toks = malloc(d->cap * sizeof(int32_t)))) return -1;
+    return 0;
+}
+
+/* The best nb + 1 tokens of live beam B (enough for nb live ones) as
+ * candidates into cands; returns how many (a beam with no allowed token
+ * offers END at its own score). */
+static int beam_expand(const decoder *d, beam_set *bs, int b, cand *cands)
+{
+    const hyp *h = &bs->hy[b];
+    float *lg = d->logits + (size_t)b * d->V, *lsm = bs->lsm;
+    process_logits(d, lg, h);
+    log_softmax(lsm, lg, d->V);
+    int n = 0;
+    for (int k = 0; k < bs->nb + 1; k++) {
+        int best = -1;
+        for (int t = 0; t < d->V; t++)
+            if (lsm[t] > -INFINITY && (best < 0 || lsm[t] > lsm[best])) best = t;
+        if (best < 0) break;
+        cand c = {0, h->logp + lsm[best], b, best};
+        c.score = score_of(c.logp, h->n + 1 - d->prime_end, d->s->length_penalty);
+        cands[n++] = c;
+        lsm[best] = -INFINITY;
+    }
+    if (!n) cands[n++] = (cand){h->logp, h->logp, b, TOK_END};
+    return n;
+}
+
+/* From the N_C sorted candidates, the next live set (then swapped into
+ * hy[0..)): each extends its parent beam by its token; one that stops is
+ * kept as finished instead (while fewer than nb are). Fills src and
+ * next_tok; returns the set's size, or -1 (out of memory). */
+static int beam_select(const decoder *d, beam_set *bs, int n_c, int generated)
+{
+    int nb = bs->nb, n_next = 0;
+    for (int i = 0; i < n_c && n_next < nb; i++) {
+        const cand *c = &bs->cands[i];
+        hyp *to = &bs->hy[nb + n_next];
+        hyp_copy(to, &bs->hy[c->beam]);
+        to->logp = c->logp;
+        hyp_take(to, c->tok);
+        if (should_stop(to, d->s, generated)) {
+            if (bs->n_fin < nb) {
+                hyp *f = &bs->fin[bs->n_fin++];
+                if (!(f->toks = malloc(d->cap * sizeof(int32_t)))) return -1;
+                hyp_copy(f, to);
+            }
+            continue;
+        }
+        bs->src[n_next] = c->beam;
+        bs->next_tok[n_next] = c->tok;
+        n_next++;
+    }
+    for (int i = 0; i < nb; i++) {
+        hyp t = bs->hy[i];
+        bs->hy[i] = bs->hy[nb + i];
+        bs->hy[nb + i] = t;
+    }
+    return n_next;
+}
+
+/* The best of the finished, then the N_LIVE live hypotheses by hyp_score
+ * (the first wins a tie). */
+static const hyp *beam_best(const decoder *d, const beam_set *bs, int n_live)
+{
+    const hyp *best = NULL;
+    double best_score = -INFINITY;
+    for (int i = 0; i < bs->n_fin + n_live; i++) {
+        const hyp *h = i < bs->n_fin ? &bs->fin[i] : &bs->hy[i - bs->n_fin];
+        double sc = hyp_score(h, d->prime_end, d->s->length_penalty);
+        if (!best || sc > best_score) best = h, best_score = sc;
+    }
+    return best;
+}
+
+/* Beam search with NB > 1 beams from H0 (cache row 0 holds its next-token
+ * logits); the result is the best finished or live hypothesis, closed.
+ * Scores use the masked, penalised log-softmax (no temperature). 0 or -1. */
+static int sampler_decode_beam(decoder *d, const hyp *h0, int nb)
+{
+    beam_set bs;
+    int rc = 0, n_live = 1, generated = 0;
+    if (beam_alloc(&bs, nb, d)) {
+        rc = fail_nomem(d);
+        goto done;
+    }
+    hyp_copy(&bs.hy[0], h0);
+    for (;;) {
+        int n_c = 0;
+        for (int b = 0; b < n_live; b++) n_c += beam_expand(d, &bs, b, bs.cands + n_c);
+        count_step(d, &generated);
+        qsort(bs.cands, (size_t)n_c, sizeof *bs.cands, by_score_desc);
+        if ((n_live = beam_select(d, &bs, n_c, generated)) < 0) {
+            rc = fail_nomem(d);
+            goto done;
+        }
+        int cancelled = report(d, generated);
+        if (cancelled || bs.n_fin >= nb || generated >= d->s->max_tokens || n_live == 0) break;
+        if (kv_cache_reorder(d->kc, bs.src, n_live)) {
+            rc = fail_nomem(d);
+            goto done;
+        }
+        if ((rc = append_newest(d, bs.hy, bs.next_tok, n_live))) goto done;
+    }
+    const hyp *best = beam_best(d, &bs, n_live);
+    if (!best || finish(d->out, best, d->prime_end)) rc = fail_nomem(d);
+done:
+    beam_free(&bs);
+    return rc;
+}
+
+/* ---- the entry ---------------------------------------------------------- */
+
 int sampler_generate(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
                      const float *cond, int cond_rows, sampler_progress_fn progress, void *progress_ctx,
                      sampler_result *out, char err[AURL_ERR_LEN])
@@ -278,175 +562,34 @@ int sampler_generate(const transformer *m, const sampler_settings *s, const int3
         return -1;
     }
     const model_config *cfg = transformer_config(m);
-    int V = cfg->vocab_size, maxT = cfg->max_seq_len;
     int nb = s->strategy == SAMPLER_BEAM ? s->beams : 1;
-    double t0 = clock_monotonic();
-    size_t cap = 1 + (size_t)n_prefix + (size_t)s->max_tokens + 1;
-
-    kv_cache *kc = NULL;
-    hyp *hy = calloc((size_t)nb * 2, sizeof *hy); /* live | next (beam) */
-    hyp *fin = calloc((size_t)nb, sizeof *fin);
-    float *logits = malloc((size_t)nb * V * sizeof(float));
-    float *lsm = malloc((size_t)V * sizeof(float));
-    uint8_t *allowed = malloc((size_t)(V > TOK_VOCAB_SIZE ? V : TOK_VOCAB_SIZE));
-    prob_id *work = malloc((size_t)V * sizeof *work);
-    cand *cands = malloc((size_t)nb * (2 * nb + 1) * sizeof *cands);
-    int *src = malloc((size_t)nb * sizeof(int));
-    int32_t *next_tok = malloc((size_t)nb * sizeof(int32_t));
-    int rc = -1, n_fin = 0;
-    if (!hy || !fin || !logits || !lsm || !allowed || !work || !cands || !src || !next_tok) goto nomem;
-    for (int i = 0; i < 2 * nb; i++)
-        if (!(hy[i].toks = malloc(cap * sizeof(int32_t)))) goto nomem;
-    if (kv_cache_create(&kc, m, nb, err)) goto done;
-    kv_cache_set_cond(kc, cond, cond_rows);
-
-    /* the prefix */
-    hyp *h0 = &hy[0];
-    grammar_init(&h0->g, s->min_tokens, s->max_note_seconds);
-    h0->toks[h0->n++] = TOK_START;
-    for (int i = 0; i < n_prefix; i++) {
-        int32_t t = prefix[i];
-        if (t == TOK_START || t == TOK_END || t == TOK_PAD) continue;
-        h0->toks[h0->n++] = t;
-        grammar_feed(&h0->g, t, 0);
+    decoder d = {.s = s, .V = cfg->vocab_size, .maxT = cfg->max_seq_len,
+                 .cap = 1 + (size_t)n_prefix + (size_t)s->max_tokens + 1,
+                 .progress = progress, .progress_ctx = progress_ctx,
+                 .t0 = clock_monotonic(), .out = out, .err = err};
+    hyp h0 = {0};
+    int rc = -1;
+    d.logits = malloc((size_t)nb * d.V * sizeof(float));
+    d.allowed = malloc((size_t)(d.V > TOK_VOCAB_SIZE ? d.V : TOK_VOCAB_SIZE));
+    h0.toks = malloc(d.cap * sizeof(int32_t));
+    if (!d.logits || !d.allowed || !h0.toks) {
+        fail_nomem(&d);
+        goto done;
     }
-    int prime_end = h0->n;
-    if (refill(kc, 0, h0->toks, h0->n, maxT, logits)) goto internal;
-    int n_live = 1, generated = 0, cancelled = 0;
-    rng_state rng;
-    rng_seed(&rng, s->seed);
-
-    while (n_live > 0 && !cancelled) {
-        int n_c = 0;
-        for (int b = 0; b < n_live; b++) {
-            hyp *h = &hy[b];
-            float *lg = logits + (size_t)b * V;
-            apply_repetition(lg, V, h->toks, h->n, s->repetition_penalty, allowed);
-            if (s->grammar) apply_mask(lg, V, &h->g, allowed);
-            if (nb == 1) {
-                cands[n_c++] = (cand){0, 0, b, pick_token(lg, V, s, &rng, work)};
-                continue;
-            }
-            log_softmax(lsm, lg, V);
-            /* the best nb + 1 tokens of this beam (enough for nb live ones) */
-            int want = nb + 1, got = 0;
-            for (int k = 0; k < want; k++) {
-                int best = -1;
-                for (int t = 0; t < V; t++)
-                    if (lsm[t] > -INFINITY && (best < 0 || lsm[t] > lsm[best])) best = t;
-                if (best < 0) break;
-                cand c = {0, h->logp + lsm[best], b, best};
-                c.score = score_of(c.logp, h->n + 1 - prime_end, s->length_penalty);
-                cands[n_c++] = c;
-                lsm[best] = -INFINITY;
-                got++;
-            }
-            if (!got) cands[n_c++] = (cand){h->logp, h->logp, b, TOK_END};
-        }
-        if (generated == 0) out->first_token_seconds = clock_monotonic() - t0;
-        generated++;
-        if (nb > 1) qsort(cands, (size_t)n_c, sizeof *cands, by_score_desc);
-        /* build the next live set */
-        int n_next = 0;
-        for (int i = 0; i < n_c && n_next < nb; i++) {
-            const cand *c = &cands[i];
-            hyp *from = &hy[c->beam];
-            hyp *to = &hy[nb + n_next];
-            memcpy(to->toks, from->toks, (size_t)from->n * sizeof(int32_t));
-            to->n = from->n;
-            to->g = from->g;
-            to->logp = c->logp;
-            to->done = from->done;
-            if (c->tok == TOK_END) { /* judged, not stored: finish() closes the notes, then ENDs */
-                if (!grammar_allows(&to->g, TOK_END)) to->g.errors++;
-                to->g.generated++;
-                to->done = 1;
-            } else {
-                grammar_feed(&to->g, c->tok, 1);
-                to->toks[to->n++] = c->tok;
-            }
-            if (nb > 1 && should_stop(to, s, generated)) {
-                if (n_fin < nb) {
-                    hyp *f = &fin[n_fin++];
-                    f->toks = malloc(cap * sizeof(int32_t));
-                    if (!f->toks) goto nomem;
-                    memcpy(f->toks, to->toks, (size_t)to->n * sizeof(int32_t));
-                    f->n = to->n;
-                    f->done = to->done;
-                    f->g = to->g;
-                    f->logp = to->logp;
-                }
-                continue;
-            }
-            src[n_next] = c->beam;
-            next_tok[n_next] = c->tok;
-            n_next++;
-        }
-        /* swap live and next */
-        for (int i = 0; i < nb; i++) {
-            hyp t = hy[i];
-            hy[i] = hy[nb + i];
-            hy[nb + i] = t;
-        }
-        if (progress && progress(progress_ctx, generated, s->max_tokens)) cancelled = 1;
-        if (nb == 1) {
-            if (should_stop(&hy[0], s, generated) || cancelled) {
-                n_live = 1;
-                break;
-            }
-            n_next = 1;
-        }
-        if (nb > 1 && (n_fin >= nb || generated >= s->max_tokens)) {
-            n_live = n_next;
-            break;
-        }
-        n_live = n_next;
-        if (n_live == 0) break;
-        if (nb > 1 && kv_cache_reorder(kc, src, n_live)) goto nomem;
-        /* append each live hypothesis's newest token (sliding when full) */
-        if (kv_cache_len(kc, 0) < maxT) {
-            if (kv_cache_step(kc, next_tok, n_live, logits)) goto internal;
-        } else {
-            for (int b = 0; b < n_live; b++)
-                if (refill(kc, b, hy[b].toks, hy[b].n, maxT, logits + (size_t)b * V)) goto internal;
-        }
+    if (kv_cache_create(&d.kc, m, nb, err)) goto done;
+    kv_cache_set_cond(d.kc, cond, cond_rows);
+    d.prime_end = hyp_start(&h0, s, prefix, n_prefix);
+    if (refill(d.kc, 0, h0.toks, h0.n, d.maxT, d.logits)) {
+        fail_internal(&d);
+        goto done;
     }
-
-    /* choose the result */
-    const hyp *best = NULL;
-    double best_score = -INFINITY;
-    for (int i = 0; i < n_fin; i++) {
-        double sc = hyp_score(&fin[i], prime_end, s->length_penalty);
-        if (!best || sc > best_score) best = &fin[i], best_score = sc;
-    }
-    for (int i = 0; i < n_live; i++) {
-        double sc = hyp_score(&hy[i], prime_end, s->length_penalty);
-        if (!best || sc > best_score) best = &hy[i], best_score = sc;
-    }
-    if (!best || finish(out, best, prime_end)) goto nomem;
-    out->seconds_taken = clock_monotonic() - t0;
-    rc = 0;
-    goto done;
-internal:
-    errmsg_set(err, "sampler: cache refused a step (internal error)");
-    goto done;
-nomem:
-    errmsg_set(err, "sampler: out of memory");
+    rc = nb == 1 ? sampler_decode_single(&d, &h0) : sampler_decode_beam(&d, &h0, nb);
+    if (!rc) out->seconds_taken = clock_monotonic() - d.t0;
 done:
     if (rc) sampler_result_free(out);
-    kv_cache_free(kc);
-    if (hy)
-        for (int i = 0; i < 2 * nb; i++) free(hy[i].toks);
-    if (fin)
-        for (int i = 0; i < nb; i++) free(fin[i].toks);
-    free(hy);
-    free(fin);
-    free(logits);
-    free(lsm);
-    free(allowed);
-    free(work);
-    free(cands);
-    free(src);
-    free(next_tok);
+    kv_cache_free(d.kc);
+    free(h0.toks);
+    free(d.logits);
+    free(d.allowed);
     return rc;
 }
