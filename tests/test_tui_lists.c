@@ -195,7 +195,7 @@ static void test_glist(void **state)
     assert_int_equal(l.n, 0);
     testutil_write_file("out/generated/old.mid", "MThd");
     testutil_write_file("out/generated/old.json",
-                        "{\"settings\":{\"strategy\":\"top_p\",\"seed\":7},\"n_tokens\":300,\"n_notes\":42,"
+                        "{\"settings\":{\"strategy\":\"top_p\",\"seed\":7},\"tokens\":300,\"notes\":42,"
                         "\"duration_seconds\":12.5,\"seconds_taken\":0.8}");
     testutil_write_file("out/generated/new.mid", "MThd");
     testutil_write_file("out/generated/new.json", "{\"n_notes\": 3, \"duration\": [1,2"); /* broken */
@@ -235,7 +235,7 @@ static void test_glist(void **state)
     /* sidecar parsing of odd values: wrong types and non-objects never crash */
     glist_item x;
     memset(&x, 0, sizeof x);
-    const char *odd = "{\"n_notes\":\"many\",\"duration\":-3,\"strategy\":5}";
+    const char *odd = "{\"notes\":\"many\",\"duration_seconds\":-3,\"settings\":{\"strategy\":5}}";
     glist_parse_sidecar(&x, odd, strlen(odd));
     assert_int_equal(x.ok, 1);
     assert_int_equal(x.n_notes, -1);

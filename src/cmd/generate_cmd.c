@@ -9,11 +9,12 @@
  * decoded over one window of T tokens. A transformer-mode run whose
  * checkpoint turns out to be stage 3 samples it from the prior too (its
  * decoder was trained with the latent conditioning).
- * Exit codes: 0 ok, 1 runtime failure (no checkpoint yet, no stage-3
- * checkpoint for --mode vae, write errors), 2 bad usage or input. */
+ * The sidecar's layout belongs to engine/sample/gen_sidecar.
+ * Exit codes: AURL_EXIT_OK, AURL_EXIT_RUNTIME (no checkpoint yet, no
+ * stage-3 checkpoint for --mode vae, write errors), AURL_EXIT_USAGE (bad
+ * usage or input). */
 #include "cmd/generate_cmd.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -26,15 +27,12 @@
 #include "data/tokenizer.h"
 #include "engine/train/ckpt_pick.h"
 #include "engine/model/model_ckpt.h"
+#include "engine/sample/gen_sidecar.h"
 #include "engine/sample/sampler.h"
 #include "engine/sample/vae_sample.h"
 #include "engine/model/vaegan.h"
 #include "util/cli.h"
-#include "util/clock.h"
 #include "util/fileio.h"
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
 
 static void usage(FILE *f)
 {
@@ -160,74 +158,11 @@ toolong:
     return -1;
 }
 
-/* Seconds of music before token index `end` (time shifts up to there). */
-static double seconds_before(const int32_t *tok, int end)
-{
-    long long steps = 0;
-    for (int i = 0; i < end; i++)
-        if (tok[i] >= TOK_TIME_SHIFT && tok[i] < TOK_VELOCITY) steps += tok[i] - TOK_TIME_SHIFT + 1;
-    return (double)steps / TOK_STEPS_PER_SECOND;
-}
-
 typedef struct {
     const char *mode, *prime, *out, *checkpoint, *interp_a, *interp_b;
     int count, json, progress, steps, length_given, count_given, steps_given, lerp, mode_given;
     sampler_settings s;
 } gen_opts;
-
-/* A float setting as the user wrote it (0.9, not 0.899999976). */
-static double setting(float x)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.6g", (double)x);
-    return strtod(buf, NULL);
-}
-
-/* The sidecar of one piece; vae (may be NULL, taken over) becomes its "vae" member. */
-static cJSON *sidecar(const gen_opts *o, const sampler_settings *s, const char *ckpt, int stage, const char *midi,
-                      const sampler_result *r, const score *sc, cJSON *vae)
-{
-    cJSON *j = cJSON_CreateObject();
-    if (!j) {
-        cJSON_Delete(vae);
-        return NULL;
-    }
-    cJSON_AddStringToObject(j, "midi", midi);
-    cJSON_AddStringToObject(j, "checkpoint", ckpt);
-    cJSON_AddNumberToObject(j, "stage", stage);
-    cJSON *st = cJSON_AddObjectToObject(j, "settings");
-    if (st) {
-        cJSON_AddStringToObject(st, "mode", vae ? "vae" : "transformer");
-        cJSON_AddStringToObject(st, "strategy", sampler_strategy_name(s->strategy));
-        cJSON_AddNumberToObject(st, "temperature", setting(s->temperature));
-        cJSON_AddNumberToObject(st, "top_k", s->top_k);
-        cJSON_AddNumberToObject(st, "top_p", setting(s->top_p));
-        cJSON_AddNumberToObject(st, "beams", s->beams);
-        cJSON_AddNumberToObject(st, "length_penalty", setting(s->length_penalty));
-        cJSON_AddNumberToObject(st, "repetition_penalty", setting(s->repetition_penalty));
-        cJSON_AddNumberToObject(st, "length", s->max_tokens);
-        cJSON_AddNumberToObject(st, "seconds", s->max_seconds);
-        cJSON_AddNumberToObject(st, "min_tokens", s->min_tokens);
-        cJSON_AddNumberToObject(st, "max_note_seconds", s->max_note_seconds);
-        cJSON_AddBoolToObject(st, "grammar", s->grammar);
-        cJSON_AddNumberToObject(st, "seed", (double)s->seed);
-        if (o->prime) cJSON_AddStringToObject(st, "prime", o->prime);
-        else cJSON_AddNullToObject(st, "prime");
-    }
-    cJSON_AddNumberToObject(j, "tokens", r->n_tokens);
-    cJSON_AddNumberToObject(j, "prime_end", r->prime_end);
-    cJSON_AddNumberToObject(j, "prime_seconds", seconds_before(r->tokens, r->prime_end));
-    cJSON_AddNumberToObject(j, "generated_tokens", r->n_generated);
-    cJSON_AddNumberToObject(j, "notes", (double)sc->n_notes);
-    cJSON_AddNumberToObject(j, "duration_seconds", score_duration(sc));
-    cJSON_AddNumberToObject(j, "seconds_taken", r->seconds_taken);
-    cJSON_AddNumberToObject(j, "first_token_seconds", r->first_token_seconds);
-    cJSON_AddNumberToObject(j, "tokens_per_s", r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0);
-    cJSON_AddNumberToObject(j, "grammar_errors", r->grammar_errors);
-    cJSON_AddNumberToObject(j, "created_at", clock_wall());
-    if (vae) cJSON_AddItemToObject(j, "vae", vae);
-    return j;
-}
 
 /* Sidecar path: the .mid path with .json in place of its extension. */
 static void sidecar_path(const char *midi, char *out, size_t len)
@@ -279,6 +214,43 @@ static int read_primer(const char *path, int max_keep, int32_t **out, int *n_out
     return 0;
 }
 
+/* The options' combinations, after parsing (--interpolate implies --mode
+ * vae; --seconds alone sets a token budget). 0, or -1 (message printed). */
+static int check_opts(gen_opts *o)
+{
+    int bad = 0;
+    /* --interpolate implies --mode vae (an explicit --mode transformer is refused) */
+    if (o->interp_a && !strcmp(o->mode, "transformer") && o->mode_given) {
+        fprintf(stderr, "aurl generate: --interpolate needs --mode vae\n");
+        bad = 1;
+    }
+    if (o->interp_a) o->mode = "vae";
+    if (!bad && (o->steps_given || o->lerp) && !o->interp_a) {
+        fprintf(stderr, "aurl generate: --steps and --lerp go with --interpolate A.mid B.mid\n");
+        bad = 1;
+    }
+    if (!bad && o->interp_a && o->count_given) {
+        fprintf(stderr, "aurl generate: --interpolate writes --steps + 1 pieces; --count does not apply\n");
+        bad = 1;
+    }
+    if (!bad && o->prime && !strcmp(o->mode, "vae")) {
+        fprintf(stderr, "aurl generate: --prime is for transformer mode (VAE mode decodes a latent z)\n");
+        bad = 1;
+    }
+    /* --seconds alone: a token budget generous for that much music (~200 tokens/s) */
+    if (!bad && o->s.max_seconds > 0 && !o->length_given) {
+        double budget = o->s.max_seconds * 200.0;
+        o->s.max_tokens = budget < 1024 ? 1024 : budget > 1000000 ? 1000000 : (int)budget;
+    }
+    char err[AURL_ERR_LEN];
+    if (!bad && sampler_settings_validate(&o->s, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* Parse the command line into o. 1 for --help, 0, or -1 (message printed). */
 static int parse_args(int argc, char **argv, gen_opts *o)
 {
     static const struct option opts[] = {
@@ -365,52 +337,24 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         fprintf(stderr, "aurl generate: unexpected argument '%s'\n", argv[optind]);
         bad = 1;
     }
-    /* --interpolate implies --mode vae (an explicit --mode transformer is refused) */
-    if (!bad && o->interp_a && !strcmp(o->mode, "transformer") && o->mode_given) {
-        fprintf(stderr, "aurl generate: --interpolate needs --mode vae\n");
-        bad = 1;
-    }
-    if (o->interp_a) o->mode = "vae";
-    if (!bad && (o->steps_given || o->lerp) && !o->interp_a) {
-        fprintf(stderr, "aurl generate: --steps and --lerp go with --interpolate A.mid B.mid\n");
-        bad = 1;
-    }
-    if (!bad && o->interp_a && o->count_given) {
-        fprintf(stderr, "aurl generate: --interpolate writes --steps + 1 pieces; --count does not apply\n");
-        bad = 1;
-    }
-    if (!bad && o->prime && !strcmp(o->mode, "vae")) {
-        fprintf(stderr, "aurl generate: --prime is for transformer mode (VAE mode decodes a latent z)\n");
-        bad = 1;
-    }
-    /* --seconds alone: a token budget generous for that much music (~200 tokens/s) */
-    if (!bad && o->s.max_seconds > 0 && !o->length_given) {
-        double budget = o->s.max_seconds * 200.0;
-        o->s.max_tokens = budget < 1024 ? 1024 : budget > 1000000 ? 1000000 : (int)budget;
-    }
-    char err[AURL_ERR_LEN];
-    if (!bad && sampler_settings_validate(&o->s, err)) {
-        fprintf(stderr, "aurl generate: %s\n", err);
-        bad = 1;
-    }
-    return bad ? -1 : 0;
+    return bad || check_opts(o) ? -1 : 0;
 }
 
 /* Decode, write and report one sampled piece: the .mid at --out or
- * <outputs>/generated/<stem>.mid, its sidecar (vae: the "vae" member, taken
- * over), a --json line or a summary line (note: appended to it, may be "").
- * Returns 0 or EXIT_RUNTIME (message printed). */
+ * <outputs>/generated/<stem>.mid, its sidecar (vae: the "vae" member, NULL
+ * in transformer mode), a --json line or a summary line (note: appended to
+ * it, may be ""). Returns 0 or AURL_EXIT_RUNTIME (message printed). */
 static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_settings *s, const char *ckpt, int stage,
-                      const char *stem, int i, int n_pieces, const sampler_result *r, cJSON *vae, const char *note)
+                      const char *stem, int i, int n_pieces, const sampler_result *r, const gen_sidecar_vae *vae,
+                      const char *note)
 {
     char err[AURL_ERR_LEN], path[4096], jpath[4200];
-    int rc = EXIT_RUNTIME;
+    int rc = AURL_EXIT_RUNTIME;
     uint16_t *t16 = malloc((size_t)r->n_tokens * sizeof(uint16_t));
+    gen_sidecar *j = malloc(sizeof *j);
     score sc;
     score_init(&sc);
-    cJSON *j = NULL;
-    char *text = NULL;
-    if (!t16) {
+    if (!t16 || !j) {
         fprintf(stderr, "aurl generate: out of memory\n");
         goto done;
     }
@@ -426,32 +370,37 @@ static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_se
         goto done;
     }
     sidecar_path(path, jpath, sizeof jpath);
-    j = sidecar(o, s, ckpt, stage, path, r, &sc, vae);
-    vae = NULL;
-    text = j ? cJSON_Print(j) : NULL;
-    if (!text || file_write_atomic(jpath, text, strlen(text), err)) {
-        fprintf(stderr, "aurl generate: %s\n", text ? err : "out of memory");
+    gen_sidecar_init(j);
+    gen_sidecar_fill(j, s, r, &sc);
+    snprintf(j->midi, sizeof j->midi, "%s", path);
+    snprintf(j->checkpoint, sizeof j->checkpoint, "%s", ckpt);
+    j->stage = stage;
+    snprintf(j->settings.mode, sizeof j->settings.mode, "%s", vae ? "vae" : "transformer");
+    snprintf(j->settings.prime, sizeof j->settings.prime, "%s", o->prime ? o->prime : "");
+    if (vae) j->vae = *vae;
+    if (gen_sidecar_write(jpath, j, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
         goto done;
     }
     if (o->json) {
-        char *line = cJSON_PrintUnformatted(j);
-        if (line) printf("%s\n", line);
+        char *line = gen_sidecar_to_json(j, 0);
+        if (!line) {
+            fprintf(stderr, "aurl generate: out of memory\n");
+            goto done;
+        }
+        printf("%s\n", line);
         free(line);
     } else {
-        double tps = r->seconds_taken > 0 ? r->n_generated / r->seconds_taken : 0.0;
-        printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, score_duration(&sc), r->n_tokens,
+        printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, j->duration_seconds, r->n_tokens,
                r->n_generated);
-        if (r->prime_end > 1)
-            printf("; continuation starts at token %d, %.2f s", r->prime_end, seconds_before(r->tokens, r->prime_end));
-        printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, tps, note);
+        if (r->prime_end > 1) printf("; continuation starts at token %d, %.2f s", r->prime_end, j->prime_seconds);
+        printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, j->tokens_per_s, note);
     }
     fflush(stdout);
-    rc = 0;
+    rc = AURL_EXIT_OK;
 done:
-    cJSON_Delete(vae);
-    free(text);
-    cJSON_Delete(j);
     score_free(&sc);
+    free(j);
     free(t16);
     return rc;
 }
@@ -463,21 +412,21 @@ static int run_transformer(const gen_opts *o, const aurl_globals *g, const char 
     transformer *m;
     if (model_ckpt_load_new(ckpt, 1, 1, &m, NULL, err)) {
         fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     const model_config cfg = *transformer_config(m);
     if (cfg.vocab_size != TOK_VOCAB_SIZE) {
         fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, cfg.vocab_size,
                 TOK_VOCAB_SIZE);
         transformer_free(m);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     int32_t *prefix = NULL;
     int n_prefix = 0;
     if (o->prime && read_primer(o->prime, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
         fprintf(stderr, "aurl generate: --prime: %s\n", err);
         transformer_free(m);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     char base[512];
     path_stem(ckpt, base, sizeof base);
@@ -490,7 +439,7 @@ static int run_transformer(const gen_opts *o, const aurl_globals *g, const char 
         pc.done_before = i * o->s.max_tokens;
         if (sampler_generate(m, &s, prefix, n_prefix, NULL, 0, on_progress, &pc, &r, err)) {
             fprintf(stderr, "aurl generate: %s\n", err);
-            rc = EXIT_RUNTIME;
+            rc = AURL_EXIT_RUNTIME;
             break;
         }
         char stem[1024];
@@ -505,7 +454,7 @@ static int run_transformer(const gen_opts *o, const aurl_globals *g, const char 
 }
 
 /* Posterior mean of the first window of MIDI file path (the "vae" sidecar
- * member records the file). 0, or EXIT_USAGE (message printed). */
+ * member records the file). 0, or AURL_EXIT_USAGE (message printed). */
 static int encode_file(vae *m, int T, const char *path, float *mu)
 {
     char err[AURL_ERR_LEN];
@@ -513,15 +462,67 @@ static int encode_file(vae *m, int T, const char *path, float *mu)
     size_t n = 0;
     if (read_tokens(path, &tok, &n, err)) {
         fprintf(stderr, "aurl generate: --interpolate: %s\n", err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     int rc = vae_sample_encode(m, tok, n, T, mu, err);
     free(tok);
     if (rc) {
         fprintf(stderr, "aurl generate: %s: %s\n", path, err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     return 0;
+}
+
+/* The VAE of stage-3 checkpoint ckpt, for decoding windows of *T tokens
+ * (the training window recorded in the header, else the model's context).
+ * 0, or AURL_EXIT_USAGE (message printed). */
+static int load_vae(const char *ckpt, const vae_ckpt_info *info, vae **m, int *T)
+{
+    char err[AURL_ERR_LEN];
+    model_config mc;
+    vae_config vc;
+    if (vaegan_read_configs(ckpt, &mc, &vc, NULL, NULL, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return AURL_EXIT_USAGE;
+    }
+    if (mc.vocab_size != TOK_VOCAB_SIZE) {
+        fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, mc.vocab_size,
+                TOK_VOCAB_SIZE);
+        return AURL_EXIT_USAGE;
+    }
+    int want = info->seq_len > 0 && info->seq_len <= mc.max_seq_len ? info->seq_len : mc.max_seq_len;
+    *T = vae_sample_window_len(&vc, want);
+    if (*T < 2) {
+        fprintf(stderr, "aurl generate: %s: no window of at most %d tokens fits the VAE's segments\n", ckpt, want);
+        return AURL_EXIT_USAGE;
+    }
+    if (vaegan_load_vae_for_inference(ckpt, 1, *T, m, err)) {
+        fprintf(stderr, "aurl generate: %s\n", err);
+        return AURL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The "vae" sidecar member of piece i: window T, latent size D, and z from
+ * the prior (seed) or the interpolation point t. */
+static void vae_member(gen_sidecar_vae *v, const gen_opts *o, int T, int D, int i, double t, uint64_t seed,
+                       vae_interp kind)
+{
+    memset(v, 0, sizeof *v);
+    v->present = 1;
+    v->window = T;
+    v->latent_dim = D;
+    snprintf(v->z, sizeof v->z, "%s", o->interp_a ? "interpolation" : "prior");
+    if (o->interp_a) {
+        snprintf(v->a, sizeof v->a, "%s", o->interp_a);
+        snprintf(v->b, sizeof v->b, "%s", o->interp_b);
+        v->t = t;
+        v->index = i;
+        v->steps = o->steps;
+        snprintf(v->method, sizeof v->method, "%s", vae_interp_name(kind));
+    } else {
+        v->z_seed = (long long)seed;
+    }
 }
 
 /* VAE mode on stage-3 checkpoint ckpt: --count prior samples, or the
@@ -529,37 +530,17 @@ static int encode_file(vae *m, int T, const char *path, float *mu)
 static int run_vae(const gen_opts *o, const aurl_globals *g, const char *ckpt, int stage, const vae_ckpt_info *info)
 {
     char err[AURL_ERR_LEN];
-    model_config mc;
-    vae_config vc;
-    if (vaegan_read_configs(ckpt, &mc, &vc, NULL, NULL, err)) {
-        fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (mc.vocab_size != TOK_VOCAB_SIZE) {
-        fprintf(stderr, "aurl generate: %s: model vocabulary %d is not the tokenizer's %d\n", ckpt, mc.vocab_size,
-                TOK_VOCAB_SIZE);
-        return EXIT_USAGE;
-    }
-    /* the training window (recorded in the header), else the model's context */
-    int want = info->seq_len > 0 && info->seq_len <= mc.max_seq_len ? info->seq_len : mc.max_seq_len;
-    int T = vae_sample_window_len(&vc, want);
-    if (T < 2) {
-        fprintf(stderr, "aurl generate: %s: no window of at most %d tokens fits the VAE's segments\n", ckpt, want);
-        return EXIT_USAGE;
-    }
     vae *m = NULL;
-    if (vaegan_load_vae_for_inference(ckpt, 1, T, &m, err)) {
-        fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_USAGE;
-    }
+    int T, rc = load_vae(ckpt, info, &m, &T);
+    if (rc) return rc;
     int D = vae_latent_dim(m);
-    int interp = o->interp_a != NULL, n_pieces = interp ? o->steps + 1 : o->count, rc = 0;
+    int interp = o->interp_a != NULL, n_pieces = interp ? o->steps + 1 : o->count;
     vae_interp kind = o->lerp ? VAE_INTERP_LINEAR : VAE_INTERP_SLERP;
     float *za = malloc((size_t)D * sizeof(float)), *zb = malloc((size_t)D * sizeof(float)),
           *z = malloc((size_t)D * sizeof(float));
     if (!za || !zb || !z) {
         fprintf(stderr, "aurl generate: out of memory\n");
-        rc = EXIT_RUNTIME;
+        rc = AURL_EXIT_RUNTIME;
         goto done;
     }
     if (interp && ((rc = encode_file(m, T, o->interp_a, za)) || (rc = encode_file(m, T, o->interp_b, zb)))) goto done;
@@ -576,6 +557,7 @@ static int run_vae(const gen_opts *o, const aurl_globals *g, const char *ckpt, i
         path_stem(o->interp_b, sb, sizeof sb);
     }
     progress_ctx pc = {o->progress, 0, n_pieces * max_tokens};
+    gen_sidecar_vae member;
     for (int i = 0; i < n_pieces && !rc; i++) {
         sampler_settings s = o->s;
         s.max_tokens = max_tokens;
@@ -588,39 +570,20 @@ static int run_vae(const gen_opts *o, const aurl_globals *g, const char *ckpt, i
         pc.done_before = i * max_tokens;
         if (vae_sample_decode(m, T, z, &s, on_progress, &pc, &r, err)) {
             fprintf(stderr, "aurl generate: %s\n", err);
-            rc = EXIT_RUNTIME;
+            rc = AURL_EXIT_RUNTIME;
             break;
         }
         char stem[1280], note[64] = "";
-        cJSON *vj = cJSON_CreateObject();
-        if (vj) {
-            cJSON_AddNumberToObject(vj, "window", T);
-            cJSON_AddNumberToObject(vj, "latent_dim", D);
-            cJSON_AddStringToObject(vj, "z", interp ? "interpolation" : "prior");
-        }
         if (interp) {
             snprintf(stem, sizeof stem, "%s_interp_%s_%s_%dof%d_s%llu", base, sa, sb, i, o->steps,
                      (unsigned long long)s.seed);
             snprintf(note, sizeof note, " (t = %.3g)", t);
-            if (vj) {
-                cJSON_AddStringToObject(vj, "a", o->interp_a);
-                cJSON_AddStringToObject(vj, "b", o->interp_b);
-                cJSON_AddNumberToObject(vj, "t", t);
-                cJSON_AddNumberToObject(vj, "index", i);
-                cJSON_AddNumberToObject(vj, "steps", o->steps);
-                cJSON_AddStringToObject(vj, "method", vae_interp_name(kind));
-            }
         } else {
             snprintf(stem, sizeof stem, "%s_vae_%s_s%llu", base, sampler_strategy_name(s.strategy),
                      (unsigned long long)s.seed);
-            if (vj) cJSON_AddNumberToObject(vj, "z_seed", (double)s.seed);
         }
-        if (!vj) {
-            fprintf(stderr, "aurl generate: out of memory\n");
-            rc = EXIT_RUNTIME;
-        } else {
-            rc = emit_piece(o, g, &s, ckpt, stage, stem, i, n_pieces, &r, vj, note);
-        }
+        vae_member(&member, o, T, D, i, t, s.seed, kind);
+        rc = emit_piece(o, g, &s, ckpt, stage, stem, i, n_pieces, &r, &member, note);
         sampler_result_free(&r);
     }
 done:
@@ -638,11 +601,11 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
     int pr = parse_args(argc, argv, &o);
     if (pr == 1) {
         usage(stdout);
-        return 0;
+        return AURL_EXIT_OK;
     }
     if (pr) {
         usage(stderr);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     int want_vae = !strcmp(o.mode, "vae");
 
@@ -651,7 +614,7 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
     if (o.checkpoint) {
         if (!file_is_regular(o.checkpoint)) {
             fprintf(stderr, "aurl generate: %s: no such checkpoint file\n", o.checkpoint);
-            return EXIT_USAGE;
+            return AURL_EXIT_USAGE;
         }
         snprintf(ckpt, sizeof ckpt, "%s", o.checkpoint);
     } else if (ckpt_pick_best(g->outputs_dir, want_vae ? CKPT_PICK_VAE : CKPT_PICK_TRANSFORMER, ckpt, sizeof ckpt,
@@ -660,29 +623,29 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
         char verr[AURL_ERR_LEN];
         if (want_vae || ckpt_pick_best(g->outputs_dir, CKPT_PICK_VAE, ckpt, sizeof ckpt, &stage, verr)) {
             fprintf(stderr, "aurl generate: %s\n", err);
-            return EXIT_RUNTIME;
+            return AURL_EXIT_RUNTIME;
         }
     }
     vae_ckpt_info info;
     if (vae_sample_probe(ckpt, &info, err)) {
         fprintf(stderr, "aurl generate: %s\n", err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     if (want_vae && !info.is_vae) {
         if (o.checkpoint) {
             fprintf(stderr, "aurl generate: %s is not a stage-3 (VAE) checkpoint: VAE generation needs one (`aurl train --stage 3`)\n",
                     ckpt);
-            return EXIT_USAGE;
+            return AURL_EXIT_USAGE;
         }
         fprintf(stderr, "aurl generate: VAE generation needs a stage-3 checkpoint: run `aurl train --stage 3` (latest is %s)\n",
                 ckpt);
-        return EXIT_RUNTIME;
+        return AURL_EXIT_RUNTIME;
     }
     if (!want_vae && info.is_vae) {
         if (o.prime) {
             fprintf(stderr, "aurl generate: %s is a stage-3 (VAE) checkpoint: --prime needs a transformer checkpoint (stage 1 or 2, --checkpoint F)\n",
                     ckpt);
-            return EXIT_USAGE;
+            return AURL_EXIT_USAGE;
         }
         fprintf(stderr, "aurl generate: note: %s is a stage-3 (VAE) checkpoint: sampling z from the prior (--mode vae)\n",
                 ckpt);

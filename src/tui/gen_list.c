@@ -2,7 +2,6 @@
  * and progress lines (see gen_list.h). */
 #include "tui/gen_list.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -13,10 +12,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "util/fileio.h"
-#include "util/json_num.h"
-
-#define SIDECAR_MAX_BYTES (1u << 20)
+#include "data/tokenizer.h"
+#include "engine/sample/gen_sidecar.h"
 
 /* ---------- generated pieces ---------- */
 
@@ -27,48 +24,51 @@ void glist_free(glist *l)
     l->n = 0;
 }
 
-/* First member of OBJ among KEYS (NULL-terminated) that is a finite number. */
-static double num_of(const cJSON *obj, const char *const *keys, double dflt)
+/* The list's columns of a read sidecar. */
+static void item_from_sidecar(glist_item *it, const gen_sidecar *sc)
 {
-    for (; *keys; keys++) {
-        const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, *keys);
-        if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) return it->valuedouble;
-    }
-    return dflt;
+    it->n_tokens = (long)sc->tokens;
+    it->n_notes = (long)sc->notes;
+    it->duration = sc->duration_seconds;
+    it->seconds_taken = sc->seconds_taken;
+    snprintf(it->strategy, sizeof it->strategy, "%s", sc->settings.strategy);
+    it->seed = sc->settings.seed;
+    it->ok = 1;
+    it->error[0] = 0;
 }
 
-void glist_parse_sidecar(glist_item *it, const char *text, size_t len)
+/* IT as not read (columns unknown), with error "bad sidecar: WHY". */
+static void item_bad(glist_item *it, const char *why)
 {
     it->ok = 0;
     it->n_tokens = it->n_notes = -1;
     it->duration = it->seconds_taken = -1;
     it->strategy[0] = 0;
     it->seed = -1;
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    if (!root || !cJSON_IsObject(root)) {
-        snprintf(it->error, sizeof it->error, "bad sidecar: %s", root ? "not a JSON object" : "not valid JSON");
-        cJSON_Delete(root);
+    snprintf(it->error, sizeof it->error, "bad sidecar: %s", why);
+}
+
+void glist_parse_sidecar(glist_item *it, const char *text, size_t len)
+{
+    gen_sidecar *sc = malloc(sizeof *sc);
+    char err[AURL_ERR_LEN];
+    if (!sc) item_bad(it, "out of memory");
+    else if (gen_sidecar_parse(text, len, sc, err)) item_bad(it, err);
+    else item_from_sidecar(it, sc);
+    free(sc);
+}
+
+/* Read IT's sidecar (the row names the piece, so the error leaves out the
+ * path that gen_sidecar_read puts first). SC is scratch. */
+static void read_sidecar(glist_item *it, gen_sidecar *sc)
+{
+    char err[AURL_ERR_LEN];
+    if (!gen_sidecar_read(it->json_path, sc, err)) {
+        item_from_sidecar(it, sc);
         return;
     }
-    const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "settings");
-    if (!cJSON_IsObject(set)) set = root;
-    static const char *const k_tokens[] = {"n_tokens", "tokens", "token_count", NULL};
-    static const char *const k_notes[] = {"n_notes", "notes", "note_count", NULL};
-    static const char *const k_dur[] = {"duration_seconds", "duration", "seconds", NULL};
-    static const char *const k_took[] = {"seconds_taken", "time_taken", "elapsed_seconds", NULL};
-    static const char *const k_seed[] = {"seed", NULL};
-    double v;
-    if ((v = num_of(root, k_tokens, -1)) >= 0 && v < 1e12) it->n_tokens = (long)v;
-    if ((v = num_of(root, k_notes, -1)) >= 0 && v < 1e12) it->n_notes = (long)v;
-    if ((v = num_of(root, k_dur, -1)) >= 0 && v < 1e9) it->duration = v;
-    if ((v = num_of(root, k_took, -1)) >= 0 && v < 1e9) it->seconds_taken = v;
-    if ((v = num_of(set, k_seed, num_of(root, k_seed, -1))) >= 0 && v < 9e18) it->seed = (long long)v;
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(set, "strategy");
-    if (!cJSON_IsString(st)) st = cJSON_GetObjectItemCaseSensitive(root, "strategy");
-    if (cJSON_IsString(st) && st->valuestring) snprintf(it->strategy, sizeof it->strategy, "%s", st->valuestring);
-    it->ok = 1;
-    it->error[0] = 0;
-    cJSON_Delete(root);
+    size_t n = strlen(it->json_path);
+    item_bad(it, !strncmp(err, it->json_path, n) && !strncmp(err + n, ": ", 2) ? err + n + 2 : err);
 }
 
 static int cmp_items(const void *a, const void *b)
@@ -153,26 +153,25 @@ int glist_scan(glist *l, const char *outputs_dir, char err[AURL_ERR_LEN])
         glist_free(l);
         return -1;
     }
+    gen_sidecar *sc = l->n ? malloc(sizeof *sc) : NULL;
+    if (l->n && !sc) {
+        glist_free(l);
+        errmsg_set(err, "%s: out of memory", dir);
+        return -1;
+    }
     for (size_t i = 0; i < l->n; i++) {
         glist_item *it = &l->items[i];
         if (!it->json_path[0]) {
             snprintf(it->error, sizeof it->error, "no sidecar .json");
             continue;
         }
-        unsigned char *text = NULL;
-        size_t len = 0;
-        char e[AURL_ERR_LEN];
-        if (file_read_all(it->json_path, SIDECAR_MAX_BYTES, &text, &len, e) != 0) {
-            snprintf(it->error, sizeof it->error, "sidecar unreadable");
-            continue;
-        }
-        glist_parse_sidecar(it, (const char *)text, len);
-        free(text);
+        read_sidecar(it, sc);
         if (it->ok && !it->mid_path[0]) {
             it->ok = 0;
             snprintf(it->error, sizeof it->error, "the .mid is missing");
         }
     }
+    free(sc);
     if (l->n > 1) qsort(l->items, l->n, sizeof *l->items, cmp_items);
     return 0;
 }
@@ -233,7 +232,7 @@ int gform_relevant(const gform *f, gform_field fld)
 /* Ranges of the numeric fields (the form keeps values inside them). */
 #define TEMP_MIN 0.05
 #define TEMP_MAX 5.0
-#define TOPK_MAX 774
+#define TOPK_MAX TOK_VOCAB_SIZE
 #define BEAMS_MAX 16
 #define LENGTH_MAX 65536
 #define SECONDS_MAX 3600.0

@@ -1,6 +1,7 @@
 /* gen_list: curses-free models behind the TUI's Generate screen: the list
  * of generated pieces in <outputs>/generated (each .mid with its .json
- * sidecar; a missing or broken sidecar is a row with its error), the
+ * sidecar, read by engine/sample/gen_sidecar; a missing or broken
+ * sidecar is a row with its error), the
  * settings form (fields with ranges, stepping, typed numbers, validation by
  * sampler_settings_validate), the argv of `aurl generate`, and parsing of
  * its `progress <done> <total>` lines. */
@@ -22,11 +23,11 @@ typedef struct {
     int64_t mtime;         /* of the .mid (or the sidecar) */
     int ok;                /* 1 when the sidecar was read */
     char error[160];       /* why not, when !ok */
-    long n_tokens, n_notes;  /* -1 when unknown */
-    double duration;       /* seconds of music, -1 when unknown */
-    double seconds_taken;  /* generation time, -1 when unknown */
-    char strategy[24];     /* "" when unknown */
-    long long seed;        /* -1 when unknown */
+    long n_tokens, n_notes;  /* sidecar "tokens", "notes"; -1 when unknown */
+    double duration;       /* "duration_seconds" (of music), -1 when unknown */
+    double seconds_taken;  /* "seconds_taken" (generation time), -1 when unknown */
+    char strategy[24];     /* "settings"."strategy", "" when unknown */
+    long long seed;        /* "settings"."seed", -1 when unknown */
 } glist_item;
 
 typedef struct {
@@ -38,7 +39,8 @@ typedef struct {
  * Returns 0, or -1 (out of memory / unreadable directory, err set). */
 int glist_scan(glist *l, const char *outputs_dir, char err[AURL_ERR_LEN]);
 void glist_free(glist *l);
-/* Fill IT from the sidecar JSON TEXT (it->ok, or it->error). */
+/* Fill IT from the sidecar JSON TEXT (gen_sidecar_parse: exactly the keys
+ * `aurl generate` writes; it->ok, or it->error "bad sidecar: ..."). */
 void glist_parse_sidecar(glist_item *it, const char *text, size_t len);
 /* Index of the item named NAME, or -1. */
 long glist_find(const glist *l, const char *name);
