@@ -60,7 +60,7 @@ static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
          * zero-length note, as the tokenizer writes short drum hits */
         return g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0;
     }
-    if (tok < TOK_VELOCITY) return tok - TOK_TIME_SHIFT + 1 <= s->shift_room;
+    if (tok < TOK_VELOCITY) return tok_shift_steps((uint16_t)tok) <= s->shift_room;
     return 1;
 }
 
@@ -108,7 +108,7 @@ void grammar_feed(grammar_state *g, int32_t tok, int generated)
         }
         *on = -1;
     } else if (tok < TOK_VELOCITY) {
-        g->now += tok - TOK_TIME_SHIFT + 1;
+        g->now += tok_shift_steps((uint16_t)tok);
     } else if (tok == TOK_SUSTAIN_ON || tok == TOK_SUSTAIN_OFF) {
         g->sustain[g->instrument] = tok == TOK_SUSTAIN_ON;
     } else if (tok >= TOK_INSTRUMENT) {
