@@ -12,6 +12,7 @@
 #include "cmd/eval_cmd.h"
 #include "cmd/generate_cmd.h"
 #include "cmd/train_cmd.h"
+#include "engine/nn/blas_core.h"
 #include "tui/tui_main.h"
 #include "util/globals.h"
 #include "util/log.h"
@@ -118,6 +119,8 @@ static int extract_globals(int argc, char **argv, aurl_globals *g, int *want_ver
 
 int main(int argc, char **argv)
 {
+    /* before any BLAS call or OpenMP thread: may re-execute aurl once */
+    blas_core_startup(argv);
     aurl_globals g = {.data_dir = "data", .outputs_dir = "outputs", .threads = 0, .quiet = 0};
     const char *env_out = getenv("AURL_OUTPUTS");
     if (env_out && *env_out) g.outputs_dir = env_out;

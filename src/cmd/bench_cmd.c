@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "engine/nn/adamw.h"
+#include "engine/nn/blas_core.h"
 #include "engine/model/model_yaml.h"
 #include "util/rng.h"
 #include "engine/model/transformer.h"
@@ -138,6 +139,12 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
                "%.2fM params, %d threads\n",
                cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
                cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
+    blas_core_info blas;
+    blas_core_info_get(&blas);
+    char blas_line[160], omp_line[128];
+    blas_core_describe(&blas, blas_line, sizeof blas_line);
+    blas_core_omp_describe(omp_line, sizeof omp_line);
+    if (!json || !(g && g->quiet)) printf("bench: BLAS: %s; OpenMP waiting: %s\n", blas_line, omp_line);
     double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
     for (int s = -1; s < steps; s++) { /* step -1: untimed warm-up */
         double t0 = clock_monotonic();
@@ -200,6 +207,10 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         cJSON_AddNumberToObject(o, "load_avg", load[0]);
         cJSON_AddNumberToObject(o, "steps", steps);
         cJSON_AddNumberToObject(o, "loss", loss);
+        cJSON_AddStringToObject(o, "blas_core", blas.core);
+        cJSON_AddStringToObject(o, "blas_core_source", blas_core_source_name(blas.source));
+        cJSON_AddStringToObject(o, "blas", blas_line);
+        cJSON_AddStringToObject(o, "omp_wait", omp_line);
         char *s = cJSON_PrintUnformatted(o);
         if (s) printf("%s\n", s);
         cJSON_free(s);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/nn/blas_core.h"
 #include "engine/train/metrics.h"
 #include "engine/train/run_lock.h"
 #include "engine/train/train_state.h"
@@ -190,6 +191,11 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
         if (detach(g->outputs_dir, &code) != 0) return code;
         o.quiet = 1;
     }
+    blas_core_info blas;
+    blas_core_info_get(&blas);
+    char blas_line[160];
+    blas_core_describe(&blas, blas_line, sizeof blas_line);
+    log_info("BLAS: %s", blas_line);
     return trainer_run(&o);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/nn/blas_core.h"
 #include "tui/app.h"
 #include "tui/chart.h"
 #include "tui/screen.h"
@@ -117,6 +118,11 @@ static void draw_resources(WINDOW *w, int y, int x, int h, int wd)
     }
     if (row < y + h - 1)
         widget_textf(w, row++, x + 2, inner, A_NORMAL, "load %.2f %.2f %.2f", a->load[0], a->load[1], a->load[2]);
+    if (row < y + h - 1) { /* our own kernel choice, which the trainer we start inherits */
+        blas_core_info bi;
+        blas_core_info_get(&bi);
+        widget_textf(w, row++, x + 2, inner, A_NORMAL, "BLAS %s (%s)", bi.core, blas_core_source_name(bi.source));
+    }
     if (row < y + h - 1) {
         widget_human_bytes((long long)(a->mem_total_kb - a->mem_avail_kb) * 1024, b1, sizeof b1);
         widget_human_bytes((long long)a->mem_total_kb * 1024, b2, sizeof b2);
@@ -271,7 +277,7 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
     werase(w);
     int H, W;
     getmaxyx(w, H, W);
-    int toph = 7;
+    int toph = H >= 20 ? 8 : 7; /* Resources: 6 rows when there is room */
     int logh = H >= 40 ? 10 : H >= 30 ? 7 : 5;
     int charth = H - toph - logh;
     if (charth < 5) {
