@@ -148,13 +148,13 @@ static void setup_roles(void)
     }
 }
 
-int term_init(int force_ascii)
+int term_init(int force_ascii, char err[AURL_ERR_LEN])
 {
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     g_unicode = !force_ascii && cs && (!strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "utf8"));
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "aurl tui: needs a terminal (use `aurl status` for a text summary)\n");
+        snprintf(err, AURL_ERR_LEN, "needs a terminal (use `aurl status` for a text summary)");
         return -1;
     }
     setenv("ESCDELAY", "25", 0);
@@ -162,7 +162,7 @@ int term_init(int force_ascii)
      * terminals that mishandle ACS in UTF-8 mode, and readable in captures */
     if (g_unicode) setenv("NCURSES_NO_UTF8_ACS", "1", 0);
     if (!newterm(NULL, stdout, stdin)) {
-        fprintf(stderr, "aurl tui: cannot use terminal type '%s'\n", getenv("TERM") ? getenv("TERM") : "(unset)");
+        snprintf(err, AURL_ERR_LEN, "cannot use terminal type '%s'", getenv("TERM") ? getenv("TERM") : "(unset)");
         return -1;
     }
     g_up = 1;

@@ -8,6 +8,8 @@
 
 #include <curses.h>
 
+#include "util/fileio.h"
+
 /* Semantic colour roles; term_attr() maps them to attributes (colour pair
  * when colours are on, bold/dim/reverse otherwise). */
 typedef enum {
@@ -36,8 +38,8 @@ int term_unicode(void);
 
 /* Set up the terminal: locale, curses, keys, colours, glyph set, fatal
  * signal teardown and stderr capture. FORCE_ASCII: --ascii. 0 or -1 (no
- * usable terminal; a message is printed). */
-int term_init(int force_ascii);
+ * usable terminal; the reason in err). */
+int term_init(int force_ascii, char err[AURL_ERR_LEN]);
 /* Restore the terminal and stderr (safe to call twice). */
 void term_end(void);
 /* 1 when colours are in use. */
