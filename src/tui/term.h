@@ -8,6 +8,7 @@
 
 #include <curses.h>
 
+#include "data/tokenizer.h"
 #include "util/fileio.h"
 
 /* Semantic colour roles; term_attr() maps them to attributes (colour pair
@@ -25,7 +26,7 @@ typedef enum {
     ROLE_KEYBAR,    /* function-key bar */
     ROLE_PLAYHEAD,  /* piano-roll playhead */
     ROLE_INSTR0,    /* ROLE_INSTR0 + family (0..14) for instruments, ... */
-    ROLE_DRUMS = ROLE_INSTR0 + 15,
+    ROLE_DRUMS = ROLE_INSTR0 + TOK_DRUM_FAMILY,
     ROLE_COUNT
 } term_role;
 

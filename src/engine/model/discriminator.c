@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/tokenizer.h"
 #include "engine/nn/arena.h"
 #include "engine/nn/linear.h"
 #include "util/rng.h"
@@ -65,7 +66,7 @@ disc_config disc_config_default(void)
 {
     disc_config c;
     memset(&c, 0, sizeof c);
-    c.vocab = 774;
+    c.vocab = TOK_VOCAB_SIZE;
     c.embed = 64;
     c.hidden = 128;
     c.n_layers = 2;
