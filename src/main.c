@@ -12,8 +12,9 @@
 #include "cmd/eval_cmd.h"
 #include "cmd/generate_cmd.h"
 #include "cmd/train_cmd.h"
+#include "cmd/tui_cmd.h"
+#include "data/tokenizer.h"
 #include "engine/nn/blas_core.h"
-#include "tui/tui_main.h"
 #include "util/globals.h"
 #include "util/log.h"
 #include "util/threads.h"
@@ -34,7 +35,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"generate", generate_cmd_main, "sample a piece from a checkpoint into outputs/generated/"},
     {"play", play_cmd_main, "audition a MIDI file (audio device, or render a WAV)"},
     {"eval", eval_cmd_main, "held-out loss, accuracy, grammar errors, music statistics"},
-    {"tui", tui_main, "the terminal workbench (also plain `aurl`)"},
+    {"tui", tui_cmd_main, "the terminal workbench (also plain `aurl`)"},
     {"bench", bench_cmd_main, "training-step and sampling speed of a model config"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
@@ -126,22 +127,22 @@ int main(int argc, char **argv)
     if (env_out && *env_out) g.outputs_dir = env_out;
     int want_version = 0, want_help = 0;
     argc = extract_globals(argc, argv, &g, &want_version, &want_help);
-    if (argc < 0) return 2;
+    if (argc < 0) return AURL_EXIT_USAGE;
     if (want_version) {
-        printf("aurl %s (token vocabulary v1, 774 tokens)\n", AURL_VERSION);
-        return 0;
+        printf("aurl %s (token vocabulary v%d, %d tokens)\n", AURL_VERSION, TOK_VERSION, TOK_VOCAB_SIZE);
+        return AURL_EXIT_OK;
     }
     log_set_quiet(g.quiet);
     if (want_help) {
         usage(stdout);
-        return 0;
+        return AURL_EXIT_OK;
     }
     threads_configure(g.threads);
     if (argc < 2 || argv[1][0] == '-') {
         /* plain `aurl [tui options]` opens the workbench */
         char name[] = "aurl tui";
         argv[0] = name;
-        return tui_main(argc, argv, &g);
+        return tui_cmd_main(argc, argv, &g);
     }
     for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
         if (strcmp(argv[1], SUBCOMMANDS[i].name) != 0) continue;
@@ -152,5 +153,5 @@ int main(int argc, char **argv)
         return SUBCOMMANDS[i].fn(argc - 1, argv + 1, &g);
     }
     fprintf(stderr, "aurl: unknown command '%s' (see aurl --help)\n", argv[1]);
-    return 2;
+    return AURL_EXIT_USAGE;
 }

@@ -53,13 +53,13 @@ static int render(const char *midi, const char *wav, const char *sf, double dura
     double t0 = clock_monotonic(), peak = 0;
     if (audition_render_wav(midi, wav, sf, &peak, err) != 0) {
         fprintf(stderr, "aurl play: %s\n", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     char d[32];
     fmt_time(duration, d, sizeof d);
     printf("wrote %s (%s, peak %.3f%s, rendered in %.1f s)\n", wav, d, peak, peak < 1e-3 ? ": silent" : "",
            clock_monotonic() - t0);
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 /* Play through the device until done or Ctrl-C. Exit code, or -1 when
@@ -88,7 +88,7 @@ static int play_device(const char *midi, const char *sf, char err[AURL_ERR_LEN])
     audition_stop(a);
     sigaction(SIGINT, &old, NULL);
     if (interrupted) fprintf(stderr, "aurl play: stopped\n");
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 int play_cmd_main(int argc, char **argv, const aurl_globals *g)
@@ -105,36 +105,36 @@ int play_cmd_main(int argc, char **argv, const aurl_globals *g)
         switch (c) {
         case 'w': wav = optarg; break;
         case 's': sf = optarg; break;
-        case 'h': usage(stdout); return 0;
+        case 'h': usage(stdout); return AURL_EXIT_OK;
         default:
             fprintf(stderr, "aurl play: unknown or incomplete option '%s' (see aurl play --help)\n",
                     argv[optind - 1]);
-            return 2;
+            return AURL_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "aurl play: %s (see aurl play --help)\n",
                 optind >= argc ? "expects one MIDI file" : "expects exactly one MIDI file");
-        return 2;
+        return AURL_EXIT_USAGE;
     }
     const char *midi = argv[optind];
     char err[AURL_ERR_LEN], sfbuf[4096];
     if (!sf) {
         if (audition_find_soundfont(sfbuf, sizeof sfbuf, err) != 0) {
             fprintf(stderr, "aurl play: %s\n", err);
-            return 1;
+            return AURL_EXIT_RUNTIME;
         }
         sf = sfbuf;
     } else if (!file_is_regular(sf)) {
         fprintf(stderr, "aurl play: %s: SoundFont not found\n", sf);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
-    /* a bad file is a usage error (exit 2), told before any audio is set up */
+    /* a bad file is a usage error (AURL_EXIT_USAGE), told before any audio is set up */
     score s;
     score_init(&s);
     if (midi_read_isolated(midi, &s, err) != 0) {
         fprintf(stderr, "aurl play: %s\n", err);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
     double duration = score_duration(&s);
     score_free(&s);
@@ -153,7 +153,7 @@ int play_cmd_main(int argc, char **argv, const aurl_globals *g)
     snprintf(dir, sizeof dir, "%s/audition", g && g->outputs_dir ? g->outputs_dir : "outputs");
     if (file_mkdirs(dir, err) != 0) {
         fprintf(stderr, "aurl play: %s\n", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     snprintf(out, sizeof out, "%s/%s.wav", dir, stem);
     return render(midi, out, sf, duration);

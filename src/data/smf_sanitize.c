@@ -70,6 +70,8 @@ typedef struct {
     long events;           /* channel + meta events kept so far */
     int smpte;
     strack cond;           /* tempo and time-signature metas of all tracks */
+    strack *tracks;        /* the MTrk chunks parsed so far */
+    int n_tracks, cap_tracks;
     uint32_t seq;
     /* counts of repairs that are summarised once */
     long n_f7, n_realtime, n_common, n_bad_tempo, n_after_eot, n_no_eot;
@@ -388,6 +390,199 @@ static void free_tracks(strack *tr, int n)
     free(tr);
 }
 
+/* The MThd fields that shape the output. */
+typedef struct {
+    int format, declared; /* SMF format, track count it declares */
+    int ppqn;             /* ticks per quarter (SMPTE converted) */
+    uint32_t smpte_us;    /* SMPTE: the fixed tempo (us per quarter), else 0 */
+} shdr;
+
+/* Find and read MThd, possibly after some junk (e.g. a MacBinary header);
+ * *pos is set past it. 0, or -1 with err set. */
+static int parse_header(sctx *c, const uint8_t *in, size_t len, size_t *pos_out, shdr *hdr)
+{
+    size_t scan = len < 4096 ? len : 4096;
+    const uint8_t *h = len >= 4 ? memmem(in, scan, "MThd", 4) : NULL;
+    if (!h) return fail(c, "not a MIDI file (no MThd header)");
+    size_t pos = (size_t)(h - in);
+    if (pos) repair(c, "skipped %zu bytes before the header", pos);
+    if (len - pos < 14) return fail(c, "truncated MIDI header");
+    uint32_t hlen = be32(in + pos + 4);
+    if (hlen < 6) return fail(c, "bad MIDI header length %u", hlen);
+    if (hlen > len - pos - 8) return fail(c, "truncated MIDI header");
+    const uint8_t *hd = in + pos + 8;
+    hdr->format = hd[0] << 8 | hd[1];
+    hdr->declared = hd[2] << 8 | hd[3];
+    int division = hd[4] << 8 | hd[5];
+    if (hlen > 6) repair(c, "skipped %u extra header bytes", hlen - 6);
+    if (hdr->format == 2) return fail(c, "SMF format 2 (independent sequences) is not supported");
+    if (hdr->format > 2) return fail(c, "unknown SMF format %d", hdr->format);
+    hdr->smpte_us = 0;
+    if (division & 0x8000) {
+        int fps = -(int)(int8_t)(uint8_t)(division >> 8);
+        int tpf = division & 0xFF;
+        if ((fps != 24 && fps != 25 && fps != 29 && fps != 30) || tpf == 0)
+            return fail(c, "unsupported SMPTE division (%d fps, %d ticks per frame)", fps, tpf);
+        c->smpte = 1;
+        hdr->ppqn = (fps == 29 ? 30 : fps) * tpf;
+        hdr->smpte_us = fps == 29 ? 1001001u : 1000000u;
+    } else {
+        if (division == 0) return fail(c, "invalid division 0");
+        hdr->ppqn = division;
+    }
+    *pos_out = pos + 8 + hlen;
+    return 0;
+}
+
+/* Parse the body of track chunk NO (1-based) into a new entry of c->tracks.
+ * 0, or -1 with err set. */
+static int add_track(sctx *c, const uint8_t *body, uint32_t clen, int no)
+{
+    if (c->n_tracks == c->cap_tracks) {
+        int ncap = c->cap_tracks ? c->cap_tracks * 2 : 16;
+        strack *p = realloc(c->tracks, (size_t)ncap * sizeof *p);
+        if (!p) return fail(c, "out of memory");
+        c->tracks = p;
+        c->cap_tracks = ncap;
+    }
+    strack *t = &c->tracks[c->n_tracks++];
+    memset(t, 0, sizeof *t);
+    return parse_track(c, body, clen, t, no);
+}
+
+/* Walk the chunks from POS: parse MTrk chunks (up to max_tracks, counting
+ * the rest), skip unknown ones and resynchronise after junk. Returns the
+ * number of track chunks seen, or -1 with err set. */
+static int parse_chunks(sctx *c, const uint8_t *in, size_t len, size_t pos, int max_tracks)
+{
+    int seen_tracks = 0;
+    while (pos < len) {
+        if (len - pos < 8) {
+            repair(c, "ignored %zu trailing bytes", len - pos);
+            break;
+        }
+        const uint8_t *ch = in + pos;
+        uint32_t clen = be32(ch + 4);
+        size_t avail = len - pos - 8;
+        if (memcmp(ch, "MTrk", 4) == 0) {
+            seen_tracks++;
+            if (clen > avail) {
+                repair(c, "track %d chunk runs past the end of the file", seen_tracks);
+                clen = (uint32_t)avail;
+            }
+            if (seen_tracks <= max_tracks && add_track(c, ch + 8, clen, seen_tracks)) return -1;
+            pos += 8 + (size_t)clen;
+            continue;
+        }
+        int printable = 1;
+        for (int i = 0; i < 4; i++) printable &= ch[i] >= 0x20 && ch[i] < 0x7F;
+        if (printable && clen <= avail) {
+            repair(c, "skipped unknown chunk '%.4s'", (const char *)ch);
+            pos += 8 + (size_t)clen;
+            continue;
+        }
+        /* junk: resynchronise at the next track chunk, if any */
+        const uint8_t *nx = memmem(ch + 1, len - pos - 1, "MTrk", 4);
+        if (!nx) {
+            repair(c, "ignored %zu bytes of junk at the end", len - pos);
+            break;
+        }
+        repair(c, "skipped %zu bytes of junk between chunks", (size_t)(nx - ch));
+        pos = (size_t)(nx - in);
+    }
+    return seen_tracks;
+}
+
+/* Record the repairs counted while parsing (DECLARED: MThd's track count). */
+static void summarise_repairs(sctx *c, int declared)
+{
+    if (declared != c->n_tracks) repair(c, "header declares %d tracks, found %d", declared, c->n_tracks);
+    if (c->n_no_eot) {
+        repair(c, "added End-of-Track to %ld track%s", c->n_no_eot, c->n_no_eot > 1 ? "s" : "");
+        c->rep->repairs += (int)c->n_no_eot - 1;
+    }
+    if (c->n_after_eot) repair(c, "ignored data after End-of-Track in %ld track%s", c->n_after_eot, c->n_after_eot > 1 ? "s" : "");
+    repair_count(c, c->n_f7, "F7 events");
+    repair_count(c, c->n_realtime, "realtime bytes");
+    repair_count(c, c->n_common, "system common events");
+    repair_count(c, c->n_bad_tempo, "malformed tempo events");
+}
+
+/* The conductor events in time order, led by the fixed tempo of an SMPTE
+ * file, with tempo changes over the limit dropped. 0, or -1 with err set. */
+static int finish_conductor(sctx *c, const shdr *h)
+{
+    if (c->cond.n) qsort(c->cond.v, c->cond.n, sizeof *c->cond.v, cmp_sev);
+    if (c->smpte) {
+        uint32_t us = h->smpte_us;
+        sev e = { 0, 0, 6, { 0xFF, 0x51, 0x03, (uint8_t)(us >> 16), (uint8_t)(us >> 8), (uint8_t)us, 0 } };
+        if (push(&c->cond, &e)) return fail(c, "out of memory");
+        memmove(c->cond.v + 1, c->cond.v, (c->cond.n - 1) * sizeof *c->cond.v);
+        c->cond.v[0] = e;
+        c->events++;
+        repair(c, "converted SMPTE timing to %d ticks per quarter", h->ppqn);
+    }
+    int tempos = 0;
+    size_t w = 0;
+    long dropped_tempo = 0;
+    for (size_t i = 0; i < c->cond.n; i++) {
+        if (c->cond.v[i].b[1] == 0x51 && ++tempos > c->lim->max_tempo_changes) {
+            dropped_tempo++;
+            continue;
+        }
+        c->cond.v[w++] = c->cond.v[i];
+    }
+    c->cond.n = w;
+    if (dropped_tempo) {
+        c->events -= dropped_tempo;
+        repair(c, "dropped %ld tempo changes over the limit of %d", dropped_tempo, c->lim->max_tempo_changes);
+    }
+    return 0;
+}
+
+/* Write the canonical SMF of the parsed tracks into *o (the conductor merged
+ * into the first track); fills the report's format, division, tracks and
+ * events. */
+static void write_smf(sctx *c, const shdr *h, obuf *o)
+{
+    int n_tracks = c->n_tracks;
+    int out_format = (h->format == 0 && n_tracks == 1) ? 0 : 1;
+    if (h->format == 0 && n_tracks > 1) repair(c, "format 0 file with %d tracks written as format 1", n_tracks);
+    put(o, "MThd", 4);
+    put_be32(o, 6);
+    put(o, (const uint8_t[]){ 0, (uint8_t)out_format, (uint8_t)(n_tracks >> 8), (uint8_t)n_tracks,
+                              (uint8_t)(h->ppqn >> 8), (uint8_t)h->ppqn }, 6);
+    long written = 0;
+    for (int i = 0; i < n_tracks; i++) {
+        uint32_t end = c->tracks[i].end_tick;
+        if (i == 0 && c->cond.n && c->cond.v[c->cond.n - 1].tick > end) end = c->cond.v[c->cond.n - 1].tick;
+        written += write_track(o, &c->tracks[i], i == 0 ? &c->cond : NULL, end);
+    }
+    c->rep->format = out_format;
+    c->rep->division = h->ppqn;
+    c->rep->tracks = n_tracks;
+    c->rep->events = written;
+}
+
+/* Everything after the checks on the raw input: header, chunks, repairs,
+ * conductor, output. 0, or -1 with err set; the caller frees c's tracks. */
+static int sanitize_body(sctx *c, const uint8_t *in, size_t len, obuf *o)
+{
+    shdr h = { 0 };
+    size_t pos = 0;
+    if (parse_header(c, in, len, &pos, &h)) return -1;
+    /* the MThd track count is 16 bits, whatever the limit says */
+    const int max_tracks = c->lim->max_tracks < 0xFFFF ? c->lim->max_tracks : 0xFFFF;
+    int seen_tracks = parse_chunks(c, in, len, pos, max_tracks);
+    if (seen_tracks < 0) return -1;
+    if (seen_tracks > max_tracks) return fail(c, "too many tracks (%d > %d)", seen_tracks, max_tracks);
+    if (c->n_tracks == 0) return fail(c, "no tracks");
+    summarise_repairs(c, h.declared);
+    if (finish_conductor(c, &h)) return -1;
+    write_smf(c, &h, o);
+    return o->oom ? fail(c, "out of memory") : 0;
+}
+
 int smf_sanitize(const uint8_t *in, size_t len, const smf_limits *lim_in, uint8_t **out,
                  size_t *out_len, smf_report *rep, char err[AURL_ERR_LEN])
 {
@@ -412,164 +607,15 @@ int smf_sanitize(const uint8_t *in, size_t len, const smf_limits *lim_in, uint8_
     if (rr < 0) return -1;
     if (rr == 0) repair(&c, "unwrapped RIFF/RMID container");
 
-    /* MThd, possibly after some junk (e.g. a MacBinary header) */
-    size_t scan = len < 4096 ? len : 4096;
-    const uint8_t *h = len >= 4 ? memmem(in, scan, "MThd", 4) : NULL;
-    if (!h) return fail(&c, "not a MIDI file (no MThd header)");
-    size_t pos = (size_t)(h - in);
-    if (pos) repair(&c, "skipped %zu bytes before the header", pos);
-    if (len - pos < 14) return fail(&c, "truncated MIDI header");
-    uint32_t hlen = be32(in + pos + 4);
-    if (hlen < 6) return fail(&c, "bad MIDI header length %u", hlen);
-    if (hlen > len - pos - 8) return fail(&c, "truncated MIDI header");
-    const uint8_t *hd = in + pos + 8;
-    int format = hd[0] << 8 | hd[1];
-    int declared = hd[2] << 8 | hd[3];
-    int division = hd[4] << 8 | hd[5];
-    if (hlen > 6) repair(&c, "skipped %u extra header bytes", hlen - 6);
-    if (format == 2) return fail(&c, "SMF format 2 (independent sequences) is not supported");
-    if (format > 2) return fail(&c, "unknown SMF format %d", format);
-    int ppqn;
-    uint32_t smpte_us = 0;
-    if (division & 0x8000) {
-        int fps = -(int)(int8_t)(uint8_t)(division >> 8);
-        int tpf = division & 0xFF;
-        if ((fps != 24 && fps != 25 && fps != 29 && fps != 30) || tpf == 0)
-            return fail(&c, "unsupported SMPTE division (%d fps, %d ticks per frame)", fps, tpf);
-        c.smpte = 1;
-        ppqn = (fps == 29 ? 30 : fps) * tpf;
-        smpte_us = fps == 29 ? 1001001u : 1000000u;
-    } else {
-        if (division == 0) return fail(&c, "invalid division 0");
-        ppqn = division;
-    }
-    pos += 8 + hlen;
-
-    /* chunks (the MThd track count is 16 bits, whatever the limit says) */
-    const int max_tracks = lim->max_tracks < 0xFFFF ? lim->max_tracks : 0xFFFF;
-    strack *tracks = NULL;
-    int n_tracks = 0, cap_tracks = 0, seen_tracks = 0;
-    while (pos < len) {
-        if (len - pos < 8) {
-            repair(&c, "ignored %zu trailing bytes", len - pos);
-            break;
-        }
-        const uint8_t *ch = in + pos;
-        uint32_t clen = be32(ch + 4);
-        size_t avail = len - pos - 8;
-        if (memcmp(ch, "MTrk", 4) == 0) {
-            seen_tracks++;
-            if (clen > avail) {
-                repair(&c, "track %d chunk runs past the end of the file", seen_tracks);
-                clen = (uint32_t)avail;
-            }
-            if (seen_tracks <= max_tracks) {
-                if (n_tracks == cap_tracks) {
-                    int ncap = cap_tracks ? cap_tracks * 2 : 16;
-                    strack *p = realloc(tracks, (size_t)ncap * sizeof *p);
-                    if (!p) { free_tracks(tracks, n_tracks); free(c.cond.v); return fail(&c, "out of memory"); }
-                    tracks = p;
-                    cap_tracks = ncap;
-                }
-                memset(&tracks[n_tracks], 0, sizeof tracks[n_tracks]);
-                n_tracks++;
-                if (parse_track(&c, ch + 8, clen, &tracks[n_tracks - 1], seen_tracks)) {
-                    free_tracks(tracks, n_tracks);
-                    free(c.cond.v);
-                    return -1;
-                }
-            }
-            pos += 8 + (size_t)clen;
-            continue;
-        }
-        int printable = 1;
-        for (int i = 0; i < 4; i++) printable &= ch[i] >= 0x20 && ch[i] < 0x7F;
-        if (printable && clen <= avail) {
-            repair(&c, "skipped unknown chunk '%.4s'", (const char *)ch);
-            pos += 8 + (size_t)clen;
-            continue;
-        }
-        /* junk: resynchronise at the next track chunk, if any */
-        const uint8_t *nx = memmem(ch + 1, len - pos - 1, "MTrk", 4);
-        if (!nx) {
-            repair(&c, "ignored %zu bytes of junk at the end", len - pos);
-            break;
-        }
-        repair(&c, "skipped %zu bytes of junk between chunks", (size_t)(nx - ch));
-        pos = (size_t)(nx - in);
-    }
-    if (seen_tracks > max_tracks) {
-        free_tracks(tracks, n_tracks);
-        free(c.cond.v);
-        return fail(&c, "too many tracks (%d > %d)", seen_tracks, max_tracks);
-    }
-    if (n_tracks == 0) {
-        free(tracks);
-        free(c.cond.v);
-        return fail(&c, "no tracks");
-    }
-    if (declared != n_tracks) repair(&c, "header declares %d tracks, found %d", declared, n_tracks);
-    if (c.n_no_eot) {
-        repair(&c, "added End-of-Track to %ld track%s", c.n_no_eot, c.n_no_eot > 1 ? "s" : "");
-        rep->repairs += (int)c.n_no_eot - 1;
-    }
-    if (c.n_after_eot) repair(&c, "ignored data after End-of-Track in %ld track%s", c.n_after_eot, c.n_after_eot > 1 ? "s" : "");
-    repair_count(&c, c.n_f7, "F7 events");
-    repair_count(&c, c.n_realtime, "realtime bytes");
-    repair_count(&c, c.n_common, "system common events");
-    repair_count(&c, c.n_bad_tempo, "malformed tempo events");
-
-    /* conductor: time order, tempo-change limit, SMPTE fixed tempo */
-    if (c.cond.n) qsort(c.cond.v, c.cond.n, sizeof *c.cond.v, cmp_sev);
-    if (c.smpte) {
-        sev e = { 0, 0, 6, { 0xFF, 0x51, 0x03, (uint8_t)(smpte_us >> 16), (uint8_t)(smpte_us >> 8), (uint8_t)smpte_us, 0 } };
-        if (push(&c.cond, &e)) { free_tracks(tracks, n_tracks); free(c.cond.v); return fail(&c, "out of memory"); }
-        memmove(c.cond.v + 1, c.cond.v, (c.cond.n - 1) * sizeof *c.cond.v);
-        c.cond.v[0] = e;
-        c.events++;
-        repair(&c, "converted SMPTE timing to %d ticks per quarter", ppqn);
-    }
-    int tempos = 0;
-    size_t w = 0;
-    long dropped_tempo = 0;
-    for (size_t i = 0; i < c.cond.n; i++) {
-        if (c.cond.v[i].b[1] == 0x51 && ++tempos > lim->max_tempo_changes) {
-            dropped_tempo++;
-            continue;
-        }
-        c.cond.v[w++] = c.cond.v[i];
-    }
-    c.cond.n = w;
-    if (dropped_tempo) {
-        c.events -= dropped_tempo;
-        repair(&c, "dropped %ld tempo changes over the limit of %d", dropped_tempo, lim->max_tempo_changes);
-    }
-
-    /* write */
-    int out_format = (format == 0 && n_tracks == 1) ? 0 : 1;
-    if (format == 0 && n_tracks > 1) repair(&c, "format 0 file with %d tracks written as format 1", n_tracks);
     obuf o = { 0 };
-    put(&o, "MThd", 4);
-    put_be32(&o, 6);
-    put(&o, (const uint8_t[]){ 0, (uint8_t)out_format, (uint8_t)(n_tracks >> 8), (uint8_t)n_tracks,
-                               (uint8_t)(ppqn >> 8), (uint8_t)ppqn }, 6);
-    long written = 0;
-    for (int i = 0; i < n_tracks; i++) {
-        uint32_t end = tracks[i].end_tick;
-        if (i == 0 && c.cond.n && c.cond.v[c.cond.n - 1].tick > end) end = c.cond.v[c.cond.n - 1].tick;
-        written += write_track(&o, &tracks[i], i == 0 ? &c.cond : NULL, end);
-    }
-    free_tracks(tracks, n_tracks);
+    int rc = sanitize_body(&c, in, len, &o);
+    free_tracks(c.tracks, c.n_tracks);
     free(c.cond.v);
-    if (o.oom) {
+    if (rc) {
         free(o.p);
-        return fail(&c, "out of memory");
+        return -1;
     }
     *out = o.p;
     *out_len = o.n;
-    rep->format = out_format;
-    rep->division = ppqn;
-    rep->tracks = n_tracks;
-    rep->events = written;
     return 0;
 }

@@ -26,6 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The vocabulary's instrument families are the score's. */
+_Static_assert(TOK_N_FAMILIES == SCORE_N_INSTRUMENTS && TOK_DRUM_FAMILY == SCORE_DRUMS,
+               "token instrument families must match the score's");
+
 /* Times beyond this (about 11.6 days) are treated as garbage: such notes are
  * dropped, offsets clamped. Bounds the token count of any score. */
 #define TOK_MAX_SECONDS 1.0e6
@@ -397,7 +401,7 @@ int tok_decode(const uint16_t *tokens, size_t n_tokens, score *out)
         } else if (t < TOK_TIME_SHIFT) {
             err = close_note(out, &snd[instrument][t - TOK_NOTE_OFF], instrument, t - TOK_NOTE_OFF, now);
         } else if (t < TOK_VELOCITY) {
-            now += t - TOK_TIME_SHIFT + 1;
+            now += tok_shift_steps(t);
         } else if (t < TOK_SUSTAIN_ON) {
             velocity = tok_velocity_value(t - TOK_VELOCITY);
         } else if (t < TOK_TEMPO) {
@@ -483,7 +487,7 @@ void tok_name(uint16_t id, char *buf, size_t len)
         snprintf(buf, len, "NOTE_OFF %s", p);
         break;
     case TOKT_TIME_SHIFT: {
-        int steps = id - TOK_TIME_SHIFT + 1;
+        int steps = tok_shift_steps(id);
         snprintf(buf, len, "TIME_SHIFT %d (%.1f ms)", steps, steps * 1000.0 / TOK_STEPS_PER_SECOND);
         break;
     }

@@ -34,7 +34,7 @@ uint16_t dlist_families_of(const uint16_t *tokens, size_t n)
     int fam = 0; /* the vocabulary's initial instrument is piano */
     for (size_t i = 0; i < n; i++) {
         uint16_t t = tokens[i];
-        if (t >= TOK_INSTRUMENT && t < TOK_INSTRUMENT + 16) fam = t - TOK_INSTRUMENT;
+        if (t >= TOK_INSTRUMENT && t < TOK_INSTRUMENT + TOK_N_FAMILIES) fam = t - TOK_INSTRUMENT;
         else if (t >= TOK_NOTE_ON && t < TOK_NOTE_OFF) mask |= (uint16_t)(1u << fam);
     }
     return mask;

@@ -41,7 +41,7 @@ void roll_set(roll_state *r, score *s, const uint16_t *tokens, size_t n_tokens, 
         for (size_t i = 0; i < r->n_tokens; i++) {
             r->tok_time[i] = t;
             uint16_t id = tokens[i];
-            if (id >= TOK_TIME_SHIFT && id < TOK_VELOCITY) t += (double)(id - TOK_TIME_SHIFT + 1) / TOK_STEPS_PER_SECOND;
+            if (id >= TOK_TIME_SHIFT && id < TOK_VELOCITY) t += (double)tok_shift_steps(id) / TOK_STEPS_PER_SECOND;
         }
     }
 }

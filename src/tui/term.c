@@ -26,7 +26,7 @@ attr_t term_attr(term_role role) { return role >= 0 && role < ROLE_COUNT ? g_att
 
 term_role term_instrument_role(int family)
 {
-    if (family >= 15) return ROLE_DRUMS;
+    if (family >= TOK_DRUM_FAMILY) return ROLE_DRUMS;
     if (family < 0) family = 0;
     return (term_role)(ROLE_INSTR0 + family);
 }
@@ -123,7 +123,7 @@ static void setup_roles(void)
     g_attr[ROLE_PLAYHEAD] = A_REVERSE;
     g_attr[ROLE_DRUMS] = A_BOLD;
     if (!g_colors) return;
-    static const short instr[15] = {COLOR_RED,   COLOR_GREEN, COLOR_YELLOW, COLOR_BLUE, COLOR_MAGENTA,
+    static const short instr[TOK_DRUM_FAMILY] = {COLOR_RED,   COLOR_GREEN, COLOR_YELLOW, COLOR_BLUE, COLOR_MAGENTA,
                                     COLOR_CYAN,  COLOR_WHITE, COLOR_RED,    COLOR_GREEN, COLOR_YELLOW,
                                     COLOR_BLUE,  COLOR_MAGENTA, COLOR_CYAN, COLOR_WHITE, COLOR_GREEN};
     struct {
@@ -142,19 +142,19 @@ static void setup_roles(void)
         init_pair(pair, pairs[i].fg, pairs[i].bg);
         g_attr[pairs[i].r] = COLOR_PAIR(pair) | pairs[i].extra;
     }
-    for (int f = 0; f < 15 && pair < COLOR_PAIRS; f++, pair++) {
+    for (int f = 0; f < TOK_DRUM_FAMILY && pair < COLOR_PAIRS; f++, pair++) {
         init_pair(pair, instr[f], -1);
         g_attr[ROLE_INSTR0 + f] = COLOR_PAIR(pair) | (f >= 7 ? A_BOLD : 0);
     }
 }
 
-int term_init(int force_ascii)
+int term_init(int force_ascii, char err[AURL_ERR_LEN])
 {
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     g_unicode = !force_ascii && cs && (!strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "utf8"));
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "aurl tui: needs a terminal (use `aurl status` for a text summary)\n");
+        snprintf(err, AURL_ERR_LEN, "needs a terminal (use `aurl status` for a text summary)");
         return -1;
     }
     setenv("ESCDELAY", "25", 0);
@@ -162,7 +162,7 @@ int term_init(int force_ascii)
      * terminals that mishandle ACS in UTF-8 mode, and readable in captures */
     if (g_unicode) setenv("NCURSES_NO_UTF8_ACS", "1", 0);
     if (!newterm(NULL, stdout, stdin)) {
-        fprintf(stderr, "aurl tui: cannot use terminal type '%s'\n", getenv("TERM") ? getenv("TERM") : "(unset)");
+        snprintf(err, AURL_ERR_LEN, "cannot use terminal type '%s'", getenv("TERM") ? getenv("TERM") : "(unset)");
         return -1;
     }
     g_up = 1;

@@ -8,6 +8,9 @@
 
 #include <curses.h>
 
+#include "data/tokenizer.h"
+#include "util/fileio.h"
+
 /* Semantic colour roles; term_attr() maps them to attributes (colour pair
  * when colours are on, bold/dim/reverse otherwise). */
 typedef enum {
@@ -23,7 +26,7 @@ typedef enum {
     ROLE_KEYBAR,    /* function-key bar */
     ROLE_PLAYHEAD,  /* piano-roll playhead */
     ROLE_INSTR0,    /* ROLE_INSTR0 + family (0..14) for instruments, ... */
-    ROLE_DRUMS = ROLE_INSTR0 + 15,
+    ROLE_DRUMS = ROLE_INSTR0 + TOK_DRUM_FAMILY,
     ROLE_COUNT
 } term_role;
 
@@ -36,8 +39,8 @@ int term_unicode(void);
 
 /* Set up the terminal: locale, curses, keys, colours, glyph set, fatal
  * signal teardown and stderr capture. FORCE_ASCII: --ascii. 0 or -1 (no
- * usable terminal; a message is printed). */
-int term_init(int force_ascii);
+ * usable terminal; the reason in err). */
+int term_init(int force_ascii, char err[AURL_ERR_LEN]);
 /* Restore the terminal and stderr (safe to call twice). */
 void term_end(void);
 /* 1 when colours are in use. */

@@ -1,4 +1,5 @@
-/* tui_main: `aurl` / `aurl tui` — the ncurses workbench loop: header line
+/* tui_main: the ncurses workbench loop behind `aurl` / `aurl tui`
+ * (cmd/tui_cmd.c is its command front end): header line
  * (run state, stage, epoch, step, profile), the current screen's body,
  * a message line and the function-key bar; global keys, the clear dialog,
  * start/stop/pause of the detached trainer, resize and tiny-terminal
@@ -6,7 +7,6 @@
 #include "tui/tui_main.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -255,165 +255,199 @@ static void clear_key(clear_dialog *d, tui_ctx *c, int ch)
     }
 }
 
-static void usage(FILE *f)
+/* Everything the workbench loop keeps between frames. */
+typedef struct {
+    tui_ctx c;
+    const aurl_globals *g;
+    tui_screen *screens[SCREEN_COUNT];
+    layout l;
+    int cur;         /* index of the visible screen */
+    int full;        /* redraw the body this frame */
+    int repaint;     /* repaint the whole terminal (resize, Ctrl-L) */
+    clear_dialog clr;
+    profile_dialog prof;
+    char last_msg[256]; /* the message line last drawn */
+    run_state shown_state;
+} workbench;
+
+/* Refresh the run state and pull captured stderr into the log; sets the
+ * messages for a finished stop and a new failure. 1 when anything changed. */
+static int poll_state(workbench *w)
 {
-    fprintf(f, "usage: aurl [tui] [--ascii]\n\n"
-               "The terminal workbench: dashboard of the training run in --outputs (attaches to\n"
-               "a running trainer or starts one detached), data, generate, stages and help\n"
-               "screens. Quitting never stops training.\n\n"
-               "  --ascii   ASCII glyphs only (also when the locale is not UTF-8)\n"
-               "NO_COLOR=1 turns colours off.\n");
+    tui_ctx *c = &w->c;
+    c->now = clock_monotonic();
+    int was_stopping = app_get()->stopping_pid;
+    int changed = app_refresh(c->now);
+    if (was_stopping && !app_get()->stopping_pid)
+        set_msg(c, 0, "%strainer pid %d stopped after writing its checkpoint; F2 resumes", NULL, was_stopping);
+    if (app_get()->run.state == RUN_FAILED && w->shown_state != RUN_FAILED && app_get()->tail.fail_msg[0]) {
+        snprintf(c->message, sizeof c->message, "training failed: %s", app_get()->tail.fail_msg);
+        c->message_is_error = 1;
+    }
+    w->shown_state = app_get()->run.state;
+    char line[256];
+    while (term_stderr_line(line, sizeof line)) {
+        mtail_add_event(&app_get()->tail, 1, line);
+        changed = 1;
+    }
+    return changed;
 }
 
-int tui_main(int argc, char **argv, const aurl_globals *g)
+/* The body: screen S, or one global dialog (clear, profile) alone. */
+static void draw_body(workbench *w, tui_screen *s)
 {
-    int ascii = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--ascii")) ascii = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "%s: unknown option '%s'\n", argv[0], argv[i]);
-            usage(stderr);
-            return 2;
-        }
+    WINDOW *body = w->l.body;
+    if (w->clr.active || w->prof.active) werase(body); /* a global dialog alone, not over another one */
+    else s->draw(s, &w->c, body);
+    if (w->clr.active) {
+        char l2[160];
+        snprintf(l2, sizeof l2, "Remove training state, checkpoints and logs in %s?", w->g->outputs_dir);
+        const char *lines[] = {l2, "Data and the token cache are kept.", "Type yes and Enter; Esc cancels."};
+        widget_dialog(body, "Clear", lines, 3, w->clr.input);
     }
+    if (w->prof.active) profile_draw(&w->prof, body);
+    wnoutrefresh(body);
+}
+
+/* One frame: the tiny-terminal notice, or whatever of header, body,
+ * message line and key bar changed (CHANGED: the run state did), with one
+ * doupdate(). */
+static void draw_frame(workbench *w, int changed)
+{
+    layout *l = &w->l;
+    tui_screen *s = w->screens[w->cur];
+    int body_dirty = (s->tick && s->tick(s, &w->c)) || w->full;
+    if (l->too_small) {
+        if (w->full) {
+            werase(stdscr);
+            mvwprintw(stdscr, 0, 0, "aurl: terminal %dx%d is too small", l->W, l->H);
+            mvwprintw(stdscr, 1, 0, "enlarge the terminal to %dx%d (q quits)", MIN_W, MIN_H);
+            wnoutrefresh(stdscr);
+            doupdate();
+        }
+    } else if (body_dirty || changed || strcmp(w->last_msg, w->c.message) != 0) {
+        if (w->repaint) clearok(curscr, TRUE);
+        draw_header(l, &w->c, s->name);
+        if (body_dirty || w->clr.active || w->prof.active) draw_body(w, s);
+        draw_msg(l, &w->c, s);
+        draw_keys(l);
+        doupdate();
+        snprintf(w->last_msg, sizeof w->last_msg, "%s", w->c.message);
+    }
+}
+
+/* A key no screen took: F-keys and their letter aliases. */
+static void global_key(workbench *w, int ch)
+{
+    tui_ctx *c = &w->c;
+    switch (ch) {
+    case KEY_F(1): case 'h': case '?': c->switch_to = SCREEN_HELP; break;
+    case KEY_F(2): case 's': start_or_stop(c, &w->prof); break;
+    case KEY_F(3): case 'd': c->switch_to = SCREEN_DATA; break;
+    case KEY_F(4): case 'g': c->switch_to = SCREEN_GENERATE; break;
+    case KEY_F(5): case 't': c->switch_to = SCREEN_STAGES; break;
+    case KEY_F(6): case 'p': pause_resume(c); break;
+    case KEY_F(8): case 'c':
+        w->clr.active = 1;
+        w->clr.input[0] = 0;
+        break;
+    case KEY_F(10): case 'q': c->quit = 1; break;
+    case 27: case KEY_BACKSPACE: case 127: c->switch_to = SCREEN_DASHBOARD; break;
+    default: break;
+    }
+}
+
+/* Show the screen c.switch_to asks for, if it is another valid one. */
+static void switch_screen(workbench *w)
+{
+    tui_ctx *c = &w->c;
+    if (c->switch_to < 0 || c->switch_to >= SCREEN_COUNT || c->switch_to == w->cur) return;
+    tui_screen *s = w->screens[w->cur];
+    if (s->leave) s->leave(s, c);
+    w->cur = c->switch_to;
+    if (w->screens[w->cur]->enter) w->screens[w->cur]->enter(w->screens[w->cur], c);
+}
+
+/* Dispatch key CH: resize and Ctrl-L, an open dialog, the tiny-terminal
+ * notice, the visible screen, then the global keys. Sets what the next
+ * frame redraws. */
+static void handle_key(workbench *w, int ch)
+{
+    tui_ctx *c = &w->c;
+    if (ch == KEY_RESIZE) {
+        layout_make(&w->l);
+        w->full = w->repaint = 1;
+        return;
+    }
+    if (ch == 12) { /* Ctrl-L */
+        w->full = w->repaint = 1;
+        return;
+    }
+    c->message[0] = 0;
+    if (w->clr.active || w->prof.active) {
+        if (w->clr.active) clear_key(&w->clr, c, ch);
+        else profile_key(&w->prof, c, ch);
+        w->full = 1;
+        return;
+    }
+    if (w->l.too_small) {
+        if (ch == 'q' || ch == KEY_F(10)) c->quit = 1;
+        return;
+    }
+    c->switch_to = -1;
+    tui_screen *s = w->screens[w->cur];
+    int handled = s->key && s->key(s, c, ch) == SCREEN_KEY_HANDLED;
+    if (!handled) global_key(w, ch);
+    switch_screen(w);
+    w->full = 1;
+}
+
+/* The path of the running binary (for spawning `aurl train` and friends). */
+static const char *self_exe(void)
+{
     static char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) snprintf(self, sizeof self, "%s", "aurl");
     else self[n] = 0;
-    tui_ctx c = {.g = g, .self_exe = self, .switch_to = -1};
+    return self;
+}
+
+int tui_run(const tui_options *opt, const aurl_globals *g, tui_result *res)
+{
+    memset(res, 0, sizeof *res);
+    workbench wb = {.g = g, .cur = SCREEN_DASHBOARD, .full = 1, .shown_state = RUN_IDLE};
+    workbench *w = &wb;
+    w->c = (tui_ctx){.g = g, .self_exe = self_exe(), .switch_to = -1};
     app_init(g);
-    tui_screen *screens[SCREEN_COUNT] = {dashboard_screen_create(), data_screen_create(), generate_screen_create(),
-                                         stages_screen_create(), help_screen_create()};
-    for (int i = 0; i < SCREEN_COUNT; i++)
-        if (!screens[i]) {
-            fprintf(stderr, "%s: out of memory\n", argv[0]);
-            return 1;
+    tui_screen *const made[SCREEN_COUNT] = {dashboard_screen_create(), data_screen_create(),
+                                            generate_screen_create(), stages_screen_create(), help_screen_create()};
+    for (int i = 0; i < SCREEN_COUNT; i++) {
+        w->screens[i] = made[i];
+        if (!made[i]) {
+            snprintf(res->err, sizeof res->err, "out of memory");
+            return -1;
         }
-    if (term_init(ascii) != 0) return 1;
-    layout l = {0};
-    layout_make(&l);
-    int cur = SCREEN_DASHBOARD, full = 1, repaint = 0;
-    clear_dialog clr = {0};
-    profile_dialog prof = {0};
-    c.now = clock_monotonic();
-    app_refresh(c.now);
-    if (screens[cur]->enter) screens[cur]->enter(screens[cur], &c);
-    char last_msg[256] = "";
-    run_state shown_state = RUN_IDLE;
-    while (!c.quit && !term_quit_requested()) {
-        c.now = clock_monotonic();
-        int was_stopping = app_get()->stopping_pid;
-        int changed = app_refresh(c.now);
-        if (was_stopping && !app_get()->stopping_pid)
-            set_msg(&c, 0, "%strainer pid %d stopped after writing its checkpoint; F2 resumes", NULL, was_stopping);
-        if (app_get()->run.state == RUN_FAILED && shown_state != RUN_FAILED && app_get()->tail.fail_msg[0]) {
-            snprintf(c.message, sizeof c.message, "training failed: %s", app_get()->tail.fail_msg);
-            c.message_is_error = 1;
-        }
-        shown_state = app_get()->run.state;
-        char line[256];
-        while (term_stderr_line(line, sizeof line)) {
-            mtail_add_event(&app_get()->tail, 1, line);
-            changed = 1;
-        }
-        tui_screen *s = screens[cur];
-        int body_dirty = (s->tick && s->tick(s, &c)) || full;
-        if (l.too_small) {
-            if (full) {
-                werase(stdscr);
-                mvwprintw(stdscr, 0, 0, "aurl: terminal %dx%d is too small", l.W, l.H);
-                mvwprintw(stdscr, 1, 0, "enlarge the terminal to %dx%d (q quits)", MIN_W, MIN_H);
-                wnoutrefresh(stdscr);
-                doupdate();
-            }
-        } else if (body_dirty || changed || strcmp(last_msg, c.message) != 0) {
-            if (repaint) clearok(curscr, TRUE);
-            draw_header(&l, &c, s->name);
-            if (body_dirty || clr.active || prof.active) {
-                if (clr.active || prof.active) werase(l.body); /* a global dialog alone, not over another one */
-                else s->draw(s, &c, l.body);
-                if (clr.active) {
-                    char l2[160];
-                    snprintf(l2, sizeof l2, "Remove training state, checkpoints and logs in %s?", g->outputs_dir);
-                    const char *lines[] = {l2, "Data and the token cache are kept.", "Type yes and Enter; Esc cancels."};
-                    widget_dialog(l.body, "Clear", lines, 3, clr.input);
-                }
-                if (prof.active) profile_draw(&prof, l.body);
-                wnoutrefresh(l.body);
-            }
-            draw_msg(&l, &c, s);
-            draw_keys(&l);
-            doupdate();
-            snprintf(last_msg, sizeof last_msg, "%s", c.message);
-        }
-        full = repaint = 0;
-        int ch = wgetch(l.keys);
-        if (ch == ERR) continue;
-        if (ch == KEY_RESIZE) {
-            layout_make(&l);
-            full = repaint = 1;
-            continue;
-        }
-        if (ch == 12) { /* Ctrl-L */
-            full = repaint = 1;
-            continue;
-        }
-        c.message[0] = 0;
-        if (clr.active) {
-            clear_key(&clr, &c, ch);
-            full = 1;
-            continue;
-        }
-        if (prof.active) {
-            profile_key(&prof, &c, ch);
-            full = 1;
-            continue;
-        }
-        if (l.too_small) {
-            if (ch == 'q' || ch == KEY_F(10)) c.quit = 1;
-            continue;
-        }
-        c.switch_to = -1;
-        int handled = s->key && s->key(s, &c, ch) == SCREEN_KEY_HANDLED;
-        if (!handled) {
-            switch (ch) {
-            case KEY_F(1): case 'h': case '?': c.switch_to = SCREEN_HELP; break;
-            case KEY_F(2): case 's': start_or_stop(&c, &prof); break;
-            case KEY_F(3): case 'd': c.switch_to = SCREEN_DATA; break;
-            case KEY_F(4): case 'g': c.switch_to = SCREEN_GENERATE; break;
-            case KEY_F(5): case 't': c.switch_to = SCREEN_STAGES; break;
-            case KEY_F(6): case 'p': pause_resume(&c); break;
-            case KEY_F(8): case 'c':
-                clr.active = 1;
-                clr.input[0] = 0;
-                break;
-            case KEY_F(10): case 'q': c.quit = 1; break;
-            case 27: case KEY_BACKSPACE: case 127: c.switch_to = SCREEN_DASHBOARD; break;
-            default: break;
-            }
-        }
-        if (c.switch_to >= 0 && c.switch_to < SCREEN_COUNT && c.switch_to != cur) {
-            if (s->leave) s->leave(s, &c);
-            cur = c.switch_to;
-            if (screens[cur]->enter) screens[cur]->enter(screens[cur], &c);
-        }
-        full = 1;
     }
-    layout_free(&l);
+    if (term_init(opt->ascii, res->err) != 0) return -1;
+    layout_make(&w->l);
+    w->c.now = clock_monotonic();
+    app_refresh(w->c.now);
+    if (w->screens[w->cur]->enter) w->screens[w->cur]->enter(w->screens[w->cur], &w->c);
+    while (!w->c.quit && !term_quit_requested()) {
+        int changed = poll_state(w);
+        draw_frame(w, changed);
+        w->full = w->repaint = 0;
+        int ch = wgetch(w->l.keys);
+        if (ch != ERR) handle_key(w, ch);
+    }
+    layout_free(&w->l);
     term_end();
     for (int i = 0; i < SCREEN_COUNT; i++)
-        if (screens[i]->destroy) screens[i]->destroy(screens[i]);
+        if (w->screens[i]->destroy) w->screens[i]->destroy(w->screens[i]);
     app_state *a = app_get();
     run_control_refresh(&a->run, g->outputs_dir, 0);
-    if (a->run.pid > 0 && a->run.state == RUN_PAUSED)
-        printf("the trainer (pid %d) stays PAUSED in the background: `aurl` and F6 resume it (or kill -CONT %d)\n",
-               a->run.pid, a->run.pid);
-    else if (a->run.pid > 0)
-        printf("training continues in the background (pid %d); `aurl` to reattach, `aurl status` for a summary\n",
-               a->run.pid);
+    res->trainer_pid = a->run.pid > 0 ? a->run.pid : 0;
+    res->trainer_paused = a->run.pid > 0 && a->run.state == RUN_PAUSED;
     app_free();
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/tokenizer.h"
+#include "engine/nn/arena.h"
 #include "engine/nn/linear.h"
 #include "util/rng.h"
 #include "engine/nn/spectral_norm.h"
@@ -41,9 +43,8 @@ struct disc {
     float *bufs;  /* SN u, v vectors */
     float *acts;
     int n_tensors, n_segs;
-    size_t off[DISC_MAX_TENSORS]; /* into the arena (params) or bufs (SN state) */
     size_t n_bufs;
-    disc_tensor tensors[DISC_MAX_TENSORS];
+    nn_tensor tensors[DISC_MAX_TENSORS]; /* offsets into the arena (params) or bufs (SN state) */
     adamw_segment segs[DISC_MAX_TENSORS];
     int t_embed;
     disc_scale sc[DISC_MAX_SCALES];
@@ -65,7 +66,7 @@ disc_config disc_config_default(void)
 {
     disc_config c;
     memset(&c, 0, sizeof c);
-    c.vocab = 774;
+    c.vocab = TOK_VOCAB_SIZE;
     c.embed = 64;
     c.hidden = 128;
     c.n_layers = 2;
@@ -151,21 +152,10 @@ size_t disc_count_params(const disc_config *c)
 /* Register a tensor (views are set once the arenas exist). */
 static int add_tensor(disc *d, const char *name, int d0, int d1, int buffer)
 {
-    disc_tensor *t = &d->tensors[d->n_tensors];
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndims = d1 > 0 ? 2 : 1;
-    t->dims[0] = d0;
-    t->dims[1] = d1 > 0 ? d1 : 0;
-    t->numel = (size_t)d0 * (d1 > 0 ? d1 : 1);
+    nn_tensor *t = &d->tensors[d->n_tensors];
+    tensor_table_define(t, name, d0, d1, buffer ? &d->n_bufs : &d->n_params);
     t->buffer = buffer;
     t->decay = !buffer && d1 > 0;
-    if (buffer) {
-        d->off[d->n_tensors] = d->n_bufs;
-        d->n_bufs += t->numel;
-    } else {
-        d->off[d->n_tensors] = d->n_params;
-        d->n_params += t->numel;
-    }
     return d->n_tensors++;
 }
 
@@ -185,47 +175,41 @@ static void add_sn_linear(disc *d, sn_linear *L, const char *prefix, int OC, int
     d->sn[d->n_sn++] = L;
 }
 
-/* Activation arena: hand out n floats from *p (or count them if base NULL). */
-static float *take(float *base, size_t *p, size_t n)
-{
-    float *r = base ? base + *p : NULL;
-    *p += n;
-    return r;
-}
+/* The next n floats of the activation arena (NULL when only counting). */
+static float *take(arena_bump *b, size_t n) { return arena_take(b, n * sizeof(float)); }
 
-/* Lay out (base NULL: only size) the activation arena; returns floats used. */
-static size_t layout_acts(disc *d, float *base)
+/* Assign the activation pointers (or count bytes when b->base is NULL). */
+static void layout_acts(disc *d, arena_bump *b)
 {
     const disc_config *c = &d->cfg;
     int B = d->Bmax, T = d->Tmax, E = c->embed, H = c->hidden, S = c->n_scales;
     int wide = E > H ? E : H;
-    size_t p = 0, nmax = 0;
-    d->h0 = take(base, &p, (size_t)B * T * E);
-    d->dh0 = take(base, &p, (size_t)B * T * E);
+    size_t nmax = 0;
+    d->h0 = take(b, (size_t)B * T * E);
+    d->dh0 = take(b, (size_t)B * T * E);
     for (int s = 0; s < S; s++) {
         disc_scale *sc = &d->sc[s];
         int Ts = (T + sc->s - 1) / sc->s;
         size_t N = (size_t)B * Ts;
         if (N > nmax) nmax = N;
-        sc->pool = sc->s > 1 ? take(base, &p, N * E) : NULL;
+        sc->pool = sc->s > 1 ? take(b, N * E) : NULL;
         for (int l = 0; l < c->n_layers; l++) {
-            sc->U[l] = take(base, &p, N * layer_in(c, l));
-            sc->A[l] = take(base, &p, N * H);
-            sc->H[l] = take(base, &p, N * H);
+            sc->U[l] = take(b, N * layer_in(c, l));
+            sc->A[l] = take(b, N * H);
+            sc->H[l] = take(b, N * H);
         }
     }
     for (int i = 0; i < d->n_sn; i++) {
         size_t n = (size_t)d->sn[i]->OC * d->sn[i]->IC;
-        d->sn[i]->Wsn = take(base, &p, n);
-        d->sn[i]->dWsn = take(base, &p, n);
+        d->sn[i]->Wsn = take(b, n);
+        d->sn[i]->dWsn = take(b, n);
     }
-    d->feat = take(base, &p, (size_t)B * S * H);
-    d->slog = take(base, &p, (size_t)S * B);
-    d->logit = take(base, &p, (size_t)B);
-    d->dfs = take(base, &p, (size_t)B * H);
-    d->dX = take(base, &p, nmax * wide);
-    d->dU = take(base, &p, nmax * wide * c->kernel);
-    return p;
+    d->feat = take(b, (size_t)B * S * H);
+    d->slog = take(b, (size_t)S * B);
+    d->logit = take(b, (size_t)B);
+    d->dfs = take(b, (size_t)B * H);
+    d->dX = take(b, nmax * wide);
+    d->dU = take(b, nmax * wide * c->kernel);
 }
 
 int disc_create(disc **out, const disc_config *cfg, int B, int T, uint64_t seed, char err[AURL_ERR_LEN])
@@ -256,39 +240,25 @@ int disc_create(disc **out, const disc_config *cfg, int B, int T, uint64_t seed,
         snprintf(prefix, sizeof prefix, "disc.s%d.head", s);
         add_sn_linear(d, &d->sc[s].head, prefix, 1, c->hidden);
     }
-    size_t nact = layout_acts(d, NULL);
-    d->arena = calloc(4 * d->n_params, sizeof(float));
+    arena_bump b = {NULL, 0};
+    layout_acts(d, &b);
+    size_t param_bytes = 4 * d->n_params * sizeof(float), act_bytes = b.off;
+    d->arena = arena_alloc(&param_bytes, 1);
     d->bufs = calloc(d->n_bufs, sizeof(float));
-    d->acts = calloc(nact, sizeof(float));
+    d->acts = arena_alloc(&act_bytes, 1);
     if (!d->arena || !d->bufs || !d->acts) {
-        snprintf(err, AURL_ERR_LEN, "discriminator: out of memory (%zu parameters, %zu activation floats)",
-                 d->n_params, nact);
+        snprintf(err, AURL_ERR_LEN, "discriminator: out of memory (%zu parameters, %zu activation bytes)",
+                 d->n_params, act_bytes);
         disc_free(d);
         return -1;
     }
-    layout_acts(d, d->acts);
-    for (int i = 0; i < d->n_tensors; i++) {
-        disc_tensor *t = &d->tensors[i];
-        if (t->buffer) {
-            t->param = d->bufs + d->off[i];
-            continue;
-        }
-        t->param = d->arena + d->off[i];
-        t->grad = t->param + d->n_params;
-        t->m = t->param + 2 * d->n_params;
-        t->v = t->param + 3 * d->n_params;
-        adamw_segment *g = &d->segs[d->n_segs++];
-        g->param = t->param;
-        g->grad = t->grad;
-        g->m = t->m;
-        g->v = t->v;
-        g->n = t->numel;
-        g->decay = t->decay;
-    }
+    b = (arena_bump){(char *)d->acts, 0};
+    layout_acts(d, &b);
+    d->n_segs = tensor_table_bind(d->tensors, d->n_tensors, d->arena, d->n_params, d->bufs, d->segs);
     /* initialisation as PyTorch's nn.Embedding / nn.Linear defaults */
     rng_state r;
     rng_seed(&r, seed);
-    disc_tensor *emb = &d->tensors[d->t_embed];
+    nn_tensor *emb = &d->tensors[d->t_embed];
     rng_fill_normal(&r, emb->param, (long)emb->numel, 0.0f, 1.0f);
     for (int i = 0; i < d->n_sn; i++) {
         sn_linear *L = d->sn[i];
@@ -541,7 +511,7 @@ void disc_backward(disc *d, const float *dlogits, const float *dfeat, int param_
         else
             for (long i = 0; i < (long)B * T * E; i++) d->dh0[i] += dX[i];
     }
-    disc_tensor *emb = &d->tensors[d->t_embed];
+    nn_tensor *emb = &d->tensors[d->t_embed];
     if (param_grads) {
         if (d->x)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, E, B * T, 1.0f, d->x, V, d->dh0, E, 1.0f,
@@ -588,14 +558,9 @@ int disc_n_tensors(const disc *d) { return d->n_tensors; }
 float *disc_params(disc *d) { return d->arena; }
 float *disc_grads(disc *d) { return d->arena + d->n_params; }
 
-const disc_tensor *disc_tensor_at(const disc *d, int i)
-{
-    return i >= 0 && i < d->n_tensors ? &d->tensors[i] : NULL;
-}
+const nn_tensor *disc_tensor_at(const disc *d, int i) { return tensor_table_at(d->tensors, d->n_tensors, i); }
 
-const disc_tensor *disc_tensor_find(const disc *d, const char *name)
+const nn_tensor *disc_tensor_find(const disc *d, const char *name)
 {
-    for (int i = 0; i < d->n_tensors; i++)
-        if (!strcmp(d->tensors[i].name, name)) return &d->tensors[i];
-    return NULL;
+    return tensor_table_find(d->tensors, d->n_tensors, name);
 }

@@ -45,11 +45,11 @@
 
 #include "engine/nn/adamw.h"
 #include "engine/nn/gan_loss.h"
+#include "engine/nn/tensor_table.h"
 #include "util/fileio.h"
 
 #define DISC_MAX_SCALES 4
 #define DISC_MAX_LAYERS 4
-#define DISC_MAX_DIMS 2
 
 typedef struct {
     int vocab;       /* V, 774 */
@@ -71,16 +71,10 @@ typedef struct {
 
 /* A named tensor: parameters (with grad/m/v) or spectral-norm state
  * buffers ("...weight_u", "...weight_v": buffer=1, grad/m/v NULL, not
- * optimised, but saved in checkpoints so the power iteration continues). */
-typedef struct {
-    char name[48]; /* "disc.embed.weight", "disc.s0.l1.weight", "disc.s2.head.weight_u", ... */
-    int ndims;
-    int dims[DISC_MAX_DIMS];
-    size_t numel;
-    float *param, *grad, *m, *v;
-    int decay;  /* weight decay applies (matrices) */
-    int buffer; /* 1: SN state, not a parameter */
-} disc_tensor;
+ * optimised, but saved in checkpoints so the power iteration continues).
+ * Names: "disc.embed.weight", "disc.s0.l1.weight", "disc.s2.head.weight_u", ...
+ * The alias is the name the tests use. */
+typedef nn_tensor disc_tensor;
 
 typedef struct disc disc;
 
@@ -131,8 +125,8 @@ float disc_sn_sigma(const disc *d, int i);
 
 size_t disc_n_params(const disc *d);
 int disc_n_tensors(const disc *d); /* parameters and SN buffers */
-const disc_tensor *disc_tensor_at(const disc *d, int i);
-const disc_tensor *disc_tensor_find(const disc *d, const char *name);
+const nn_tensor *disc_tensor_at(const disc *d, int i);
+const nn_tensor *disc_tensor_find(const disc *d, const char *name);
 /* Flat views (n_params floats each) of parameters, grads, AdamW moments. */
 float *disc_params(disc *d);
 float *disc_grads(disc *d);

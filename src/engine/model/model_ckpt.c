@@ -116,17 +116,20 @@ cJSON *model_ckpt_open_header(const char *path, const char *key, const char *con
     return NULL;
 }
 
+model_ckpt_tensor model_ckpt_tensor_of(const nn_tensor *t, const char *prefix)
+{
+    model_ckpt_tensor e = {.prefix = prefix, .name = t->name, .ndims = t->ndims, .numel = t->numel,
+                           .param = t->param, .m = t->buffer ? NULL : t->m, .v = t->buffer ? NULL : t->v};
+    for (int d = 0; d < t->ndims; d++) e.dims[d] = t->dims[d];
+    return e;
+}
+
 /* The transformer's tensors as a model_ckpt_tensor list (malloc'd, *n set). */
 static model_ckpt_tensor *transformer_list(const transformer *m, int *n)
 {
     *n = transformer_n_tensors(m);
     model_ckpt_tensor *list = calloc((size_t)*n + 1, sizeof *list);
-    for (int i = 0; list && i < *n; i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
-        list[i] = (model_ckpt_tensor){.prefix = "", .name = t->name, .ndims = t->ndims, .numel = t->numel,
-                                      .param = t->param, .m = t->m, .v = t->v};
-        for (int d = 0; d < t->ndims; d++) list[i].dims[d] = t->dims[d];
-    }
+    for (int i = 0; list && i < *n; i++) list[i] = model_ckpt_tensor_of(transformer_tensor_at(m, i), "");
     return list;
 }
 

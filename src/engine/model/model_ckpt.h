@@ -59,6 +59,10 @@ typedef struct {
     float *param, *m, *v;
 } model_ckpt_tensor;
 
+/* The checkpoint entry of table tensor T, stored under PREFIX T->name, with
+ * its moments unless it is a state buffer. */
+model_ckpt_tensor model_ckpt_tensor_of(const nn_tensor *t, const char *prefix);
+
 /* Write PATH atomically: HEADER (a JSON object) and the N tensors T in
  * order, each followed by its moments (named as STYLE says) when
  * WITH_MOMENTS and it has them. Shared by every checkpoint kind. 0 or -1

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "data/tokenizer.h"
+
 void model_yaml_defaults(model_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->vocab_size = 774;
+    cfg->vocab_size = TOK_VOCAB_SIZE;
     cfg->max_seq_len = 512;
     cfg->attn.kind = ATTN_FULL;
     cfg->attn.window = 256;

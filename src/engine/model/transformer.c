@@ -20,7 +20,6 @@
 #include "util/rng.h"
 #include "util/log.h"
 
-#define ALIGN_BYTES 64
 /* The model speaks the tokenizer's vocabulary: its special ids must agree. */
 _Static_assert(TRANSFORMER_PAD == TOK_PAD, "TRANSFORMER_PAD must be the tokenizer's PAD");
 
@@ -29,7 +28,7 @@ struct transformer {
     int maxB, maxT;
     /* parameters */
     int n_tensors;
-    transformer_tensor *tensors;
+    nn_tensor *tensors;
     adamw_segment *segments;
     size_t n_params;
     float *arena; /* params | grads | m | v */
@@ -71,26 +70,26 @@ size_t transformer_count_params(const model_config *c)
 }
 
 /* Assign activation pointers (or count bytes when b->base is NULL). */
-static void layout_acts(transformer *m, block_bump *b)
+static void layout_acts(transformer *m, arena_bump *b)
 {
     const model_config *c = &m->cfg;
     size_t N = (size_t)m->maxB * m->maxT, C = c->d_model, V = c->vocab_size;
     int drop = c->dropout > 0.0f;
-    m->pos_table = c->learned_pos ? NULL : block_bump_take(b, (size_t)c->max_seq_len * C * sizeof(float));
-    m->tokens = block_bump_take(b, N * sizeof(int32_t));
-    m->targets = block_bump_take(b, N * sizeof(int32_t));
-    m->encoded = block_bump_take(b, N * C * sizeof(float));
-    m->mask_emb = drop ? block_bump_take(b, N * C) : NULL;
+    m->pos_table = c->learned_pos ? NULL : arena_take(b, (size_t)c->max_seq_len * C * sizeof(float));
+    m->tokens = arena_take(b, N * sizeof(int32_t));
+    m->targets = arena_take(b, N * sizeof(int32_t));
+    m->encoded = arena_take(b, N * C * sizeof(float));
+    m->mask_emb = drop ? arena_take(b, N * C) : NULL;
     for (int l = 0; l < c->n_layers; l++)
         block_acts_layout(&m->blocks[l], b, &c->attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads, drop);
-    m->lnf = block_bump_take(b, N * C * sizeof(float));
-    m->lnf_mean = block_bump_take(b, N * sizeof(float));
-    m->lnf_rstd = block_bump_take(b, N * sizeof(float));
-    m->logits = block_bump_take(b, N * V * sizeof(float));
-    m->probs = block_bump_take(b, N * V * sizeof(float));
+    m->lnf = arena_take(b, N * C * sizeof(float));
+    m->lnf_mean = arena_take(b, N * sizeof(float));
+    m->lnf_rstd = arena_take(b, N * sizeof(float));
+    m->logits = arena_take(b, N * V * sizeof(float));
+    m->probs = arena_take(b, N * V * sizeof(float));
     block_work_layout(&m->work, b, &c->attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads);
-    m->dres = block_bump_take(b, N * C * sizeof(float));
-    m->dC = block_bump_take(b, N * C * sizeof(float));
+    m->dres = arena_take(b, N * C * sizeof(float));
+    m->dC = arena_take(b, N * C * sizeof(float));
     m->dlogits = m->probs;
 }
 
@@ -129,48 +128,39 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     size_t off = 0;
     int i = 0;
     m->t_wte = i;
-    block_tensor_define(&m->tensors[i++], "wte.weight", V, C, &off);
+    tensor_table_define(&m->tensors[i++], "wte.weight", V, C, &off);
     m->t_wpe = -1;
     if (cfg->learned_pos) {
         m->t_wpe = i;
-        block_tensor_define(&m->tensors[i++], "wpe.weight", cfg->max_seq_len, C, &off);
+        tensor_table_define(&m->tensors[i++], "wpe.weight", cfg->max_seq_len, C, &off);
     }
     m->t_layer0 = i;
-    for (int l = 0; l < L; l++)
-        for (int k = 0; k < BLOCK_N_PARAMS; k++) {
-            char nm[48];
-            int d0, d1;
-            snprintf(nm, sizeof nm, "blocks.%d.%s", l, block_param_names[k]);
-            block_param_shape(k, C, F, &d0, &d1);
-            block_tensor_define(&m->tensors[i++], nm, d0, d1, &off);
-        }
+    for (int l = 0; l < L; l++, i += BLOCK_N_PARAMS) block_tensors_define(&m->tensors[i], "", l, C, F, &off);
     m->t_lnfw = i;
-    block_tensor_define(&m->tensors[i++], "ln_f.weight", C, 0, &off);
+    tensor_table_define(&m->tensors[i++], "ln_f.weight", C, 0, &off);
     m->t_lnfb = i;
-    block_tensor_define(&m->tensors[i++], "ln_f.bias", C, 0, &off);
+    tensor_table_define(&m->tensors[i++], "ln_f.bias", C, 0, &off);
     m->n_params = off;
 
-    size_t total = 4 * off * sizeof(float);
-    m->param_bytes = (total + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    m->arena = aligned_alloc(ALIGN_BYTES, m->param_bytes);
+    m->param_bytes = 4 * off * sizeof(float);
+    m->arena = arena_alloc(&m->param_bytes, 1);
     if (!m->arena) goto nomem;
-    memset(m->arena, 0, m->param_bytes);
-    block_tensors_bind(m->tensors, m->n_tensors, m->arena, off, m->segments);
+    tensor_table_bind(m->tensors, m->n_tensors, m->arena, off, NULL, m->segments);
 
     /* activations */
-    block_bump b = {NULL, 0};
+    arena_bump b = {NULL, 0};
     layout_acts(m, &b);
-    m->act_bytes = (b.off + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    m->act_arena = aligned_alloc(ALIGN_BYTES, m->act_bytes);
+    m->act_bytes = b.off;
+    m->act_arena = arena_alloc(&m->act_bytes, 0);
     if (!m->act_arena) goto nomem;
-    b = (block_bump){m->act_arena, 0};
+    b = (arena_bump){m->act_arena, 0};
     layout_acts(m, &b);
     if (m->pos_table) embedding_sinusoidal(m->pos_table, cfg->max_seq_len, C);
 
     /* initialisation (GPT-2) */
     rng_state r;
     rng_seed(&r, seed);
-    block_tensors_init(m->tensors, m->n_tensors, L, &r);
+    tensor_table_init_gpt2(m->tensors, m->n_tensors, L, &r);
     *out = m;
     return 0;
 nomem:
@@ -322,16 +312,14 @@ const model_config *transformer_config(const transformer *m) { return &m->cfg; }
 size_t transformer_n_params(const transformer *m) { return m->n_params; }
 int transformer_n_tensors(const transformer *m) { return m->n_tensors; }
 
-const transformer_tensor *transformer_tensor_at(const transformer *m, int i)
+const nn_tensor *transformer_tensor_at(const transformer *m, int i)
 {
-    return i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
+    return tensor_table_at(m->tensors, m->n_tensors, i);
 }
 
-const transformer_tensor *transformer_tensor_find(const transformer *m, const char *name)
+const nn_tensor *transformer_tensor_find(const transformer *m, const char *name)
 {
-    for (int i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
-    return NULL;
+    return tensor_table_find(m->tensors, m->n_tensors, name);
 }
 
 float *transformer_params(transformer *m) { return m->arena; }

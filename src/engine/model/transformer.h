@@ -12,24 +12,17 @@
 #include <stdint.h>
 
 #include "engine/nn/adamw.h"
+#include "engine/nn/tensor_table.h"
 #include "engine/model/model_config.h"
 #include "util/fileio.h"
 
 #define TRANSFORMER_PAD 2
-#define TRANSFORMER_MAX_DIMS 2
 
 typedef struct transformer transformer;
 
-/* A named parameter tensor: views into the flat arrays. */
-typedef struct {
-    char name[48];          /* e.g. "wte.weight", "blocks.0.attn.qkv.weight" (PyTorch state-dict names) */
-    int ndims;              /* 1 or 2 */
-    int dims[TRANSFORMER_MAX_DIMS];
-    size_t numel;
-    size_t offset;          /* into the flat arrays */
-    float *param, *grad, *m, *v;
-    int decay;              /* AdamW weight decay applies (ndims >= 2) */
-} transformer_tensor;
+/* A named parameter tensor (views into the flat arrays). The alias is the
+ * name the sampler and the tests use for the model's tensors. */
+typedef nn_tensor transformer_tensor;
 
 /* Build a model for batches up to B x T (T <= cfg->max_seq_len), weights
  * initialised from `seed`: normal(0, 0.02), residual projections scaled by
@@ -77,9 +70,9 @@ const model_config *transformer_config(const transformer *m);
 
 size_t transformer_n_params(const transformer *m);
 int transformer_n_tensors(const transformer *m);
-const transformer_tensor *transformer_tensor_at(const transformer *m, int i);
+const nn_tensor *transformer_tensor_at(const transformer *m, int i);
 /* Tensor by name, or NULL. */
-const transformer_tensor *transformer_tensor_find(const transformer *m, const char *name);
+const nn_tensor *transformer_tensor_find(const transformer *m, const char *name);
 
 /* Flat views (n_params floats each), for checkpoints. */
 float *transformer_params(transformer *m);

@@ -17,8 +17,6 @@
 #include "util/rng.h"
 #include "util/log.h"
 
-#define ALIGN_BYTES 64
-
 const char *const vae_level_names[VAE_LEVELS] = {"global", "segment", "fine"};
 
 /* Latent head tensors of one level, in table order. */
@@ -43,13 +41,13 @@ struct vae {
     transformer *dec;
     /* own parameters: encoder + heads */
     int n_own;
-    transformer_tensor *own;
+    nn_tensor *own;
     size_t n_own_params;
     float *arena;
     int t_wte, t_wpe, t_layer0, t_lnfw, t_lnfb, t_head0;
     /* every tensor (own + "dec." views) for checkpoints and AdamW */
     int n_all;
-    transformer_tensor *all;
+    nn_tensor *all;
     adamw_segment *segs;
     /* activations */
     void *act_arena;
@@ -146,37 +144,37 @@ size_t vae_count_params(const model_config *mc, const vae_config *vc, int T)
 }
 
 /* Assign the activation pointers (or count bytes when b->base is NULL). */
-static void layout_acts(vae *m, block_bump *b)
+static void layout_acts(vae *m, arena_bump *b)
 {
     const model_config *c = &m->mc;
     size_t N = (size_t)m->maxB * m->maxT, C = (size_t)c->d_model;
-    m->pos_table = c->learned_pos ? NULL : block_bump_take(b, (size_t)c->max_seq_len * C * sizeof(float));
-    m->tokens = block_bump_take(b, N * sizeof(int32_t));
-    m->x0 = block_bump_take(b, N * C * sizeof(float));
+    m->pos_table = c->learned_pos ? NULL : arena_take(b, (size_t)c->max_seq_len * C * sizeof(float));
+    m->tokens = arena_take(b, N * sizeof(int32_t));
+    m->x0 = arena_take(b, N * C * sizeof(float));
     for (int l = 0; l < m->vc.enc_layers; l++)
         block_acts_layout(&m->blocks[l], b, &m->enc_attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads, 0);
-    m->h = block_bump_take(b, N * C * sizeof(float));
-    m->h_mean = block_bump_take(b, N * sizeof(float));
-    m->h_rstd = block_bump_take(b, N * sizeof(float));
+    m->h = arena_take(b, N * C * sizeof(float));
+    m->h_mean = arena_take(b, N * sizeof(float));
+    m->h_rstd = arena_take(b, N * sizeof(float));
     for (int l = 0; l < VAE_LEVELS; l++) {
         level_acts *a = &m->lv[l];
         size_t R = (size_t)m->maxB * m->vc.n_segments[l], D = (size_t)m->vc.latent_dim[l];
-        a->pooled = block_bump_take(b, R * C * sizeof(float));
-        a->mu = block_bump_take(b, R * D * sizeof(float));
-        a->lv = block_bump_take(b, R * D * sizeof(float));
-        a->eps = block_bump_take(b, R * D * sizeof(float));
-        a->z = block_bump_take(b, R * D * sizeof(float));
-        a->zc = block_bump_take(b, R * C * sizeof(float));
-        a->kbar = block_bump_take(b, D * sizeof(float));
-        a->dzc = block_bump_take(b, R * C * sizeof(float));
-        a->dz = block_bump_take(b, R * D * sizeof(float));
-        a->dmu = block_bump_take(b, R * D * sizeof(float));
-        a->dlv = block_bump_take(b, R * D * sizeof(float));
-        a->dpooled = block_bump_take(b, R * C * sizeof(float));
+        a->pooled = arena_take(b, R * C * sizeof(float));
+        a->mu = arena_take(b, R * D * sizeof(float));
+        a->lv = arena_take(b, R * D * sizeof(float));
+        a->eps = arena_take(b, R * D * sizeof(float));
+        a->z = arena_take(b, R * D * sizeof(float));
+        a->zc = arena_take(b, R * C * sizeof(float));
+        a->kbar = arena_take(b, D * sizeof(float));
+        a->dzc = arena_take(b, R * C * sizeof(float));
+        a->dz = arena_take(b, R * D * sizeof(float));
+        a->dmu = arena_take(b, R * D * sizeof(float));
+        a->dlv = arena_take(b, R * D * sizeof(float));
+        a->dpooled = arena_take(b, R * C * sizeof(float));
     }
-    m->cond = block_bump_take(b, N * C * sizeof(float));
-    m->dh = block_bump_take(b, N * C * sizeof(float));
-    m->dres = block_bump_take(b, N * C * sizeof(float));
+    m->cond = arena_take(b, N * C * sizeof(float));
+    m->dh = arena_take(b, N * C * sizeof(float));
+    m->dres = arena_take(b, N * C * sizeof(float));
     block_work_layout(&m->work, b, &m->enc_attn, m->maxB, m->maxT, c->d_model, c->d_ff, c->n_heads);
 }
 
@@ -215,24 +213,18 @@ int vae_create(vae **out, const model_config *mc, const vae_config *vc, int B, i
     int i = 0;
     char nm[48];
     m->t_wte = i;
-    block_tensor_define(&m->own[i++], "enc.wte.weight", V, C, &off);
+    tensor_table_define(&m->own[i++], "enc.wte.weight", V, C, &off);
     m->t_wpe = -1;
     if (mc->learned_pos) {
         m->t_wpe = i;
-        block_tensor_define(&m->own[i++], "enc.wpe.weight", mc->max_seq_len, C, &off);
+        tensor_table_define(&m->own[i++], "enc.wpe.weight", mc->max_seq_len, C, &off);
     }
     m->t_layer0 = i;
-    for (int l = 0; l < L; l++)
-        for (int k = 0; k < BLOCK_N_PARAMS; k++) {
-            int d0, d1;
-            snprintf(nm, sizeof nm, "enc.blocks.%d.%s", l, block_param_names[k]);
-            block_param_shape(k, C, F, &d0, &d1);
-            block_tensor_define(&m->own[i++], nm, d0, d1, &off);
-        }
+    for (int l = 0; l < L; l++, i += BLOCK_N_PARAMS) block_tensors_define(&m->own[i], "enc.", l, C, F, &off);
     m->t_lnfw = i;
-    block_tensor_define(&m->own[i++], "enc.ln_f.weight", C, 0, &off);
+    tensor_table_define(&m->own[i++], "enc.ln_f.weight", C, 0, &off);
     m->t_lnfb = i;
-    block_tensor_define(&m->own[i++], "enc.ln_f.bias", C, 0, &off);
+    tensor_table_define(&m->own[i++], "enc.ln_f.bias", C, 0, &off);
     m->t_head0 = i;
     for (int l = 0; l < VAE_LEVELS; l++) {
         static const char *const hn[H_PER_LEVEL] = {"mu.weight", "mu.bias", "logvar.weight", "logvar.bias",
@@ -241,36 +233,34 @@ int vae_create(vae **out, const model_config *mc, const vae_config *vc, int B, i
         int shape[H_PER_LEVEL][2] = {{D, C}, {D, 0}, {D, C}, {D, 0}, {C, D}, {C, 0}};
         for (int k = 0; k < H_PER_LEVEL; k++) {
             snprintf(nm, sizeof nm, "latent.%s.%s", vae_level_names[l], hn[k]);
-            block_tensor_define(&m->own[i++], nm, shape[k][0], shape[k][1], &off);
+            tensor_table_define(&m->own[i++], nm, shape[k][0], shape[k][1], &off);
         }
     }
     m->n_own_params = off;
-    size_t bytes = (4 * off * sizeof(float) + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    m->arena = aligned_alloc(ALIGN_BYTES, bytes);
+    size_t bytes = 4 * off * sizeof(float);
+    m->arena = arena_alloc(&bytes, 1);
     if (!m->arena) goto nomem;
-    memset(m->arena, 0, bytes);
-    block_tensors_bind(m->own, m->n_own, m->arena, off, m->segs);
+    tensor_table_bind(m->own, m->n_own, m->arena, off, NULL, m->segs);
     for (int k = 0; k < m->n_own; k++) m->all[k] = m->own[k];
     for (int k = 0; k < n_dec; k++) {
-        transformer_tensor *t = &m->all[m->n_own + k];
+        nn_tensor *t = &m->all[m->n_own + k];
         *t = *transformer_tensor_at(m->dec, k);
         snprintf(t->name, sizeof t->name, "dec.%s", transformer_tensor_at(m->dec, k)->name);
         m->segs[m->n_own + k] = (adamw_segment){t->param, t->grad, t->m, t->v, t->numel, t->decay};
     }
 
-    block_bump b = {NULL, 0};
+    arena_bump b = {NULL, 0};
     layout_acts(m, &b);
-    size_t act_bytes = (b.off + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    m->act_arena = aligned_alloc(ALIGN_BYTES, act_bytes);
+    size_t act_bytes = b.off;
+    m->act_arena = arena_alloc(&act_bytes, 1);
     if (!m->act_arena) goto nomem;
-    memset(m->act_arena, 0, act_bytes);
-    b = (block_bump){m->act_arena, 0};
+    b = (arena_bump){m->act_arena, 0};
     layout_acts(m, &b);
     if (m->pos_table) embedding_sinusoidal(m->pos_table, mc->max_seq_len, C);
 
     rng_state r;
     rng_seed(&r, rng_mix64(seed ^ 0x5641450000000000ull)); /* a stream apart from the decoder's */
-    block_tensors_init(m->own, m->n_own, L, &r);
+    tensor_table_init_gpt2(m->own, m->n_own, L, &r);
     m->beta = beta_at(&vc->beta, 0);
     *out = m;
     return 0;
@@ -533,14 +523,9 @@ int vae_metrics(const vae *m, const char **names, double *values, int max)
 
 size_t vae_n_params(const vae *m) { return m->n_own_params + transformer_n_params(m->dec); }
 int vae_n_tensors(const vae *m) { return m->n_all; }
-const transformer_tensor *vae_tensor_at(const vae *m, int i) { return i >= 0 && i < m->n_all ? &m->all[i] : NULL; }
+const nn_tensor *vae_tensor_at(const vae *m, int i) { return tensor_table_at(m->all, m->n_all, i); }
 
-const transformer_tensor *vae_tensor_find(const vae *m, const char *name)
-{
-    for (int i = 0; i < m->n_all; i++)
-        if (!strcmp(m->all[i].name, name)) return &m->all[i];
-    return NULL;
-}
+const nn_tensor *vae_tensor_find(const vae *m, const char *name) { return tensor_table_find(m->all, m->n_all, name); }
 
 int vae_latent_dim(const vae *m)
 {

@@ -115,8 +115,8 @@ size_t vae_count_params(const model_config *mc, const vae_config *vc, int T);
  * "enc.ln_f.weight", "latent.global.mu.weight", "latent.fine.proj.bias", ...,
  * then the decoder's as "dec.<transformer name>" (same views as the decoder's). */
 int vae_n_tensors(const vae *m);
-const transformer_tensor *vae_tensor_at(const vae *m, int i);
-const transformer_tensor *vae_tensor_find(const vae *m, const char *name);
+const nn_tensor *vae_tensor_at(const vae *m, int i);
+const nn_tensor *vae_tensor_find(const vae *m, const char *name);
 
 /* Total latent floats per window: sum_l n_segments[l] * latent_dim[l];
  * z / mu vectors are the levels concatenated (global, segment, fine), each

@@ -414,22 +414,9 @@ static model_ckpt_tensor *tensor_list(const vae *v, const disc *d, int *n)
     int nv = vae_n_tensors(v), nd = d ? disc_n_tensors(d) : 0;
     model_ckpt_tensor *list = calloc((size_t)(nv + nd) + 1, sizeof *list);
     *n = nv + nd;
-    for (int i = 0; list && i < nv + nd; i++) {
-        model_ckpt_tensor *e = &list[i];
-        const int *dims;
-        if (i < nv) {
-            const transformer_tensor *t = vae_tensor_at(v, i);
-            *e = (model_ckpt_tensor){.prefix = "vae.", .name = t->name, .ndims = t->ndims, .numel = t->numel,
-                                     .param = t->param, .m = t->m, .v = t->v};
-            dims = t->dims;
-        } else {
-            const disc_tensor *t = disc_tensor_at(d, i - nv);
-            *e = (model_ckpt_tensor){.prefix = "", .name = t->name, .ndims = t->ndims, .numel = t->numel,
-                                     .param = t->param, .m = t->buffer ? NULL : t->m, .v = t->buffer ? NULL : t->v};
-            dims = t->dims;
-        }
-        for (int k = 0; k < e->ndims; k++) e->dims[k] = dims[k];
-    }
+    for (int i = 0; list && i < nv + nd; i++)
+        list[i] = i < nv ? model_ckpt_tensor_of(vae_tensor_at(v, i), "vae.")
+                         : model_ckpt_tensor_of(disc_tensor_at(d, i - nv), "");
     return list;
 }
 

@@ -1,8 +1,7 @@
-/* block: forward/backward of one pre-LN transformer block and the arena /
- * parameter-table helpers shared by transformer.c and vae.c. */
+/* block: forward/backward of one pre-LN transformer block, its parameter
+ * names/shapes and activation layout, shared by transformer.c and vae.c. */
 #include "engine/nn/block.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,57 +9,50 @@
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
+#include "util/rng.h"
 
-#define ALIGN_BYTES 64
-
-void *block_bump_take(block_bump *b, size_t bytes)
-{
-    b->off = (b->off + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
-    void *p = b->base ? b->base + b->off : NULL;
-    b->off += bytes;
-    return p;
-}
-
-void block_acts_layout(block_acts *a, block_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
+void block_acts_layout(block_acts *a, arena_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
                        int NH, int with_dropout)
 {
     size_t N = (size_t)maxB * maxT;
     size_t saved = attn_saved_size(attn, maxB, maxT, NH);
-    a->ln1 = block_bump_take(b, N * C * sizeof(float));
-    a->ln1_mean = block_bump_take(b, N * sizeof(float));
-    a->ln1_rstd = block_bump_take(b, N * sizeof(float));
-    a->qkv = block_bump_take(b, N * 3 * C * sizeof(float));
-    a->att_saved = block_bump_take(b, saved * sizeof(float));
-    a->atty = block_bump_take(b, N * C * sizeof(float));
-    a->res2 = block_bump_take(b, N * C * sizeof(float));
-    a->ln2 = block_bump_take(b, N * C * sizeof(float));
-    a->ln2_mean = block_bump_take(b, N * sizeof(float));
-    a->ln2_rstd = block_bump_take(b, N * sizeof(float));
-    a->fch = block_bump_take(b, N * F * sizeof(float));
-    a->fch_gelu = block_bump_take(b, N * F * sizeof(float));
-    a->res3 = block_bump_take(b, N * C * sizeof(float));
-    a->mask_attn = with_dropout ? block_bump_take(b, N * C) : NULL;
-    a->mask_mlp = with_dropout ? block_bump_take(b, N * C) : NULL;
+    a->ln1 = arena_take(b, N * C * sizeof(float));
+    a->ln1_mean = arena_take(b, N * sizeof(float));
+    a->ln1_rstd = arena_take(b, N * sizeof(float));
+    a->qkv = arena_take(b, N * 3 * C * sizeof(float));
+    a->att_saved = arena_take(b, saved * sizeof(float));
+    a->atty = arena_take(b, N * C * sizeof(float));
+    a->res2 = arena_take(b, N * C * sizeof(float));
+    a->ln2 = arena_take(b, N * C * sizeof(float));
+    a->ln2_mean = arena_take(b, N * sizeof(float));
+    a->ln2_rstd = arena_take(b, N * sizeof(float));
+    a->fch = arena_take(b, N * F * sizeof(float));
+    a->fch_gelu = arena_take(b, N * F * sizeof(float));
+    a->res3 = arena_take(b, N * C * sizeof(float));
+    a->mask_attn = with_dropout ? arena_take(b, N * C) : NULL;
+    a->mask_mlp = with_dropout ? arena_take(b, N * C) : NULL;
 }
 
-void block_work_layout(block_work *w, block_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
+void block_work_layout(block_work *w, arena_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
                        int NH)
 {
     size_t N = (size_t)maxB * maxT;
     size_t big1 = 3 * (size_t)C > (size_t)F ? 3 * (size_t)C : (size_t)F;
-    w->scratch = block_bump_take(b, N * C * sizeof(float));
-    w->attn_work = block_bump_take(b, attn_work_size(attn, maxB, maxT, C, NH) * sizeof(float));
-    w->dtmp = block_bump_take(b, N * C * sizeof(float));
-    w->dC = block_bump_take(b, N * C * sizeof(float));
-    w->dbig1 = block_bump_take(b, N * big1 * sizeof(float));
-    w->dbig2 = block_bump_take(b, N * F * sizeof(float));
+    w->scratch = arena_take(b, N * C * sizeof(float));
+    w->attn_work = arena_take(b, attn_work_size(attn, maxB, maxT, C, NH) * sizeof(float));
+    w->dtmp = arena_take(b, N * C * sizeof(float));
+    w->dC = arena_take(b, N * C * sizeof(float));
+    w->dbig1 = arena_take(b, N * big1 * sizeof(float));
+    w->dbig2 = arena_take(b, N * F * sizeof(float));
 }
 
-const char *const block_param_names[BLOCK_N_PARAMS] = {
+/* PyTorch names of a block's parameters, in table order. */
+static const char *const param_names[BLOCK_N_PARAMS] = {
     "ln1.weight", "ln1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
     "ln2.weight", "ln2.bias", "mlp.fc1.weight",  "mlp.fc1.bias",  "mlp.fc2.weight",   "mlp.fc2.bias"};
 
-void block_param_shape(int k, int C, int F, int *d0, int *d1)
+/* Shape of parameter k for C, F (d1 0 for vectors). */
+static void param_shape(int k, int C, int F, int *d0, int *d1)
 {
     static const int shape[BLOCK_N_PARAMS][2] = {
         /* in units: 1 = C, 3 = 3C, -1 = F, 0 = none */
@@ -74,44 +66,14 @@ void block_param_shape(int k, int C, int F, int *d0, int *d1)
     *d1 = u[1];
 }
 
-void block_tensor_define(transformer_tensor *t, const char *name, int d0, int d1, size_t *off)
+void block_tensors_define(nn_tensor *t, const char *prefix, int layer, int C, int F, size_t *off)
 {
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->ndims = d1 > 0 ? 2 : 1;
-    t->dims[0] = d0;
-    t->dims[1] = d1 > 0 ? d1 : 0;
-    t->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
-    t->offset = *off;
-    t->decay = t->ndims >= 2;
-    *off += t->numel;
-}
-
-void block_tensors_bind(transformer_tensor *t, int n, float *arena, size_t n_params, adamw_segment *segs)
-{
-    for (int k = 0; k < n; k++) {
-        t[k].param = arena + t[k].offset;
-        t[k].grad = arena + n_params + t[k].offset;
-        t[k].m = arena + 2 * n_params + t[k].offset;
-        t[k].v = arena + 3 * n_params + t[k].offset;
-        if (segs) segs[k] = (adamw_segment){t[k].param, t[k].grad, t[k].m, t[k].v, t[k].numel, t[k].decay};
-    }
-}
-
-void block_tensors_init(transformer_tensor *tab, int n, int n_layers, rng_state *r)
-{
-    float proj_std = 0.02f / sqrtf(2.0f * (float)n_layers);
-    for (int k = 0; k < n; k++) {
-        transformer_tensor *t = &tab[k];
-        const char *nm = t->name;
-        size_t len = strlen(nm);
-        int is_ln = strstr(nm, "ln") != NULL;
-        int is_bias = len > 5 && !strcmp(nm + len - 5, ".bias");
-        if (is_ln && !is_bias) {
-            for (size_t j = 0; j < t->numel; j++) t->param[j] = 1.0f;
-        } else if (!is_bias) {
-            int is_proj = strstr(nm, "attn.proj.weight") || strstr(nm, "mlp.fc2.weight");
-            rng_fill_normal(r, t->param, (long)t->numel, 0.0f, is_proj ? proj_std : 0.02f);
-        }
+    for (int k = 0; k < BLOCK_N_PARAMS; k++) {
+        char nm[sizeof t->name];
+        int d0, d1;
+        snprintf(nm, sizeof nm, "%sblocks.%d.%s", prefix, layer, param_names[k]);
+        param_shape(k, C, F, &d0, &d1);
+        tensor_table_define(&t[k], nm, d0, d1, off);
     }
 }
 

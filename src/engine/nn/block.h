@@ -1,19 +1,19 @@
 /* block: one pre-LayerNorm transformer block, shared by the causal decoder
  * (transformer.c) and the VAE's bidirectional encoder (vae.c):
  *   res2 = x + dropout(proj(attn(qkv(LN1(x)))));  out = res2 + dropout(fc2(gelu(fc1(LN2(res2)))))
- * plus the small helpers both models use to lay out their arenas and
- * parameter tables (bump allocation, tensor naming, GPT-2 initialisation). */
+ * plus the per-block parameter names and shapes and the layout of a
+ * block's activations and scratch in an arena (engine/nn/arena.h). */
 #ifndef AURL_BLOCK_H
 #define AURL_BLOCK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/nn/arena.h"
 #include "engine/nn/attention.h"
-#include "util/rng.h"
-#include "engine/model/transformer.h"
+#include "engine/nn/tensor_table.h"
 
-/* Per-block parameter tensors, in table order (PyTorch names in block_param_names). */
+/* Per-block parameter tensors, in table order (see block_tensors_define). */
 enum {
     BLOCK_LN1W, BLOCK_LN1B, BLOCK_QKVW, BLOCK_QKVB, BLOCK_PROJW, BLOCK_PROJB,
     BLOCK_LN2W, BLOCK_LN2B, BLOCK_FC1W, BLOCK_FC1B, BLOCK_FC2W, BLOCK_FC2B, BLOCK_N_PARAMS
@@ -49,34 +49,18 @@ typedef struct {
     float *dbig1, *dbig2; /* (N, max(3C,F)), (N,F) */
 } block_work;
 
-/* Bump allocator over an arena (64-byte aligned pieces); with base NULL it
- * only counts bytes, so a layout function can run twice: size, then assign. */
-typedef struct {
-    char *base;
-    size_t off;
-} block_bump;
-void *block_bump_take(block_bump *b, size_t bytes);
-
 /* Assign one block's activations for N rows (masks only if with_dropout). */
-void block_acts_layout(block_acts *a, block_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
+void block_acts_layout(block_acts *a, arena_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
                        int NH, int with_dropout);
 /* Assign the shared scratch for maxB x maxT. */
-void block_work_layout(block_work *w, block_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
+void block_work_layout(block_work *w, arena_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
                        int NH);
 
-/* Name of parameter k (e.g. "attn.qkv.weight") and its shape for C, F (d1 0 for vectors). */
-extern const char *const block_param_names[BLOCK_N_PARAMS];
-void block_param_shape(int k, int C, int F, int *d0, int *d1);
-
-/* Fill table entry t: name, shape, offset (advancing *off by its size). */
-void block_tensor_define(transformer_tensor *t, const char *name, int d0, int d1, size_t *off);
-/* Point the tensors' param/grad/m/v views into arena = params|grads|m|v
- * (each n_params floats) and fill the matching AdamW segments (segs may be NULL). */
-void block_tensors_bind(transformer_tensor *t, int n, float *arena, size_t n_params, adamw_segment *segs);
-/* GPT-2 initialisation by name: LayerNorm weights 1, biases 0, other
- * tensors normal(0, 0.02), "attn.proj.weight"/"mlp.fc2.weight" normal(0,
- * 0.02/sqrt(2*n_layers)); draws from r in table order. */
-void block_tensors_init(transformer_tensor *t, int n, int n_layers, rng_state *r);
+/* Define the BLOCK_N_PARAMS parameter tensors of block `layer` at t[0..]
+ * in table order, named "<prefix>blocks.<layer>.<name>" (e.g.
+ * "enc.blocks.0.attn.qkv.weight"), shaped for C, F, at offsets from *off
+ * (advanced past them). */
+void block_tensors_define(nn_tensor *t, const char *prefix, int layer, int C, int F, size_t *off);
 
 /* Sub-seed of a dropout site (site 0: embeddings, 1+2l / 2+2l: block l). */
 uint64_t block_site_seed(uint64_t seed, int site);
