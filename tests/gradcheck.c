@@ -23,7 +23,7 @@ void gc_tokens(int32_t *x, int n, int V, uint64_t seed)
     for (int i = 0; i < n; i++) x[i] = (int32_t)rng_below(&r, (uint64_t)V);
 }
 
-void gc_randomize_tensor(const transformer_tensor *t, rng_state *r, float sd)
+void gc_randomize_tensor(const nn_tensor *t, rng_state *r, float sd)
 {
     int ln_w = strstr(t->name, "ln") && strstr(t->name, ".weight");
     for (size_t j = 0; j < t->numel; j++) t->param[j] = (ln_w ? 1.0f : 0.0f) + sd * (float)rng_normal(r);

@@ -18,7 +18,7 @@ void gc_tokens(int32_t *x, int n, int V, uint64_t seed);
 /* Overwrites t's parameters with sd * N(0,1) draws from r, centred on 1 for
  * LayerNorm weights (names containing "ln" and ".weight") and on 0 otherwise:
  * weights larger than the init, so gradients stand well above float noise. */
-void gc_randomize_tensor(const transformer_tensor *t, rng_state *r, float sd);
+void gc_randomize_tensor(const nn_tensor *t, rng_state *r, float sd);
 
 /* sum_i out[i] * w[i] in double: the scalar loss whose dL/dout is w. */
 double gc_dot(const float *out, const float *w, size_t n);

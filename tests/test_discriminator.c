@@ -92,7 +92,7 @@ static void test_config(void **state)
     size_t sum = 0;
     int nbuf = 0;
     for (int i = 0; i < disc_n_tensors(d); i++) {
-        const disc_tensor *t = disc_tensor_at(d, i);
+        const nn_tensor *t = disc_tensor_at(d, i);
         assert_int_equal(strncmp(t->name, "disc.", 5), 0);
         if (t->buffer) {
             nbuf++;
@@ -175,9 +175,9 @@ static void test_gradcheck(void **state)
     /* a non-converged SN state (random u, v plus one power iteration), so
      * the sigma term of the gradient matters; tensors are weight, bias, u, v */
     for (int i = 0; i < disc_n_tensors(d); i++) {
-        const disc_tensor *t = disc_tensor_at(d, i);
+        const nn_tensor *t = disc_tensor_at(d, i);
         if (!t->buffer || strstr(t->name, "weight_v")) continue;
-        const disc_tensor *w = disc_tensor_at(d, i - 2), *v = disc_tensor_at(d, i + 1);
+        const nn_tensor *w = disc_tensor_at(d, i - 2), *v = disc_tensor_at(d, i + 1);
         gc_fill(t->param, t->numel, 100 + i, 1.0f);
         gc_fill(v->param, v->numel, 200 + i, 1.0f);
         sn_power_iteration(w->param, t->param, v->param, w->dims[0], w->dims[1], 1);
@@ -188,7 +188,7 @@ static void test_gradcheck(void **state)
     disc_backward(d, wl, wf, 1, dx);
     double worst = 0.0, worst_frac = 1.0, e;
     for (int i = 0; i < disc_n_tensors(d); i++) {
-        const disc_tensor *t = disc_tensor_at(d, i);
+        const nn_tensor *t = disc_tensor_at(d, i);
         if (t->buffer) continue;
         double frac = check_kinked(fd_loss, &c, t->param, t->grad, t->numel, 60, 2e-2, &e);
         if (frac < 0.9) printf("gradcheck %s: only %.0f%% of elements within 2e-2 (worst %.3g)\n", t->name, 100 * frac, e);
@@ -379,7 +379,7 @@ static void test_pytorch_reference(void **state)
     disc *d = make(&cfg, B, T, 1);
     char name[128];
     for (int i = 0; i < disc_n_tensors(d); i++) {
-        const disc_tensor *t = disc_tensor_at(d, i);
+        const nn_tensor *t = disc_tensor_at(d, i);
         snprintf(name, sizeof name, "weights/%s", t->name);
         memcpy(t->param, ref_get(&f, name, t->numel)->data, t->numel * sizeof(float));
     }
@@ -411,7 +411,7 @@ static void test_pytorch_reference(void **state)
     check_close("grad/input", dx, ref_get(&f, "grad/input", nx)->data, nx, REF_REL_TOL, &worst);
     double sn_worst = 0.0;
     for (int i = 0; i < disc_n_tensors(d); i++) {
-        const disc_tensor *t = disc_tensor_at(d, i);
+        const nn_tensor *t = disc_tensor_at(d, i);
         if (t->buffer) {
             snprintf(name, sizeof name, "after/%s", t->name);
             check_close(name, t->param, ref_get(&f, name, t->numel)->data, t->numel, REF_REL_TOL, &sn_worst);

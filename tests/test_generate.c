@@ -332,7 +332,7 @@ static void test_vae(void **state)
         for (int k = 0; k < 2; k++) {
             char nm[64];
             snprintf(nm, sizeof nm, "latent.%s.%s.weight", vae_level_names[l], k ? "proj" : "mu");
-            const transformer_tensor *t = vae_tensor_find(va, nm);
+            const nn_tensor *t = vae_tensor_find(va, nm);
             assert_non_null(t);
             for (size_t i = 0; i < t->numel; i++) t->param[i] *= k ? 100.0f : 10.0f;
         }

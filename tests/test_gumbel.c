@@ -253,7 +253,7 @@ static void test_reaches_decoder(void **state)
     assert_int_equal(transformer_backward_with_dlogits(m, dl, 0.0f), 0);
     const char *names[] = {"wpe.weight", "wte.weight", "blocks.0.attn.qkv.weight"};
     for (int k = 0; k < 3; k++) {
-        const transformer_tensor *t = transformer_tensor_find(m, names[k]);
+        const nn_tensor *t = transformer_tensor_find(m, names[k]);
         assert_non_null(t);
         double nrm = gan_norm(t->grad, t->numel);
         printf("adversarial gradient (G hinge loss %.4f) at decoder %s: norm %.3e\n", gl, names[k], nrm);

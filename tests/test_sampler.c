@@ -39,7 +39,7 @@ static transformer *make_model(const model_config *c, int T, uint64_t seed, floa
     rng_state r;
     rng_seed(&r, seed + 99);
     for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
+        const nn_tensor *t = transformer_tensor_at(m, i);
         for (size_t j = 0; j < t->numel; j++) {
             if (t->ndims == 2) t->param[j] *= scale;
             else t->param[j] += 0.1f * (float)rng_normal(&r);
@@ -133,7 +133,7 @@ static void test_cache_cond_rows(void **state)
     rng_seed(&r, 5);
     rng_fill_normal(&r, cond, (long)rows * c.d_model, 0.0f, 0.5f);
     transformer *ref = make_model(&c, 40, 7, 4.0f);
-    const transformer_tensor *wpe = transformer_tensor_find(ref, "wpe.weight");
+    const nn_tensor *wpe = transformer_tensor_find(ref, "wpe.weight");
     for (int i = 0; i < rows * c.d_model; i++) wpe->param[i] += cond[i];
     check_cache(&c, 40, 10, cond, rows, ref);
     transformer_free(ref);

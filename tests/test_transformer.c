@@ -82,7 +82,7 @@ static void check_model_gradients(const model_config *cfg, const char *label)
     transformer_backward(m);
     double worst_vec = 0.0;
     for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
+        const nn_tensor *t = transformer_tensor_at(m, i);
         double num = 0.0, den = 0.0;
         int bad = 0;
         for (int s = 0; s < 6; s++) {
@@ -171,7 +171,7 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     int B = (int)cf[6], T = (int)cf[7], N = B * T;
     transformer *m = make(&c, B, T, 1);
     for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
+        const nn_tensor *t = transformer_tensor_at(m, i);
         snprintf(nm, sizeof nm, "weights/%s", t->name);
         const ref_tensor *r = ref_get(f, nm, 0);
         assert_int_equal(r->numel, t->numel);
@@ -201,7 +201,7 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     transformer_backward(m);
     double worst = 0.0;
     for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
+        const nn_tensor *t = transformer_tensor_at(m, i);
         snprintf(nm, sizeof nm, "%s/grad/%s", v, t->name);
         const ref_tensor *r = ref_get(f, nm, 0);
         assert_int_equal(r->numel, t->numel);
@@ -306,7 +306,7 @@ static void test_smaller_batch(void **state)
     transformer_backward(big);
     transformer_backward(small);
     for (int i = 0; i < transformer_n_tensors(big); i++) {
-        const transformer_tensor *a = transformer_tensor_at(big, i), *b = transformer_tensor_at(small, i);
+        const nn_tensor *a = transformer_tensor_at(big, i), *b = transformer_tensor_at(small, i);
         double e;
         ref_compare(a->grad, b->grad, a->numel, &e);
         assert_true(e < 1e-6);
@@ -346,7 +346,7 @@ static void test_param_table(void **state)
     transformer *m = make(&c, 2, 8, 1);
     size_t total = 0;
     for (int i = 0; i < transformer_n_tensors(m); i++) {
-        const transformer_tensor *t = transformer_tensor_at(m, i);
+        const nn_tensor *t = transformer_tensor_at(m, i);
         assert_ptr_equal(t->param, transformer_params(m) + t->offset);
         assert_ptr_equal(t->grad, transformer_grads(m) + t->offset);
         assert_ptr_equal(t->m, transformer_adam_m(m) + t->offset);
@@ -358,18 +358,18 @@ static void test_param_table(void **state)
     assert_int_equal(total, transformer_n_params(m));
     assert_int_equal(total, transformer_count_params(&c));
     assert_int_equal(transformer_n_tensors(m), 2 + 12 * 2 + 2);
-    const transformer_tensor *q = transformer_tensor_find(m, "blocks.1.attn.qkv.weight");
+    const nn_tensor *q = transformer_tensor_find(m, "blocks.1.attn.qkv.weight");
     assert_non_null(q);
     assert_int_equal(q->dims[0], 48);
     assert_int_equal(q->dims[1], 16);
     assert_null(transformer_tensor_find(m, "nope"));
     /* init statistics: wte ~ N(0, 0.02), proj scaled by 1/sqrt(2L), LN 1/0, biases 0 */
-    const transformer_tensor *wte = transformer_tensor_find(m, "wte.weight");
+    const nn_tensor *wte = transformer_tensor_find(m, "wte.weight");
     double s2 = 0;
     for (size_t i = 0; i < wte->numel; i++) s2 += (double)wte->param[i] * wte->param[i];
     double sd = sqrt(s2 / wte->numel);
     assert_true(sd > 0.018 && sd < 0.022);
-    const transformer_tensor *pw = transformer_tensor_find(m, "blocks.0.mlp.fc2.weight");
+    const nn_tensor *pw = transformer_tensor_find(m, "blocks.0.mlp.fc2.weight");
     s2 = 0;
     for (size_t i = 0; i < pw->numel; i++) s2 += (double)pw->param[i] * pw->param[i];
     sd = sqrt(s2 / pw->numel);

@@ -237,7 +237,7 @@ static void test_transformer_hooks(void **state)
     assert_true(e < 3e-2);
     const char *names[] = {"wte.weight", "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc2.weight", "ln_f.bias"};
     for (int k = 0; k < 4; k++) {
-        const transformer_tensor *t = transformer_tensor_find(m, names[k]);
+        const nn_tensor *t = transformer_tensor_find(m, names[k]);
         float *g = malloc(t->numel * sizeof(float));
         memcpy(g, t->grad, t->numel * sizeof(float));
         e = gc_check(hook_loss, &c, t->param, g, t->numel, 1e-2f, 24, 1e-4, 3e-2, names[k]);
@@ -250,7 +250,7 @@ static void test_transformer_hooks(void **state)
     transformer_zero_grad(m);
     hook_loss(&c);
     assert_int_equal(transformer_backward_with_dlogits(m, extra, 0.0f), 0);
-    const transformer_tensor *t = transformer_tensor_find(m, "blocks.0.mlp.fc1.weight");
+    const nn_tensor *t = transformer_tensor_find(m, "blocks.0.mlp.fc1.weight");
     float *g = malloc(t->numel * sizeof(float));
     memcpy(g, t->grad, t->numel * sizeof(float));
     e = gc_check(hook_loss, &c, t->param, g, t->numel, 1e-2f, 24, 1e-4, 3e-2, "extra only");
@@ -287,7 +287,7 @@ static void test_vae_gradcheck(void **state)
     rng_state r;
     rng_seed(&r, 12);
     for (int i = 0; i < vae_n_tensors(m); i++) {
-        const transformer_tensor *t = vae_tensor_at(m, i);
+        const nn_tensor *t = vae_tensor_at(m, i);
         gc_randomize_tensor(t, &r, strncmp(t->name, "latent.", 7) == 0 ? 0.3f : 0.25f);
     }
     for (int l = 0; l < VAE_LEVELS; l++) {
@@ -310,7 +310,7 @@ static void test_vae_gradcheck(void **state)
     double worst = 0.0;
     int checked = 0;
     for (int i = 0; i < vae_n_tensors(m); i++) {
-        const transformer_tensor *t = vae_tensor_at(m, i);
+        const nn_tensor *t = vae_tensor_at(m, i);
         if (strncmp(t->name, "dec.blocks", 10) == 0) continue; /* the decoder is checked in test_transformer */
         float *g = malloc(t->numel * sizeof(float));
         memcpy(g, t->grad, t->numel * sizeof(float));
@@ -347,7 +347,7 @@ static void test_pytorch_reference(void **state)
     int loaded = 0;
     for (int i = 0; i < f.n; i++) {
         if (strncmp(f.t[i].name, "weights/", 8)) continue;
-        const transformer_tensor *t = vae_tensor_find(m, f.t[i].name + 8);
+        const nn_tensor *t = vae_tensor_find(m, f.t[i].name + 8);
         if (!t) fprintf(stderr, "no tensor %s in the vae\n", f.t[i].name + 8);
         assert_non_null(t);
         assert_int_equal(t->numel, f.t[i].numel);
@@ -386,7 +386,7 @@ static void test_pytorch_reference(void **state)
     double worst = 0.0, worst_abs = 0.0;
     const char *worst_name = "";
     for (int i = 0; i < vae_n_tensors(m); i++) {
-        const transformer_tensor *t = vae_tensor_at(m, i);
+        const nn_tensor *t = vae_tensor_at(m, i);
         char nm[96];
         snprintf(nm, sizeof nm, "grad/%s", t->name);
         const ref_tensor *g = ref_get(&f, nm, t->numel);

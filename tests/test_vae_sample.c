@@ -66,7 +66,7 @@ static vae *make_vae(uint64_t seed)
     for (int l = 0; l < VAE_LEVELS; l++) {
         char nm[64];
         snprintf(nm, sizeof nm, "latent.%s.proj.weight", vae_level_names[l]);
-        const transformer_tensor *t = vae_tensor_find(m, nm);
+        const nn_tensor *t = vae_tensor_find(m, nm);
         assert_non_null(t);
         for (size_t i = 0; i < t->numel; i++) t->param[i] *= 100.0f;
     }

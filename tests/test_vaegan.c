@@ -157,8 +157,8 @@ static void test_adversarial_gradient_reaches_decoder_and_encoder(void **state)
     const char *names[] = {"dec.wte.weight", "dec.blocks.0.mlp.fc1.weight", "enc.wte.weight", "latent.global.mu.weight",
                            "latent.fine.proj.weight"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const transformer_tensor *ta = vae_tensor_find(vaegan_vae(a), names[i]);
-        const transformer_tensor *tb = vae_tensor_find(vaegan_vae(b), names[i]);
+        const nn_tensor *ta = vae_tensor_find(vaegan_vae(a), names[i]);
+        const nn_tensor *tb = vae_tensor_find(vaegan_vae(b), names[i]);
         if (!ta) fprintf(stderr, "missing %s\n", names[i]);
         assert_non_null(ta);
         double d = max_diff(ta->param, tb->param, ta->numel);
@@ -198,11 +198,11 @@ static void test_n_critic_schedule(void **state)
 static void assert_same_weights(vaegan *a, vaegan *b)
 {
     for (int i = 0; i < vae_n_tensors(vaegan_vae(a)); i++) {
-        const transformer_tensor *x = vae_tensor_at(vaegan_vae(a), i), *y = vae_tensor_at(vaegan_vae(b), i);
+        const nn_tensor *x = vae_tensor_at(vaegan_vae(a), i), *y = vae_tensor_at(vaegan_vae(b), i);
         assert_memory_equal(x->param, y->param, x->numel * sizeof(float));
     }
     for (int i = 0; i < disc_n_tensors(vaegan_disc(a)); i++) {
-        const disc_tensor *x = disc_tensor_at(vaegan_disc(a), i), *y = disc_tensor_at(vaegan_disc(b), i);
+        const nn_tensor *x = disc_tensor_at(vaegan_disc(a), i), *y = disc_tensor_at(vaegan_disc(b), i);
         assert_memory_equal(x->param, y->param, x->numel * sizeof(float));
     }
 }
@@ -261,7 +261,7 @@ static void test_decoder_from_transformer_checkpoint(void **state)
     assert_int_equal(model_ckpt_save(path, t, NULL, NULL, err), 0);
     vaegan_config gc = tiny_gan();
     vaegan *m = make(&gc, 1);
-    const transformer_tensor *enc = vae_tensor_find(vaegan_vae(m), "enc.wte.weight");
+    const nn_tensor *enc = vae_tensor_find(vaegan_vae(m), "enc.wte.weight");
     float before = enc->param[5];
     assert_int_equal(vaegan_load_decoder_from(m, path, err), 0);
     transformer *dec = vaegan_decoder(m);

@@ -69,12 +69,10 @@ typedef struct {
     gan_loss_kind loss; /* hinge */
 } disc_config;
 
-/* A named tensor: parameters (with grad/m/v) or spectral-norm state
+/* The discriminator's tensors (nn_tensor): parameters (with grad/m/v) or spectral-norm state
  * buffers ("...weight_u", "...weight_v": buffer=1, grad/m/v NULL, not
  * optimised, but saved in checkpoints so the power iteration continues).
- * Names: "disc.embed.weight", "disc.s0.l1.weight", "disc.s2.head.weight_u", ...
- * The alias is the name the tests use. */
-typedef nn_tensor disc_tensor;
+ * Names: "disc.embed.weight", "disc.s0.l1.weight", "disc.s2.head.weight_u", ... */
 
 typedef struct disc disc;
 

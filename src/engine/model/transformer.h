@@ -20,10 +20,6 @@
 
 typedef struct transformer transformer;
 
-/* A named parameter tensor (views into the flat arrays). The alias is the
- * name the sampler and the tests use for the model's tensors. */
-typedef nn_tensor transformer_tensor;
-
 /* Build a model for batches up to B x T (T <= cfg->max_seq_len), weights
  * initialised from `seed`: normal(0, 0.02), residual projections scaled by
  * 1/sqrt(2L), biases 0, LayerNorm 1/0. Returns 0, or -1 with err set. */

@@ -51,7 +51,7 @@ struct kv_cache {
 
 static const float *tensor_param(const transformer *m, const char *name, size_t numel, int *ok)
 {
-    const transformer_tensor *t = transformer_tensor_find(m, name);
+    const nn_tensor *t = transformer_tensor_find(m, name);
     if (!t || t->numel != numel) {
         *ok = 0;
         return NULL;
