@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch speed baseline for `aurl bench`: trains the same Transformer
-(bench/reference_model.py) in fp32 with the same optimiser (AdamW, decay on
+(tests/reference/reference_model.py) in fp32 with the same optimiser (AdamW, decay on
 matrices, clipping 1.0) on random tokens, 2 threads by default.
 
     /usr/bin/python3 bench/torch_bench.py [--config bench/reference.yaml] [--steps N]
@@ -15,7 +15,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from reference_model import Transformer, lr_at, make_optimizer  # noqa: E402
 
 

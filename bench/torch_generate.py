@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch sampling baseline for bench/gen_bench.c: the reference Transformer
-(bench/reference_model.py, random weights, fp32, eval mode) generating N
+(tests/reference/reference_model.py, random weights, fp32, eval mode) generating N
 tokens with top-p sampling, two ways:
 
   nocache  the original project's generate: every new token runs the full
@@ -23,7 +23,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_HERE, "..", "tests", "reference"))
+sys.path.insert(0, _HERE)
 from reference_model import Transformer  # noqa: E402
 from torch_bench import load_config  # noqa: E402
 

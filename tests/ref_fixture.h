@@ -1,5 +1,5 @@
 /* ref_fixture: shared test helper that loads the PyTorch reference fixtures
- * written by bench/reference_*.py (format: b"AURLREF1", u32 count, then per
+ * written by tests/reference/reference_*.py (format: b"AURLREF1", u32 count, then per
  * tensor u32 name length, name, u32 ndims, u32 dims[ndims], float32 LE
  * data) and compares arrays against them. Every failure fails the current
  * cmocka test. */

@@ -1,7 +1,7 @@
 /* test_vae: the VAE (src/engine/vae.c), its KL with free bits and beta
  * schedule (kl.c), and the transformer hooks it uses (conditioning input and
  * its gradient, extra d(logits)): finite differences, the PyTorch fixture
- * tests/fixtures/vae_ref.bin (bench/reference_vae.py), reproducibility, and
+ * tests/fixtures/vae_ref.bin (tests/reference/reference_vae.py), reproducibility, and
  * that a briefly trained VAE's latent really carries information. */
 #include <setjmp.h>
 #include <stdarg.h>

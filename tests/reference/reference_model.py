@@ -1,19 +1,20 @@
 #!/usr/bin/python3
-"""PyTorch reference of aurl's Transformer (src/engine/transformer.c).
+"""PyTorch reference of aurl's Transformer (src/engine/model/transformer.c).
 
 The same architecture, in float64: GPT-2-like pre-LN causal decoder with
 tied output embedding, tanh-GELU MLP, learned or sinusoidal positions, and
 full / sliding_window / hierarchical causal attention masks; AdamW with
 decay on matrices only, warmup + cosine schedule and global-norm clipping.
 
-    /usr/bin/python3 bench/reference_model.py [OUT]   (default tests/fixtures/transformer_ref.bin)
+    /usr/bin/python3 tests/reference/reference_model.py [OUT]   (default tests/fixtures/transformer_ref.bin)
 
 writes the fixture tests/test_transformer.c checks against: shared weights,
 inputs/targets (some PAD), and per attention variant the loss, every
 gradient (and logits for "full"), and the losses and pre-clip gradient
 norms of 10 AdamW steps. Format (little-endian): b"AURLREF1", u32 count,
 then per tensor: u32 name length, name bytes, u32 ndims, u32 dims[ndims],
-float32 data. The model class is also used by bench/torch_bench.py.
+float32 data. The model class is also used by tests/reference/reference_vae.py and by
+the benchmarks bench/torch_bench.py and bench/torch_generate.py.
 """
 import math
 import struct
@@ -118,7 +119,7 @@ class Transformer(nn.Module):
 
 
 def lr_at(step, lr, min_lr, warmup, total):
-    """src/engine/lr_schedule.c."""
+    """src/engine/nn/lr_schedule.c."""
     if step < warmup:
         return lr * (step + 1) / warmup
     if total <= warmup:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference of aurl's VAE (src/engine/vae.c), in float64.
+"""PyTorch reference of aurl's VAE (src/engine/model/vae.c), in float64.
 
 Encoder: token + learned position embedding, bidirectional pre-LN blocks
 (reference_model.Block with an all-True mask), final LayerNorm. Levels
@@ -8,13 +8,13 @@ logvar linear heads, z = mu + exp(logvar/2) * eps with a FIXED eps stored in
 the fixture, projection of z to d_model added to the decoder embeddings of
 the positions the segment covers. Decoder: reference_model.Transformer.
 Loss: recon (cross-entropy, PAD ignored) + beta * sum_l kl_pen_l / T with
-kl_pen_l = S_l * sum_j max(mean_rows KL_j, free_bits) (src/engine/kl.h).
+kl_pen_l = S_l * sum_j max(mean_rows KL_j, free_bits) (src/engine/nn/kl.h).
 
-    /usr/bin/python3 bench/reference_vae.py [OUT]   (default tests/fixtures/vae_ref.bin)
+    /usr/bin/python3 tests/reference/reference_vae.py [OUT]   (default tests/fixtures/vae_ref.bin)
 
 writes config, weights (C tensor names), inputs/targets, eps per level,
 the loss terms and every parameter gradient, in the AURLREF1 format of
-bench/reference_model.py.
+tests/reference/reference_model.py.
 """
 import os
 import struct

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """PyTorch reference of aurl's multi-scale discriminator, GAN losses and
-Gumbel straight-through path (src/engine/discriminator.c, gan_loss.c, gumbel.c).
+Gumbel straight-through path (src/engine/model/discriminator.c, src/engine/nn/gan_loss.c, gumbel.c).
 
-    /usr/bin/python3 bench/reference_disc.py [OUT]   (default tests/fixtures/disc_ref.bin)
+    /usr/bin/python3 tests/reference/reference_disc.py [OUT]   (default tests/fixtures/disc_ref.bin)
 
 In float64 with torch.nn.utils.parametrizations.spectral_norm on every
 linear layer (its u/v buffers are written into the fixture before the
@@ -12,7 +12,7 @@ the (training-mode) forward, per-scale and combined logits, features, the
 loss L = G_nonsat(logits) + FM_W * FM_L2(realfeat, features) and its
 gradients w.r.t. every parameter and the input; D/G loss values for both
 kinds; and a Gumbel straight-through case with fixed noise (soft output and
-dlogits of sum(w * y_st)). Format as bench/reference_model.py (AURLREF1).
+dlogits of sum(w * y_st)). Format as tests/reference/reference_model.py (AURLREF1).
 """
 import struct
 import sys
