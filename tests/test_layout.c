@@ -130,28 +130,6 @@ static int layout_check_include(const char *file, const char *inc, int angle, in
     return 1;
 }
 
-/* ---- known violations --------------------------------------------------- */
-
-/* Violations the tree still has, each waiting for a change on its way in
- * (issue 11). They are reported as notes, not failures; an entry that no
- * longer matches anything is reported too, so it can be deleted. */
-static const struct {
-    const char *file, *inc;
-} KNOWN[] = {
-    /* transformer_tensor moves to engine/nn/tensor_table.h (nnsplit branch) */
-    {"engine/nn/block.h", "engine/model/transformer.h"},
-};
-#define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
-static int g_known_seen[N_KNOWN];
-
-/* 1 (and marked seen) if FILE including INC is a known violation. */
-static int layout_known(const char *file, const char *inc)
-{
-    for (size_t i = 0; i < N_KNOWN; i++)
-        if (!strcmp(KNOWN[i].file, file) && !strcmp(KNOWN[i].inc, inc)) return g_known_seen[i] = 1;
-    return 0;
-}
-
 /* ---- parsing ------------------------------------------------------------ */
 
 typedef struct {
@@ -247,10 +225,6 @@ static void layout_check_file(const char *rel, layout_tally *t)
         t->includes++;
         int exists = layout_src_file_exists(incs[i].name);
         if (layout_check_include(rel, incs[i].name, incs[i].angle, exists, why, sizeof why)) continue;
-        if (layout_known(rel, incs[i].name)) {
-            print_message("note: %s:%d: known violation (waiting for its fix): %s\n", path, incs[i].line, why);
-            continue;
-        }
         print_error("%s:%d: %s\n", path, incs[i].line, why);
         t->failures++;
     }
@@ -385,10 +359,6 @@ static void test_source_tree_keeps_the_rule(void **state)
     (void)state;
     layout_tally t = {0, 0, 0};
     layout_walk("", 0, &t);
-    for (size_t i = 0; i < N_KNOWN; i++)
-        if (!g_known_seen[i])
-            print_message("note: known violation %s -> %s is gone: delete it from KNOWN in tests/test_layout.c\n",
-                          KNOWN[i].file, KNOWN[i].inc);
     print_message("layout: %d files, %d include lines checked, %d failures\n", t.files, t.includes, t.failures);
     /* a walk that found (almost) nothing is a broken test, not a clean tree */
     assert_true(t.files >= 50);
