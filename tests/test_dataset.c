@@ -1,7 +1,8 @@
 /* Tests of src/data/dataset: windows, strides, padding, the seeded resumable
  * shuffle, batches per epoch, targets = inputs shifted by one, identity
- * augmentation, unigram counts. The cache is written by hand (tokens.bin +
- * index.json) so token counts are exact; this also pins the cache format. */
+ * augmentation, unigram counts, datasets over token sequences. The cache
+ * is written by hand (tokens.bin + index.json) so token counts are exact;
+ * this also pins the cache format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +166,63 @@ static void test_windows_strides_padding(void **state)
     assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 0, 8, err), -1);
     assert_int_equal(dataset_open(&d, c, CACHE_TRAIN, 16, 0, err), -1);
     assert_int_equal(dataset_open(&d, c, CACHE_REJECTED, 16, 8, err), -1);
+    cleanup(c);
+}
+
+/* The window arithmetic every dataset uses, and datasets over token
+ * sequences that are not in a cache: the same windows and batches as the
+ * cache's val split made of the same tokens. */
+static void test_seq_windows(void **state)
+{
+    (void)state;
+    /* T=16 (windows of 17), stride 8: 100 tokens -> starts 0..80, tail at 83 */
+    assert_int_equal(dataset_seq_n_windows(100, 16, 8), 12);
+    assert_int_equal(dataset_seq_window_start(100, 16, 8, 10), 80);
+    assert_int_equal(dataset_seq_window_start(100, 16, 8, 11), 83);
+    /* an exact fit has no tail; a short sequence gives one window at 0 */
+    assert_int_equal(dataset_seq_n_windows(97, 16, 8), 11);
+    assert_int_equal(dataset_seq_window_start(97, 16, 8, 10), 80);
+    assert_int_equal(dataset_seq_n_windows(17, 16, 8), 1);
+    assert_int_equal(dataset_seq_n_windows(5, 16, 8), 1);
+    assert_int_equal(dataset_seq_window_start(5, 16, 8, 0), 0);
+    assert_int_equal(dataset_seq_n_windows(0, 16, 8), 1);
+
+    cache *c = write_cache(FILES, 4);
+    char err[AURL_ERR_LEN];
+    dataset_seq seqs[3] = {{NULL, 0}};
+    size_t ns = 0;
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if (e->split == CACHE_VAL) seqs[ns++] = (dataset_seq){e->tokens, e->n_tokens};
+    }
+    assert_int_equal(ns, 2);
+    seqs[ns++] = (dataset_seq){NULL, 0}; /* empty: skipped */
+    dataset *dv, *ds;
+    assert_int_equal(dataset_open(&dv, c, CACHE_VAL, 12, 12, err), 0);
+    assert_int_equal(dataset_open_seqs(&ds, seqs, ns, 12, 12, err), 0);
+    assert_int_equal(dataset_n_windows(ds), dataset_n_windows(dv));
+    assert_int_equal(dataset_n_windows(ds),
+                     dataset_seq_n_windows(seqs[0].n, 12, 12) + dataset_seq_n_windows(seqs[1].n, 12, 12));
+    assert_int_equal(dataset_seq_len(ds), 12);
+    assert_int_equal(dataset_batches_per_epoch(ds, 4), dataset_batches_per_epoch(dv, 4));
+    int32_t in1[4 * 12], tg1[4 * 12], in2[4 * 12], tg2[4 * 12];
+    for (size_t b = 0; b < dataset_batches_per_epoch(ds, 4); b++) {
+        dataset_get_batch(dv, 4, 0, 0, b, 0, NULL, in1, tg1);
+        dataset_get_batch(ds, 4, 0, 0, b, 0, NULL, in2, tg2);
+        assert_memory_equal(in1, in2, sizeof in1);
+        assert_memory_equal(tg1, tg2, sizeof tg1);
+    }
+    /* c (40 tokens): 4 windows, d (17): 2, so batch 1 ends in 2 PAD rows */
+    assert_int_equal(dataset_batches_per_epoch(ds, 4), 2);
+    assert_int_equal(in2[3 * 12], TOK_PAD);
+    assert_int_equal(tg2[4 * 12 - 1], TOK_PAD);
+    dataset_close(dv);
+    dataset_close(ds);
+    /* no tokens at all, bad arguments */
+    ds = (dataset *)1;
+    assert_int_equal(dataset_open_seqs(&ds, seqs + 2, 1, 12, 12, err), -1);
+    assert_null(ds);
+    assert_int_equal(dataset_open_seqs(&ds, seqs, 2, 0, 12, err), -1);
     cleanup(c);
 }
 
@@ -360,6 +418,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_windows_strides_padding),
+        cmocka_unit_test(test_seq_windows),
         cmocka_unit_test(test_no_windows_is_an_error),
         cmocka_unit_test(test_shuffle_is_seeded_permutation),
         cmocka_unit_test(test_batches_resumable_and_cover_epoch),

@@ -1,5 +1,5 @@
 /* Tests of the elementwise and dense layers: linear, layernorm, gelu,
- * embedding, cross-entropy loss, dropout. Forward passes against naive
+ * embedding, cross-entropy loss, argmax accuracy, dropout. Forward passes against naive
  * double-precision references, backward passes against finite differences. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -372,6 +372,33 @@ static void test_xent_gradcheck(void **state)
     free(c.logits); free(c.probs); free(dl);
 }
 
+/* Argmax: first index on ties, NaN never wins; the accuracy count skips
+ * ignored targets and never matches an out-of-range one. */
+static void test_argmax_correct(void **state)
+{
+    (void)state;
+    enum { N = 6, V = 4, PAD = 2 };
+    const float lg[N * V] = {
+        0.1f, 0.9f, 0.3f, 0.2f, /* argmax 1, target 1: correct */
+        5.0f, 5.0f, 1.0f, 5.0f, /* tie: argmax 0, target 3: wrong */
+        0.0f, 0.0f, 9.0f, 0.0f, /* argmax 2 = PAD target: ignored */
+        1.0f, NAN, 2.0f, 0.5f,  /* NaN skipped: argmax 2, target 0: wrong */
+        -1.0f, -2.0f, -3.0f, -0.5f, /* argmax 3, target 3: correct */
+        0.0f, 1.0f, 0.0f, 0.0f, /* target out of range: wrong */
+    };
+    const int32_t tg[N] = {1, 3, PAD, 0, 3, 7};
+    assert_int_equal(loss_argmax(lg, V), 1);
+    assert_int_equal(loss_argmax(lg + V, V), 0);
+    assert_int_equal(loss_argmax(lg + 3 * V, V), 2);
+    assert_int_equal(loss_argmax(lg + 4 * V, V), 3);
+    const float nan_first[3] = {NAN, 1.0f, 2.0f};
+    assert_int_equal(loss_argmax(nan_first, 3), 0);
+    assert_int_equal(loss_argmax_correct(lg, tg, N, V, PAD), 2);
+    /* the same rows scored with no target ignored: row 2 now counts as correct */
+    assert_int_equal(loss_argmax_correct(lg, tg, N, V, -1), 3);
+    assert_int_equal(loss_argmax_correct(lg, tg, 0, V, PAD), 0);
+}
+
 /* ---------- dropout ---------- */
 
 static void test_dropout(void **state)
@@ -440,6 +467,7 @@ int main(void)
         cmocka_unit_test(test_embedding_sinusoidal),
         cmocka_unit_test(test_xent_loss_and_pad),
         cmocka_unit_test(test_xent_gradcheck),
+        cmocka_unit_test(test_argmax_correct),
         cmocka_unit_test(test_dropout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* Music statistics on hand-built scores with known answers: rate, pitch
  * classes (drums excluded), range, polyphony by sweep, velocity spread,
- * inter-onset interval, pooling over pieces, token input and the
- * Jensen-Shannon pitch-class distance. */
+ * inter-onset interval, pooling over pieces, token input (one sequence or
+ * many) and the Jensen-Shannon pitch-class distance. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +117,47 @@ static void test_tokens_match_score(void **state)
     score_free(&s);
 }
 
+static void assert_same_stats(const music_stats *a, const music_stats *b)
+{
+    assert_int_equal(a->n_pieces, b->n_pieces);
+    assert_int_equal(a->n_notes, b->n_notes);
+    assert_true(a->seconds == b->seconds && a->notes_per_second == b->notes_per_second);
+    for (int i = 0; i < 12; i++) assert_true(a->pc_hist[i] == b->pc_hist[i]);
+    assert_int_equal(a->pitch_min, b->pitch_min);
+    assert_int_equal(a->pitch_max, b->pitch_max);
+    assert_int_equal(a->polyphony_max, b->polyphony_max);
+    assert_true(a->polyphony_mean == b->polyphony_mean || (isnan(a->polyphony_mean) && isnan(b->polyphony_mean)));
+    assert_true(a->velocity_mean == b->velocity_mean && a->velocity_std == b->velocity_std);
+    assert_true(a->ioi_mean == b->ioi_mean);
+}
+
+/* Statistics of token sequences pool them like an accumulator. */
+static void test_of_sequences(void **state)
+{
+    (void)state;
+    score s;
+    build(&s);
+    uint16_t *tok;
+    size_t n;
+    assert_int_equal(tok_encode(&s, &tok, &n), 0);
+    score_free(&s);
+    const dataset_seq seqs[2] = {{tok, n}, {tok, n / 2}};
+    music_stats m, ref;
+    assert_int_equal(music_stats_of_sequences(seqs, 2, &m), 0);
+    music_stats_acc a;
+    music_stats_acc_init(&a);
+    for (int i = 0; i < 2; i++) assert_int_equal(music_stats_acc_add_tokens(&a, seqs[i].tokens, seqs[i].n), 0);
+    music_stats_acc_result(&a, &ref);
+    assert_same_stats(&m, &ref);
+    assert_int_equal(m.n_pieces, 2);
+    /* none: the empty statistics */
+    music_stats_acc_init(&a);
+    music_stats_acc_result(&a, &ref);
+    assert_int_equal(music_stats_of_sequences(seqs, 0, &m), 0);
+    assert_same_stats(&m, &ref);
+    free(tok);
+}
+
 static void test_pc_distance(void **state)
 {
     (void)state;
@@ -138,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_known_score),
         cmocka_unit_test(test_empty_and_pooling),
         cmocka_unit_test(test_tokens_match_score),
+        cmocka_unit_test(test_of_sequences),
         cmocka_unit_test(test_pc_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* bench: training-step speed of a transformer config. */
+/* bench: aurl bench: training-step (and greedy sampling) speed of a
+ * Transformer config on random tokens. */
 #include "cmd/bench_cmd.h"
 
 #include <cjson/cJSON.h>
@@ -9,14 +10,19 @@
 #include <sys/resource.h>
 #include <time.h>
 
+<<<<<<< HEAD
 #include "engine/nn/adamw.h"
 #include "engine/nn/blas_core.h"
+=======
+#include "data/tokenizer.h"
+>>>>>>> evalsplit
 #include "engine/model/model_yaml.h"
-#include "util/rng.h"
 #include "engine/model/transformer.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/loss.h"
 #include "util/cli.h"
 #include "util/clock.h"
-#include "util/log.h"
+#include "util/rng.h"
 #include "util/threads.h"
 
 static void usage(FILE *out)
@@ -48,7 +54,14 @@ static double peak_rss_mb(void)
 /* Upper bound of bench's integer options. */
 #define BENCH_MAX_ARG 1000000
 
-int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
+/* The command line. */
+typedef struct {
+    const char *config, *attn; /* NULL: the reference model; its attention */
+    int steps, batch, seq, window, json, sample;
+} bench_opts;
+
+/* Parse the options into O. -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, bench_opts *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"steps", required_argument, 0, 's'},
@@ -57,82 +70,85 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         {"json", no_argument, 0, 'j'},         {"help", no_argument, 0, 'h'},
         {"sample", required_argument, 0, 'n'},
         {0, 0, 0, 0}};
-    const char *config = NULL, *attn = NULL;
-    int steps = 10, batch = 0, seq = 0, window = 0, json = 0, sample = 64, bad = 0;
+    *o = (bench_opts){NULL, NULL, 10, 0, 0, 0, 0, 64};
+    int bad = 0;
     optind = 1;
     opterr = 0;
     int c;
     while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 's': steps = (int)cli_int_option("bench", "--steps", optarg, 1, BENCH_MAX_ARG, &bad); break;
-        case 'b': batch = (int)cli_int_option("bench", "--batch", optarg, 1, BENCH_MAX_ARG, &bad); break;
-        case 't': seq = (int)cli_int_option("bench", "--seq", optarg, 1, BENCH_MAX_ARG, &bad); break;
-        case 'w': window = (int)cli_int_option("bench", "--window", optarg, 1, BENCH_MAX_ARG, &bad); break;
-        case 'a': attn = optarg; break;
+        case 'c': o->config = optarg; break;
+        case 's': o->steps = (int)cli_int_option("bench", "--steps", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 'b': o->batch = (int)cli_int_option("bench", "--batch", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 't': o->seq = (int)cli_int_option("bench", "--seq", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 'w': o->window = (int)cli_int_option("bench", "--window", optarg, 1, BENCH_MAX_ARG, &bad); break;
+        case 'a': o->attn = optarg; break;
         case 'n':
-            if (!strcmp(optarg, "0")) sample = 0;
-            else sample = (int)cli_int_option("bench", "--sample", optarg, 1, BENCH_MAX_ARG, &bad);
+            if (!strcmp(optarg, "0")) o->sample = 0;
+            else o->sample = (int)cli_int_option("bench", "--sample", optarg, 1, BENCH_MAX_ARG, &bad);
             break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
+        case 'j': o->json = 1; break;
+        case 'h': usage(stdout); return AURL_EXIT_OK;
         default:
             fprintf(stderr, "aurl bench: unknown or incomplete option '%s'\n", argv[optind - 1]);
             usage(stderr);
-            return 2;
+            return AURL_EXIT_USAGE;
         }
     }
-    if (bad) return 2;
+    if (bad) return AURL_EXIT_USAGE;
     if (optind < argc) {
         fprintf(stderr, "aurl bench: unexpected argument '%s'\n", argv[optind]);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
+    return -1;
+}
 
-    model_config cfg;
+/* The model config, batch size B and sequence length T the options ask
+ * for. An exit code. */
+static int bench_config(const bench_opts *o, model_config *cfg, int *B, int *T)
+{
     char err[AURL_ERR_LEN];
-    int B = 8;
-    if (config) {
-        if (model_yaml_load_file(config, &cfg, &B, err) != 0) {
+    *B = 8;
+    if (o->config) {
+        if (model_yaml_load_file(o->config, cfg, B, err) != 0) {
             fprintf(stderr, "aurl bench: %s\n", err);
-            return 2;
+            return AURL_EXIT_USAGE;
         }
     } else {
-        model_yaml_defaults(&cfg);
-        cfg.d_model = 256;
-        cfg.n_layers = 4;
-        cfg.n_heads = 4;
-        cfg.d_ff = 1024;
-        cfg.max_seq_len = 512;
+        model_yaml_defaults(cfg);
+        cfg->d_model = 256;
+        cfg->n_layers = 4;
+        cfg->n_heads = 4;
+        cfg->d_ff = 1024;
+        cfg->max_seq_len = 512;
     }
-    if (batch) B = batch;
-    if (attn && attn_kind_parse(attn, &cfg.attn.kind) != 0) {
-        fprintf(stderr, "aurl bench: --attention must be full, sliding_window or hierarchical, got '%s'\n", attn);
-        return 2;
+    if (o->batch) *B = o->batch;
+    if (o->attn && attn_kind_parse(o->attn, &cfg->attn.kind) != 0) {
+        fprintf(stderr, "aurl bench: --attention must be full, sliding_window or hierarchical, got '%s'\n",
+                o->attn);
+        return AURL_EXIT_USAGE;
     }
-    if (window) cfg.attn.window = window;
-    int T = seq ? seq : cfg.max_seq_len;
-    if (T > cfg.max_seq_len) cfg.max_seq_len = T;
+    if (o->window) cfg->attn.window = o->window;
+    *T = o->seq ? o->seq : cfg->max_seq_len;
+    if (*T > cfg->max_seq_len) cfg->max_seq_len = *T;
+    return AURL_EXIT_OK;
+}
 
-    double load[1] = {0.0}; /* before we add our own load */
-    if (getloadavg(load, 1) != 1) load[0] = 0.0;
-    transformer *m;
-    if (transformer_create(&m, &cfg, B, T, 1234, err) != 0) {
-        fprintf(stderr, "aurl bench: %s\n", err);
-        return 1;
-    }
-    size_t N = (size_t)B * T;
-    int32_t *tok = malloc((N + 1) * sizeof *tok);
-    if (!tok) {
-        fprintf(stderr, "aurl bench: out of memory\n");
-        transformer_free(m);
-        return 1;
-    }
-    rng_state r;
-    rng_seed(&r, 42);
-    for (size_t i = 0; i <= N; i++) tok[i] = (int32_t)rng_below(&r, (uint64_t)cfg.vocab_size);
+/* Seconds spent in each part of the timed training steps. */
+typedef struct {
+    double fwd, bwd, opt;
+    double loss; /* of the last step */
+} bench_times;
+
+/* One untimed warm-up step, then STEPS timed training steps on TOK (B*T+1
+ * tokens: inputs TOK, targets TOK + 1). */
+static bench_times time_steps(transformer *m, const int32_t *tok, int B, int T, int steps)
+{
+    bench_times bt = {0, 0, 0, 0};
     adamw_config oc = adamw_default_config(3e-4f, 3e-5f, 10, 1000);
     adamw opt;
     adamw_init(&opt, &oc);
+<<<<<<< HEAD
 
     if (!json || !(g && g->quiet))
         printf("bench: d_model %d, layers %d, heads %d, d_ff %d, vocab %d, %s attention (window %d), batch %d x %d, "
@@ -146,6 +162,8 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     blas_core_omp_describe(omp_line, sizeof omp_line);
     if (!json || !(g && g->quiet)) printf("bench: BLAS: %s; OpenMP waiting: %s\n", blas_line, omp_line);
     double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
+=======
+>>>>>>> evalsplit
     for (int s = -1; s < steps; s++) { /* step -1: untimed warm-up */
         double t0 = clock_monotonic();
         float l = transformer_forward(m, tok, tok + 1, B, T, 1, (uint64_t)s);
@@ -155,36 +173,45 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         transformer_step(m, &opt, l);
         double t3 = clock_monotonic();
         if (s >= 0) {
-            t_fwd += t1 - t0;
-            t_bwd += t2 - t1;
-            t_opt += t3 - t2;
+            bt.fwd += t1 - t0;
+            bt.bwd += t2 - t1;
+            bt.opt += t3 - t2;
         }
-        loss = l;
+        bt.loss = l;
     }
-    /* greedy sampling without a KV cache: each token re-runs the prefix */
-    int n_sample = sample < T ? sample : T - 1;
-    double t_s0 = clock_monotonic();
-    tok[0] = 0; /* START */
-    for (int len = 1; len <= n_sample; len++) {
+    return bt;
+}
+
+/* Greedy sampling of N tokens from START without a KV cache (each token
+ * re-runs the prefix) into TOK (N+1 entries); tokens per second (0 for N 0). */
+static double time_sampling(transformer *m, int32_t *tok, int V, int n)
+{
+    double t0 = clock_monotonic();
+    tok[0] = TOK_START;
+    for (int len = 1; len <= n; len++) {
         transformer_forward(m, tok, NULL, 1, len, 0, 0);
-        const float *row = transformer_logits(m) + (size_t)(len - 1) * cfg.vocab_size;
-        int best = 0;
-        for (int v = 1; v < cfg.vocab_size; v++)
-            if (row[v] > row[best]) best = v;
-        tok[len] = best;
+        tok[len] = loss_argmax(transformer_logits(m) + (size_t)(len - 1) * V, V);
     }
-    double sample_tps = n_sample > 0 ? n_sample / (clock_monotonic() - t_s0) : 0.0;
-    double total = t_fwd + t_bwd + t_opt;
-    double step_ms = 1e3 * total / steps;
-    double tps = (double)N * steps / total;
-    double gflops = tps * transformer_flops_per_token(&cfg, T) / 1e9;
-    double rss = peak_rss_mb();
-    if (load[0] > 0.5 * threads_cores())
+    return n > 0 ? n / (clock_monotonic() - t0) : 0.0;
+}
+
+/* What a run measured. */
+typedef struct {
+    int B, T, steps, n_sample;
+    bench_times t;
+    double step_ms, tps, gflops, rss, sample_tps, load;
+} bench_report;
+
+static void print_report(const bench_report *r, const model_config *cfg, const transformer *m, int json)
+{
+    int steps = r->steps;
+    if (r->load > 0.5 * threads_cores())
         printf("bench: note: load average was %.1f on %d cores before the run: other processes compete, timings "
                "are pessimistic\n",
-               load[0], threads_cores());
+               r->load, threads_cores());
     printf("bench: %d steps, %.1f ms/step (forward %.1f, backward %.1f, adamw %.1f), %.0f tokens/s, %.1f GFLOP/s, "
            "peak RSS %.0f MB, loss %.4f\n",
+<<<<<<< HEAD
            steps, step_ms, 1e3 * t_fwd / steps, 1e3 * t_bwd / steps, 1e3 * t_opt / steps, tps, gflops, rss, loss);
     if (n_sample > 0)
         printf("bench: greedy sampling without KV cache, %d tokens from START: %.1f tokens/s\n", n_sample, sample_tps);
@@ -215,8 +242,84 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
         if (s) printf("%s\n", s);
         cJSON_free(s);
         cJSON_Delete(o);
+=======
+           steps, r->step_ms, 1e3 * r->t.fwd / steps, 1e3 * r->t.bwd / steps, 1e3 * r->t.opt / steps, r->tps,
+           r->gflops, r->rss, r->t.loss);
+    if (r->n_sample > 0)
+        printf("bench: greedy sampling without KV cache, %d tokens from START: %.1f tokens/s\n", r->n_sample,
+               r->sample_tps);
+    if (!json) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "tokens_per_s", r->tps);
+    cJSON_AddNumberToObject(o, "gflops", r->gflops);
+    cJSON_AddNumberToObject(o, "peak_rss_mb", r->rss);
+    cJSON_AddNumberToObject(o, "step_ms", r->step_ms);
+    cJSON_AddNumberToObject(o, "forward_ms", 1e3 * r->t.fwd / steps);
+    cJSON_AddNumberToObject(o, "backward_ms", 1e3 * r->t.bwd / steps);
+    cJSON_AddNumberToObject(o, "adamw_ms", 1e3 * r->t.opt / steps);
+    cJSON_AddNumberToObject(o, "sample_tokens_per_s", r->sample_tps);
+    cJSON_AddNumberToObject(o, "batch", r->B);
+    cJSON_AddNumberToObject(o, "seq_len", r->T);
+    cJSON_AddStringToObject(o, "attention", attn_kind_name(cfg->attn.kind));
+    cJSON_AddNumberToObject(o, "window", cfg->attn.window);
+    cJSON_AddNumberToObject(o, "params", (double)transformer_n_params(m));
+    cJSON_AddNumberToObject(o, "threads", threads_count());
+    cJSON_AddNumberToObject(o, "load_avg", r->load);
+    cJSON_AddNumberToObject(o, "steps", steps);
+    cJSON_AddNumberToObject(o, "loss", r->t.loss);
+    char *s = cJSON_PrintUnformatted(o);
+    if (s) printf("%s\n", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
+int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
+{
+    bench_opts o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc >= 0) return rc;
+    model_config cfg;
+    bench_report r = {0};
+    if ((rc = bench_config(&o, &cfg, &r.B, &r.T)) != AURL_EXIT_OK) return rc;
+    int B = r.B, T = r.T;
+    r.steps = o.steps;
+
+    double load[1] = {0.0}; /* before we add our own load */
+    if (getloadavg(load, 1) != 1) load[0] = 0.0;
+    r.load = load[0];
+    char err[AURL_ERR_LEN];
+    transformer *m;
+    if (transformer_create(&m, &cfg, B, T, 1234, err) != 0) {
+        fprintf(stderr, "aurl bench: %s\n", err);
+        return AURL_EXIT_RUNTIME;
+>>>>>>> evalsplit
     }
+    size_t N = (size_t)B * T;
+    int32_t *tok = malloc((N + 1) * sizeof *tok);
+    if (!tok) {
+        fprintf(stderr, "aurl bench: out of memory\n");
+        transformer_free(m);
+        return AURL_EXIT_RUNTIME;
+    }
+    rng_state rs;
+    rng_seed(&rs, 42);
+    for (size_t i = 0; i <= N; i++) tok[i] = (int32_t)rng_below(&rs, (uint64_t)cfg.vocab_size);
+
+    if (!o.json || !(g && g->quiet))
+        printf("bench: d_model %d, layers %d, heads %d, d_ff %d, vocab %d, %s attention (window %d), batch %d x %d, "
+               "%.2fM params, %d threads\n",
+               cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
+               cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
+    r.t = time_steps(m, tok, B, T, r.steps);
+    r.n_sample = o.sample < T ? o.sample : T - 1;
+    r.sample_tps = time_sampling(m, tok, cfg.vocab_size, r.n_sample);
+    double total = r.t.fwd + r.t.bwd + r.t.opt;
+    r.step_ms = 1e3 * total / r.steps;
+    r.tps = (double)N * r.steps / total;
+    r.gflops = r.tps * transformer_flops_per_token(&cfg, T) / 1e9;
+    r.rss = peak_rss_mb();
+    print_report(&r, &cfg, m, o.json);
     free(tok);
     transformer_free(m);
-    return 0;
+    return AURL_EXIT_OK;
 }

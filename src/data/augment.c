@@ -55,6 +55,7 @@
 
 #include "data/score.h"
 #include "data/tokenizer.h"
+#include "util/rng.h"
 
 #define AUG_N_PITCHES (TOK_PITCH_MAX - TOK_PITCH_MIN + 1)
 #define AUG_N_KEYS (SCORE_N_INSTRUMENTS * AUG_N_PITCHES)
@@ -69,16 +70,8 @@ void augment_config_none(augment_config *cfg)
 
 /* ---- randomness and parameters ------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [0, 1). */
-static double unit(uint64_t *s) { return (double)(splitmix64(s) >> 11) * 0x1.0p-53; }
+static double unit(uint64_t *s) { return (double)(rng_splitmix64(s) >> 11) * 0x1.0p-53; }
 
 /* Uniform in [lo, hi] (order-insensitive); DEF if either bound is not finite. */
 static double uniform(uint64_t *s, double lo, double hi, double def)
@@ -115,9 +108,9 @@ static void draw_params(const augment_config *cfg, uint64_t seed, uint64_t epoch
 {
     memset(pr, 0, sizeof *pr);
     uint64_t st = seed;
-    st = splitmix64(&st) ^ (epoch * 0xD1B54A32D192ED03ull);
-    st = splitmix64(&st) ^ (index * 0x8CB92BA72F3D8DD7ull);
-    splitmix64(&st);
+    st = rng_splitmix64(&st) ^ (epoch * 0xD1B54A32D192ED03ull);
+    st = rng_splitmix64(&st) ^ (index * 0x8CB92BA72F3D8DD7ull);
+    rng_splitmix64(&st);
 
     int f = fires(&st, cfg->transpose_p);
     int tmax = cfg->transpose_max < 0 ? 0 : cfg->transpose_max > 127 ? 127 : cfg->transpose_max;
@@ -308,7 +301,7 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
         }
         tok_type ty = tok_type_of(t);
         if (ty == TOKT_TIME_SHIFT) {
-            now += t - TOK_TIME_SHIFT + 1;
+            now += tok_shift_steps(t);
             continue;
         }
         if (ty == TOKT_INSTRUMENT) {

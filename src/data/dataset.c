@@ -7,6 +7,7 @@
 
 #include "data/tokenizer.h"
 #include "util/log.h"
+#include "util/rng.h"
 
 #define FEISTEL_ROUNDS 6
 
@@ -23,12 +24,20 @@ struct dataset {
     int split;
 };
 
-static uint64_t splitmix64(uint64_t x)
+size_t dataset_seq_n_windows(size_t n, int T, int stride)
 {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+    size_t W = (size_t)T + 1;
+    if (n <= W) return 1;
+    int tail = (n - W) % (size_t)stride != 0; /* final window ending at END */
+    return (n - W) / (size_t)stride + 1 + (size_t)tail;
+}
+
+size_t dataset_seq_window_start(size_t n, int T, int stride, size_t k)
+{
+    size_t W = (size_t)T + 1;
+    if (n <= W) return 0;
+    size_t n_starts = (n - W) / (size_t)stride + 1;
+    return k < n_starts ? k * (size_t)stride : n - W;
 }
 
 /* Append the windows of one file; returns 0 or -1 (OOM). */
@@ -36,9 +45,8 @@ static int add_file_windows(dataset *d, size_t *cap, const uint16_t *tok, size_t
                             int stride)
 {
     size_t W = (size_t)T + 1;
-    size_t n_starts = n <= W ? 1 : (n - W) / (size_t)stride + 1;
-    int tail = n > W && (n - W) % (size_t)stride != 0; /* final window ending at END */
-    size_t need = d->n + n_starts + (size_t)tail;
+    size_t n_win = dataset_seq_n_windows(n, T, stride);
+    size_t need = d->n + n_win;
     if (need > *cap) {
         size_t ncap = *cap ? *cap : 1024;
         while (ncap < need) ncap *= 2;
@@ -49,11 +57,11 @@ static int add_file_windows(dataset *d, size_t *cap, const uint16_t *tok, size_t
     }
     int instr = 0;
     size_t scanned = 0; /* tokens before `scanned` have been folded into instr */
-    for (size_t k = 0; k < n_starts + (size_t)tail; k++) {
-        size_t start = k < n_starts ? k * (size_t)stride : n - W;
+    for (size_t k = 0; k < n_win; k++) {
+        size_t start = dataset_seq_window_start(n, T, stride, k);
         for (; scanned < start; scanned++) {
             uint16_t t = tok[scanned];
-            if (t >= TOK_INSTRUMENT && t < TOK_INSTRUMENT + 16) instr = t - TOK_INSTRUMENT;
+            if (t >= TOK_INSTRUMENT && t < TOK_INSTRUMENT + TOK_N_FAMILIES) instr = t - TOK_INSTRUMENT;
         }
         window *w = &d->w[d->n++];
         w->tokens = tok + start;
@@ -63,22 +71,30 @@ static int add_file_windows(dataset *d, size_t *cap, const uint16_t *tok, size_t
     return 0;
 }
 
+/* A dataset with no windows yet, or NULL (err set). */
+static dataset *dataset_new(const char *what, int split, int T, int stride, char err[AURL_ERR_LEN])
+{
+    if (T < 1 || stride < 1 || (split != CACHE_TRAIN && split != CACHE_VAL)) {
+        errmsg_set(err, "%s: invalid dataset arguments (T=%d, stride=%d, split=%d)", what, T, stride,
+                   split);
+        return NULL;
+    }
+    dataset *d = calloc(1, sizeof *d);
+    if (!d) {
+        errmsg_set(err, "%s: out of memory for the dataset", what);
+        return NULL;
+    }
+    d->T = T;
+    d->split = split;
+    return d;
+}
+
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN])
 {
     *out = NULL;
-    if (T < 1 || stride < 1 || (split != CACHE_TRAIN && split != CACHE_VAL)) {
-        errmsg_set(err, "%s: invalid dataset arguments (T=%d, stride=%d, split=%d)", cache_dir(c), T,
-                   stride, split);
-        return -1;
-    }
-    dataset *d = calloc(1, sizeof *d);
-    if (!d) {
-        errmsg_set(err, "%s: out of memory for the dataset", cache_dir(c));
-        return -1;
-    }
-    d->T = T;
-    d->split = split;
+    dataset *d = dataset_new(cache_dir(c), split, T, stride, err);
+    if (!d) return -1;
     size_t cap = 0;
     for (size_t i = 0; i < cache_n_entries(c); i++) {
         const cache_entry *e = cache_entry_at(c, i);
@@ -92,6 +108,30 @@ int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
     if (d->n == 0) {
         errmsg_set(err, "%s: no %s windows (no %s files in the cache)", cache_dir(c),
                    cache_split_name(split), cache_split_name(split));
+        dataset_close(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int dataset_open_seqs(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride,
+                      char err[AURL_ERR_LEN])
+{
+    *out = NULL;
+    dataset *d = dataset_new("token sequences", CACHE_VAL, T, stride, err);
+    if (!d) return -1;
+    size_t cap = 0;
+    for (size_t i = 0; i < n_seqs; i++) {
+        if (seqs[i].n == 0) continue;
+        if (add_file_windows(d, &cap, seqs[i].tokens, seqs[i].n, T, stride)) {
+            errmsg_set(err, "out of memory for the windows of %zu token sequences", n_seqs);
+            dataset_close(d);
+            return -1;
+        }
+    }
+    if (d->n == 0) {
+        errmsg_set(err, "no windows (none of %zu token sequences has a token)", n_seqs);
         dataset_close(d);
         return -1;
     }
@@ -135,6 +175,8 @@ void dataset_close(dataset *d)
 
 size_t dataset_n_windows(const dataset *d) { return d->n; }
 
+int dataset_seq_len(const dataset *d) { return d->T; }
+
 size_t dataset_batches_per_epoch(const dataset *d, int B)
 {
     if (B < 1) return 0;
@@ -155,14 +197,14 @@ size_t dataset_window_at(const dataset *d, uint64_t seed, uint64_t epoch, size_t
     int half = bits / 2;
     uint64_t mask = ((uint64_t)1 << half) - 1;
     uint64_t keys[FEISTEL_ROUNDS];
-    uint64_t base = splitmix64(seed) ^ splitmix64(epoch ^ 0x5bd1e9955bd1e995ULL);
-    for (int r = 0; r < FEISTEL_ROUNDS; r++) keys[r] = splitmix64(base + (uint64_t)r);
+    uint64_t base = rng_mix64(seed) ^ rng_mix64(epoch ^ 0x5bd1e9955bd1e995ULL);
+    for (int r = 0; r < FEISTEL_ROUNDS; r++) keys[r] = rng_mix64(base + (uint64_t)r);
     uint64_t x = pos % n;
     do {
         uint64_t L = x >> half, R = x & mask;
         for (int r = 0; r < FEISTEL_ROUNDS; r++) {
             uint64_t nl = R;
-            R = L ^ (splitmix64(R ^ keys[r]) & mask);
+            R = L ^ (rng_mix64(R ^ keys[r]) & mask);
             L = nl;
         }
         x = L << half | R;

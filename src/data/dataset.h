@@ -20,10 +20,30 @@
 
 typedef struct dataset dataset;
 
+/* One token sequence (START ... END) that is not in a cache. */
+typedef struct {
+    const uint16_t *tokens;
+    size_t n;
+} dataset_seq;
+
+/* How every dataset cuts a sequence of N tokens into windows of T+1 tokens:
+ * starts 0, stride, 2*stride, ... while a whole window fits, plus one final
+ * window ending at the last token when the strided ones miss it; N <= T+1
+ * gives one window at 0. The number of windows (>= 1): */
+size_t dataset_seq_n_windows(size_t n, int T, int stride);
+/* ... and the start of window K (< dataset_seq_n_windows(n, T, stride)). */
+size_t dataset_seq_window_start(size_t n, int T, int stride, size_t k);
+
 /* Windows over split (CACHE_TRAIN or CACHE_VAL) of C, which must outlive the
  * dataset. T >= 1, stride >= 1. Fails (err set) if there are no windows. */
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN]);
+/* Windows over N_SEQS sequences of tokens that are not in a cache (SEQS and
+ * the tokens must outlive the dataset; empty sequences are skipped), laid
+ * out and batched like a CACHE_VAL split. Fails (err set) if there are no
+ * windows. */
+int dataset_open_seqs(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride,
+                      char err[AURL_ERR_LEN]);
 /* Keep only N of the windows (N < dataset_n_windows), chosen by a
  * permutation keyed by SEED alone, so every epoch and every resumed run
  * trains on the same subset (kept in their original order). 0 or -1 (OOM). */
@@ -33,6 +53,8 @@ void dataset_close(dataset *d);
 
 /* Number of windows of the split. */
 size_t dataset_n_windows(const dataset *d);
+/* T: the tokens of one input (and one target) row of a batch. */
+int dataset_seq_len(const dataset *d);
 /* Train: whole batches only (the last partial batch is dropped; when there
  * are fewer than B windows, 1 batch that repeats windows). Val: every window
  * once, the last batch padded with PAD rows. */

@@ -5,11 +5,8 @@
 
 void rng_seed(rng_state *r, uint64_t seed)
 {
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++) {
-        x += 0x9E3779B97F4A7C15ull;
-        r->s[i] = rng_mix64(x);
-    }
+    uint64_t x = seed + 0x9E3779B97F4A7C15ull; /* the stream starts one step in */
+    for (int i = 0; i < 4; i++) r->s[i] = rng_splitmix64(&x);
     if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3])) r->s[0] = 1; /* never all-zero */
 }
 

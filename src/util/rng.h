@@ -34,4 +34,12 @@ static inline uint64_t rng_mix64(uint64_t x)
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
     return x ^ (x >> 31);
 }
+/* One step of a splitmix64 stream: advance *STATE by the golden gamma and
+ * return the mixed new state (the reference splitmix64 next()). */
+static inline uint64_t rng_splitmix64(uint64_t *state)
+{
+    uint64_t x = *state;
+    *state += 0x9E3779B97F4A7C15ull;
+    return rng_mix64(x);
+}
 #endif

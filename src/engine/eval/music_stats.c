@@ -133,6 +133,16 @@ int music_stats_of_score(const score *s, music_stats *out)
     return 0;
 }
 
+int music_stats_of_sequences(const dataset_seq *seqs, size_t n_seqs, music_stats *out)
+{
+    music_stats_acc a;
+    music_stats_acc_init(&a);
+    for (size_t i = 0; i < n_seqs; i++)
+        if (music_stats_acc_add_tokens(&a, seqs[i].tokens, seqs[i].n) != 0) return -1;
+    music_stats_acc_result(&a, out);
+    return 0;
+}
+
 /* Kullback-Leibler divergence KL(p || m) in bits. */
 static double kl_bits(const double *p, const double *m)
 {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/dataset.h"
 #include "data/score.h"
 
 /* Definitions (drums = instrument SCORE_DRUMS):
@@ -61,6 +62,10 @@ void music_stats_acc_result(const music_stats_acc *a, music_stats *out);
 
 /* Statistics of one score (acc_init + add + result). 0 or -1 (out of memory). */
 int music_stats_of_score(const score *s, music_stats *out);
+
+/* Pooled statistics of N_SEQS token sequences (acc_init + add_tokens of
+ * each + result). 0 or -1 (out of memory). */
+int music_stats_of_sequences(const dataset_seq *seqs, size_t n_seqs, music_stats *out);
 
 /* Jensen-Shannon divergence, base 2, between two pitch-class histograms
  * (each normalised here; symmetric, 0 for equal, 1 for disjoint support).

@@ -66,6 +66,14 @@ void ngram_add_sequence(ngram *g, const uint16_t *tokens, size_t n)
     g->dirty = 1;
 }
 
+void ngram_add_cache_split(ngram *g, const cache *c, int split)
+{
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if ((int)e->split == split) ngram_add_sequence(g, e->tokens, e->n_tokens);
+    }
+}
+
 uint64_t ngram_count(const ngram *g, int b)
 {
     return b >= 0 && b < g->V ? g->uni[b] : 0;

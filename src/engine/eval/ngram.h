@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/cache.h"
+
 #define NGRAM_PAD 2
 #define NGRAM_ALPHA 1.0
 
@@ -25,6 +27,8 @@ void ngram_free(ngram *g);
 /* Count one sequence (ids outside the vocabulary and PAD are skipped and
  * break the bigram chain). */
 void ngram_add_sequence(ngram *g, const uint16_t *tokens, size_t n);
+/* Count every file of SPLIT (CACHE_TRAIN, CACHE_VAL) of C, one sequence each. */
+void ngram_add_cache_split(ngram *g, const cache *c, int split);
 
 /* Unigram count of B and bigram count of (A, B). */
 uint64_t ngram_count(const ngram *g, int b);

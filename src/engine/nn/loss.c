@@ -1,4 +1,5 @@
-/* loss: softmax cross-entropy with an ignore index (PyTorch reduction='mean'). */
+/* loss: softmax cross-entropy with an ignore index (PyTorch reduction='mean'),
+ * argmax predictions and their accuracy count. */
 #include "engine/nn/loss.h"
 
 #include "engine/nn/fastmath.h"
@@ -81,4 +82,22 @@ void xent_backward(float *dlogits, const float *probs, const int32_t *targets,
         for (int i = 0; i < V; i++) d[i] = p[i] * f;
         d[t] -= f;
     }
+}
+
+int loss_argmax(const float *x, int V)
+{
+    int best = 0;
+    for (int v = 1; v < V; v++)
+        if (x[v] > x[best]) best = v;
+    return best;
+}
+
+int loss_argmax_correct(const float *logits, const int32_t *targets, int N, int V, int ignore_index)
+{
+    int correct = 0;
+    for (int r = 0; r < N; r++) {
+        if (targets[r] == ignore_index) continue;
+        correct += loss_argmax(logits + (size_t)r * V, V) == targets[r];
+    }
+    return correct;
 }

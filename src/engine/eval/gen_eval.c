@@ -1,0 +1,78 @@
+/* gen_eval: sample pieces raw and masked, count grammar errors and pool the
+ * music statistics of the masked ones (see the header). */
+#include "engine/eval/gen_eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tokenizer.h"
+#include "engine/sample/sampler.h"
+#include "util/clock.h"
+
+/* Add the tokens of R (ids outside the vocabulary as UNK) to ACC. 0 or -1 (OOM). */
+static int add_piece(music_stats_acc *acc, const sampler_result *r)
+{
+    uint16_t *t16 = malloc(((size_t)r->n_tokens + 1) * sizeof *t16);
+    if (!t16) return -1;
+    for (int k = 0; k < r->n_tokens; k++)
+        t16[k] = r->tokens[k] >= 0 && r->tokens[k] < TOK_VOCAB_SIZE ? (uint16_t)r->tokens[k] : TOK_UNK;
+    int rc = music_stats_acc_add_tokens(acc, t16, (size_t)r->n_tokens);
+    free(t16);
+    return rc;
+}
+
+/* Piece I: raw for the grammar errors, masked for the statistics. 0 or -1 (err set). */
+static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_result *out,
+                     music_stats_acc *acc, char err[AURL_ERR_LEN])
+{
+    sampler_settings s;
+    sampler_settings_default(&s);
+    s.max_tokens = length;
+    s.min_tokens = length < 64 ? length / 2 : 64;
+    s.seed = seed;
+    for (int masked = 0; masked <= 1; masked++) {
+        s.grammar = masked;
+        sampler_result r;
+        if (sampler_generate(m, &s, NULL, 0, NULL, 0, NULL, NULL, &r, err) != 0) return -1;
+        int rc = 0;
+        if (!masked) {
+            out->grammar_errors += r.grammar_errors;
+            out->tokens += r.n_generated;
+        } else {
+            rc = add_piece(acc, &r);
+        }
+        sampler_result_free(&r);
+        if (rc) {
+            errmsg_set(err, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int gen_eval_run(const transformer *m, int pieces, int length, uint64_t seed, gen_eval_progress_fn progress,
+                 void *user, gen_eval_result *out, char err[AURL_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    out->grammar_error_rate = NAN;
+    music_stats_acc acc;
+    music_stats_acc_init(&acc);
+    if (pieces > 0) {
+        double t0 = clock_monotonic();
+        for (int i = 0; i < pieces; i++) {
+            if (gen_piece(m, length, seed + (uint64_t)i, out, &acc, err) != 0) return -1;
+            out->pieces++;
+            if (progress) progress(i + 1, pieces, user);
+        }
+        out->seconds = clock_monotonic() - t0;
+    }
+    if (out->tokens > 0) out->grammar_error_rate = (double)out->grammar_errors / out->tokens;
+    music_stats_acc_result(&acc, &out->stats);
+    return 0;
+}
+
+double gen_eval_pc_distance(const gen_eval_result *g, const music_stats *data)
+{
+    return g->pieces > 0 ? music_stats_pc_distance(g->stats.pc_hist, data->pc_hist) : NAN;
+}
