@@ -10,15 +10,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-<<<<<<< HEAD
-#include "engine/nn/adamw.h"
-#include "engine/nn/blas_core.h"
-=======
 #include "data/tokenizer.h"
->>>>>>> evalsplit
 #include "engine/model/model_yaml.h"
 #include "engine/model/transformer.h"
 #include "engine/nn/adamw.h"
+#include "engine/nn/blas_core.h"
 #include "engine/nn/loss.h"
 #include "util/cli.h"
 #include "util/clock.h"
@@ -148,22 +144,6 @@ static bench_times time_steps(transformer *m, const int32_t *tok, int B, int T, 
     adamw_config oc = adamw_default_config(3e-4f, 3e-5f, 10, 1000);
     adamw opt;
     adamw_init(&opt, &oc);
-<<<<<<< HEAD
-
-    if (!json || !(g && g->quiet))
-        printf("bench: d_model %d, layers %d, heads %d, d_ff %d, vocab %d, %s attention (window %d), batch %d x %d, "
-               "%.2fM params, %d threads\n",
-               cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
-               cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
-    blas_core_info blas;
-    blas_core_info_get(&blas);
-    char blas_line[160], omp_line[128];
-    blas_core_describe(&blas, blas_line, sizeof blas_line);
-    blas_core_omp_describe(omp_line, sizeof omp_line);
-    if (!json || !(g && g->quiet)) printf("bench: BLAS: %s; OpenMP waiting: %s\n", blas_line, omp_line);
-    double t_fwd = 0, t_bwd = 0, t_opt = 0, loss = 0;
-=======
->>>>>>> evalsplit
     for (int s = -1; s < steps; s++) { /* step -1: untimed warm-up */
         double t0 = clock_monotonic();
         float l = transformer_forward(m, tok, tok + 1, B, T, 1, (uint64_t)s);
@@ -200,6 +180,9 @@ typedef struct {
     int B, T, steps, n_sample;
     bench_times t;
     double step_ms, tps, gflops, rss, sample_tps, load;
+    blas_core_info blas;  /* the OpenBLAS core this process runs */
+    char blas_line[160];  /* blas_core_describe */
+    char omp_line[128];   /* blas_core_omp_describe */
 } bench_report;
 
 static void print_report(const bench_report *r, const model_config *cfg, const transformer *m, int json)
@@ -211,38 +194,6 @@ static void print_report(const bench_report *r, const model_config *cfg, const t
                r->load, threads_cores());
     printf("bench: %d steps, %.1f ms/step (forward %.1f, backward %.1f, adamw %.1f), %.0f tokens/s, %.1f GFLOP/s, "
            "peak RSS %.0f MB, loss %.4f\n",
-<<<<<<< HEAD
-           steps, step_ms, 1e3 * t_fwd / steps, 1e3 * t_bwd / steps, 1e3 * t_opt / steps, tps, gflops, rss, loss);
-    if (n_sample > 0)
-        printf("bench: greedy sampling without KV cache, %d tokens from START: %.1f tokens/s\n", n_sample, sample_tps);
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
-        cJSON_AddNumberToObject(o, "gflops", gflops);
-        cJSON_AddNumberToObject(o, "peak_rss_mb", rss);
-        cJSON_AddNumberToObject(o, "step_ms", step_ms);
-        cJSON_AddNumberToObject(o, "forward_ms", 1e3 * t_fwd / steps);
-        cJSON_AddNumberToObject(o, "backward_ms", 1e3 * t_bwd / steps);
-        cJSON_AddNumberToObject(o, "adamw_ms", 1e3 * t_opt / steps);
-        cJSON_AddNumberToObject(o, "sample_tokens_per_s", sample_tps);
-        cJSON_AddNumberToObject(o, "batch", B);
-        cJSON_AddNumberToObject(o, "seq_len", T);
-        cJSON_AddStringToObject(o, "attention", attn_kind_name(cfg.attn.kind));
-        cJSON_AddNumberToObject(o, "window", cfg.attn.window);
-        cJSON_AddNumberToObject(o, "params", (double)transformer_n_params(m));
-        cJSON_AddNumberToObject(o, "threads", threads_count());
-        cJSON_AddNumberToObject(o, "load_avg", load[0]);
-        cJSON_AddNumberToObject(o, "steps", steps);
-        cJSON_AddNumberToObject(o, "loss", loss);
-        cJSON_AddStringToObject(o, "blas_core", blas.core);
-        cJSON_AddStringToObject(o, "blas_core_source", blas_core_source_name(blas.source));
-        cJSON_AddStringToObject(o, "blas", blas_line);
-        cJSON_AddStringToObject(o, "omp_wait", omp_line);
-        char *s = cJSON_PrintUnformatted(o);
-        if (s) printf("%s\n", s);
-        cJSON_free(s);
-        cJSON_Delete(o);
-=======
            steps, r->step_ms, 1e3 * r->t.fwd / steps, 1e3 * r->t.bwd / steps, 1e3 * r->t.opt / steps, r->tps,
            r->gflops, r->rss, r->t.loss);
     if (r->n_sample > 0)
@@ -267,6 +218,10 @@ static void print_report(const bench_report *r, const model_config *cfg, const t
     cJSON_AddNumberToObject(o, "load_avg", r->load);
     cJSON_AddNumberToObject(o, "steps", steps);
     cJSON_AddNumberToObject(o, "loss", r->t.loss);
+    cJSON_AddStringToObject(o, "blas_core", r->blas.core);
+    cJSON_AddStringToObject(o, "blas_core_source", blas_core_source_name(r->blas.source));
+    cJSON_AddStringToObject(o, "blas", r->blas_line);
+    cJSON_AddStringToObject(o, "omp_wait", r->omp_line);
     char *s = cJSON_PrintUnformatted(o);
     if (s) printf("%s\n", s);
     cJSON_free(s);
@@ -292,7 +247,6 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     if (transformer_create(&m, &cfg, B, T, 1234, err) != 0) {
         fprintf(stderr, "aurl bench: %s\n", err);
         return AURL_EXIT_RUNTIME;
->>>>>>> evalsplit
     }
     size_t N = (size_t)B * T;
     int32_t *tok = malloc((N + 1) * sizeof *tok);
@@ -310,6 +264,10 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
                "%.2fM params, %d threads\n",
                cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.vocab_size, attn_kind_name(cfg.attn.kind),
                cfg.attn.window, B, T, transformer_n_params(m) / 1e6, threads_count());
+    blas_core_info_get(&r.blas);
+    blas_core_describe(&r.blas, r.blas_line, sizeof r.blas_line);
+    blas_core_omp_describe(r.omp_line, sizeof r.omp_line);
+    if (!o.json || !(g && g->quiet)) printf("bench: BLAS: %s; OpenMP waiting: %s\n", r.blas_line, r.omp_line);
     r.t = time_steps(m, tok, B, T, r.steps);
     r.n_sample = o.sample < T ? o.sample : T - 1;
     r.sample_tps = time_sampling(m, tok, cfg.vocab_size, r.n_sample);
