@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 
     /* 4. augmentation of training windows and 5. batches, from the cache */
     cache *c;
-    if (cache_ensure(data_dir, 0, 1, &c, err) != 0) {
+    if (cache_ensure(data_dir, 0, NULL, NULL, &c, err) != 0) {
         fprintf(stderr, "data_pipeline: %s\n", err);
         return 1;
     }

@@ -100,7 +100,7 @@ static void test_build_accepts_and_rejects(void **state)
     const char *dir = make_data_dir("build");
     char err[AURL_ERR_LEN];
     cache_build_result r;
-    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 2, NULL, NULL, &r, err), 0);
     /* the loop (sub/loop -> midi) is not followed a second time, hidden and
      * directories are skipped */
     assert_int_equal(r.n_files, 6);
@@ -157,11 +157,11 @@ static void test_incremental_rebuild(void **state)
     char err[AURL_ERR_LEN], midi[1024];
     snprintf(midi, sizeof midi, "%s/midi", dir);
     cache_build_result r;
-    assert_int_equal(cache_build_ex(dir, 1, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 1, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_parsed, 5);
 
     /* nothing changed: nothing parsed, rejected files stay rejected */
-    assert_int_equal(cache_build_ex(dir, 1, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 1, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_parsed, 0);
     assert_int_equal(r.n_reused, 6);
     assert_int_equal(r.n_rejected, 3);
@@ -172,7 +172,7 @@ static void test_incremental_rebuild(void **state)
     char path[1100];
     snprintf(path, sizeof path, "%s/a.mid", midi);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 2, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_parsed, 2);
     assert_int_equal(r.n_reused, 4);
     assert_int_equal(r.n_files, 6);
@@ -184,7 +184,7 @@ static void test_incremental_rebuild(void **state)
     write_midi(midi, "C.MID", 4, 30);
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
-    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 2, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_parsed, 1);
     assert_int_equal(r.n_reused, 5);
 
@@ -199,13 +199,73 @@ static void test_incremental_rebuild(void **state)
     cache_close(c);
 }
 
+/* What a build reported to its progress hook. */
+typedef struct {
+    size_t n_parsed_events, last_done, last_jobs, n_done_events, n_notices, done_files;
+    char notices[2][AURL_ERR_LEN + 64];
+} progress_log;
+
+static void record_progress(const cache_progress *p, void *user)
+{
+    progress_log *l = user;
+    switch (p->kind) {
+    case CACHE_PROGRESS_NOTICE:
+        if (l->n_notices < 2) snprintf(l->notices[l->n_notices], sizeof l->notices[0], "%s", p->message);
+        l->n_notices++;
+        break;
+    case CACHE_PROGRESS_PARSED:
+        l->n_parsed_events++;
+        l->last_done = p->n_done;
+        l->last_jobs = p->n_jobs;
+        break;
+    case CACHE_PROGRESS_DONE:
+        l->n_done_events++;
+        l->done_files = p->result->n_files;
+        break;
+    }
+}
+
+/* The build reports every parsed file and its result; cache_ensure
+ * reports why it rebuilds, and nothing when the cache is fine. */
+static void test_build_reports_progress(void **state)
+{
+    (void)state;
+    const char *dir = make_data_dir("report");
+    char err[AURL_ERR_LEN], path[1100];
+    progress_log l = {0};
+    cache_build_result r;
+    assert_int_equal(cache_build_ex(dir, 2, record_progress, &l, &r, err), 0);
+    assert_int_equal(l.n_parsed_events, r.n_parsed);
+    assert_int_equal(l.last_done, r.n_parsed);
+    assert_int_equal(l.last_jobs, r.n_parsed);
+    assert_int_equal(l.n_done_events, 1);
+    assert_int_equal(l.done_files, r.n_files);
+    assert_int_equal(l.n_notices, 0);
+
+    cache *c;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(cache_ensure(dir, 2, record_progress, &l, &c, err), 0);
+    cache_close(c);
+    assert_int_equal(l.n_parsed_events + l.n_done_events + l.n_notices, 0);
+
+    snprintf(path, sizeof path, "%s/cache/tokens.bin", dir);
+    assert_int_equal(truncate(path, 10), 0);
+    assert_int_equal(cache_ensure(dir, 2, record_progress, &l, &c, err), 0);
+    cache_close(c);
+    assert_int_equal(l.n_notices, 2);
+    assert_non_null(strstr(l.notices[0], "tokens.bin"));
+    assert_non_null(strstr(l.notices[0], "; building the token cache"));
+    assert_non_null(strstr(l.notices[1], "; rebuilding the cache from scratch"));
+    assert_int_equal(l.n_done_events, 1);
+}
+
 /* Damage the cache with F, check that opening fails with a message containing
  * WHAT, and that cache_ensure rebuilds an identical cache. */
 static void check_damage(const char *dir, void (*f)(const char *dir), const char *what)
 {
     char err[AURL_ERR_LEN];
     cache *c;
-    assert_int_equal(cache_build(dir, 2, 1, err), 0);
+    assert_int_equal(cache_build(dir, 2, err), 0);
     assert_int_equal(cache_open(dir, &c, err), 0);
     size_t n_tok = cache_n_tokens(c), n_ent = cache_n_entries(c);
     cache_close(c);
@@ -213,14 +273,14 @@ static void check_damage(const char *dir, void (*f)(const char *dir), const char
     assert_int_equal(cache_open(dir, &c, err), -1);
     assert_null(c);
     if (!strstr(err, what)) fail_msg("error \"%s\" does not mention \"%s\"", err, what);
-    assert_int_equal(cache_ensure(dir, 2, 1, &c, err), 0);
+    assert_int_equal(cache_ensure(dir, 2, NULL, NULL, &c, err), 0);
     assert_int_equal(cache_n_tokens(c), n_tok);
     assert_int_equal(cache_n_entries(c), n_ent);
     cache_close(c);
     /* a build over a damaged cache re-parses everything (nothing trusted) */
     f(dir);
     cache_build_result r;
-    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 2, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_reused, 0);
 }
 
@@ -342,7 +402,7 @@ static void test_split_by_path_hash(void **state)
     write_midi(midi, "one.mid", 2, 60);
     write_midi(midi, "two.mid", 3, 60);
     cache_build_result r;
-    assert_int_equal(cache_build_ex(dir, 2, 1, &r, err), 0);
+    assert_int_equal(cache_build_ex(dir, 2, NULL, NULL, &r, err), 0);
     assert_int_equal(r.n_accepted, 2);
     assert_int_equal(r.n_val, 1);
     cache *c;
@@ -351,7 +411,7 @@ static void test_split_by_path_hash(void **state)
     assert_int_not_equal(s0, cache_entry_at(c, 1)->split);
     cache_close(c);
     /* rebuilding gives the same assignment */
-    assert_int_equal(cache_build(dir, 1, 1, err), 0);
+    assert_int_equal(cache_build(dir, 1, err), 0);
     assert_int_equal(cache_open(dir, &c, err), 0);
     assert_int_equal(cache_entry_at(c, 0)->split, s0);
     cache_close(c);
@@ -362,7 +422,7 @@ static void test_missing_midi_dir(void **state)
     (void)state;
     char err[AURL_ERR_LEN];
     cache *c;
-    assert_int_equal(cache_build("/tmp/aurl-no-such-dir-xyz", 1, 1, err), -1);
+    assert_int_equal(cache_build("/tmp/aurl-no-such-dir-xyz", 1, err), -1);
     assert_non_null(strstr(err, "midi"));
     assert_int_equal(cache_open("/tmp/aurl-no-such-dir-xyz", &c, err), -1);
     assert_non_null(strstr(err, "missing"));
@@ -444,6 +504,7 @@ int main(void)
     log_set_quiet(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_accepts_and_rejects),
+        cmocka_unit_test(test_build_reports_progress),
         cmocka_unit_test(test_incremental_rebuild),
         cmocka_unit_test(test_damaged_cache_detected_and_rebuilt),
         cmocka_unit_test(test_split_by_path_hash),

@@ -60,7 +60,7 @@ static int setup(void **state)
     write_piece("eval/sub/b.mid", 50, 30);
     testutil_write_file("eval/broken.mid", "MThd this is no MIDI file");
     char err[AURL_ERR_LEN];
-    if (cache_build(testutil_path("data"), 2, 1, err) != 0) {
+    if (cache_build(testutil_path("data"), 2, err) != 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }

@@ -249,7 +249,7 @@ static void test_real_data_follows_the_grammar(void **state)
     (void)state;
     char err[AURL_ERR_LEN];
     cache *c;
-    if (cache_ensure("data", 0, 1, &c, err) != 0) fail_msg("%s", err);
+    if (cache_ensure("data", 0, NULL, NULL, &c, err) != 0) fail_msg("%s", err);
     long tokens = 0, errors = 0;
     for (size_t i = 0; i < cache_n_entries(c); i++) {
         const cache_entry *e = cache_entry_at(c, i);

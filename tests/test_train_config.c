@@ -93,12 +93,34 @@ static void test_bad_settings_are_located(void **state)
     assert_int_equal(train_config_load(&cfg, testutil_tmpdir(), NULL, err), -1); /* a directory */
 }
 
+/* The configs dir: ./configs when it has stages/, else configs/ beside the
+ * executable, else "configs". */
+static void test_configs_dir_lookup(void **state)
+{
+    (void)state;
+    char dir[4200], want[4200], cwd[4096];
+    train_config_find_dir(NULL, dir, sizeof dir); /* tests run from the repository root */
+    assert_string_equal(dir, "configs");
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    testutil_write_file("bin/configs/stages/stage1_x.yaml", "stage: 1\n");
+    snprintf(want, sizeof want, "%s/bin/configs", testutil_tmpdir());
+    char exe[4200];
+    snprintf(exe, sizeof exe, "%s/bin/aurl", testutil_tmpdir());
+    assert_int_equal(chdir(testutil_tmpdir()), 0); /* no configs/stages here */
+    train_config_find_dir(exe, dir, sizeof dir);
+    assert_string_equal(dir, want);
+    train_config_find_dir("/nonexistent/aurl", dir, sizeof dir);
+    assert_string_equal(dir, "configs");
+    assert_int_equal(chdir(cwd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_configs_load),
         cmocka_unit_test(test_profile_overrides_only_what_it_names),
         cmocka_unit_test(test_bad_settings_are_located),
+        cmocka_unit_test(test_configs_dir_lookup),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }

@@ -103,7 +103,7 @@ static double unigram_entropy(void)
 {
     char err[AURL_ERR_LEN];
     cache *c;
-    assert_int_equal(cache_ensure("data", 0, 1, &c, err), 0);
+    assert_int_equal(cache_ensure("data", 0, NULL, NULL, &c, err), 0);
     static double p[TOK_VOCAB_SIZE];
     dataset_token_unigram(c, CACHE_TRAIN, p);
     double h = 0;

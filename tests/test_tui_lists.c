@@ -86,7 +86,7 @@ static void test_dlist_cache(void **state)
     testutil_write_file("d/midi/broken.mid", "this is not a MIDI file\n");
     char err[AURL_ERR_LEN];
     cache_build_result res;
-    assert_int_equal(cache_build_ex(testutil_path("d"), 2, 1, &res, err), 0);
+    assert_int_equal(cache_build_ex(testutil_path("d"), 2, NULL, NULL, &res, err), 0);
     assert_int_equal(res.n_accepted, 3);
 
     dlist d;

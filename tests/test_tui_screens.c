@@ -102,7 +102,7 @@ static int setup(void **state)
     write_midi("data/midi/beat.mid", 4, 36, 9, 0);
     testutil_write_file("data/midi/junk.mid", "not midi\n");
     char err[AURL_ERR_LEN];
-    if (cache_build(testutil_path("data"), 2, 1, err) != 0) return -1;
+    if (cache_build(testutil_path("data"), 2, err) != 0) return -1;
     /* a generated piece (a real MIDI file) with its sidecar, and a broken one */
     write_midi("out/generated/stage1_best_top_p_s7.mid", 5, 64, 0, 0);
     testutil_write_file("out/generated/stage1_best_top_p_s7.json",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/progress_out.h"
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/fetch.h"
@@ -19,7 +20,6 @@
 #include "util/fileio.h"
 #include "util/log.h"
 
-#define EXIT_USAGE 2
 #define NAMES_PER_REASON 10 /* text output lists at most this many files per reject reason */
 
 static const char USAGE[] =
@@ -66,10 +66,23 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     const char *nl = strchr(usage, '\n');
     fprintf(stderr, "\n%.*s\n(--help for details)\n", (int)(nl ? nl - usage : 0), usage);
-    return EXIT_USAGE;
+    return AURL_EXIT_USAGE;
 }
 
 /* ---------- fetch ---------- */
+
+/* fetch_packages' report hook: what it is doing, and each package installed. */
+static void show_fetch_event(const fetch_event *ev, void *user)
+{
+    (void)user;
+    if (ev->kind == FETCH_EVENT_DOWNLOADING) {
+        log_info("downloading %zu Debian package(s) with apt-get", ev->n_packages);
+    } else {
+        const fetch_result *one = ev->result;
+        printf("fetch: %s: %zu MIDI files (%zu written, %zu unchanged) in %s/%s\n", ev->package, one->n_found,
+               one->n_written, one->n_unchanged, ev->midi_dir, ev->package);
+    }
+}
 
 static int cmd_fetch(int argc, char **argv, const aurl_globals *g)
 {
@@ -79,7 +92,7 @@ static int cmd_fetch(int argc, char **argv, const aurl_globals *g)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-        if (c == 'h') return fputs(USAGE_FETCH, stdout), 0;
+        if (c == 'h') return fputs(USAGE_FETCH, stdout), AURL_EXIT_OK;
         if (c == 'q') quiet = 1;
         else return usage_error(USAGE_FETCH, "fetch: unknown option %s", argv[optind - 1]);
     }
@@ -87,14 +100,15 @@ static int cmd_fetch(int argc, char **argv, const aurl_globals *g)
     static const char *const pkgs[] = FETCH_PACKAGES;
     char err[AURL_ERR_LEN];
     fetch_result r;
-    if (fetch_packages(g->data_dir, pkgs, sizeof pkgs / sizeof *pkgs, quiet, &r, err)) {
+    fetch_opts fo = {.tool_output = !quiet, .on_event = quiet ? NULL : show_fetch_event};
+    if (fetch_packages(g->data_dir, pkgs, sizeof pkgs / sizeof *pkgs, &fo, &r, err)) {
         fprintf(stderr, "aurl data fetch: %s\n", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     if (!quiet)
         printf("fetch: %zu MIDI files in %s/midi (%zu written, %zu unchanged)\n", r.n_found,
                g->data_dir, r.n_written, r.n_unchanged);
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 /* ---------- cache ---------- */
@@ -110,7 +124,7 @@ static int cmd_cache(int argc, char **argv, const aurl_globals *g)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hqj:", opts, NULL)) != -1) {
-        if (c == 'h') return fputs(USAGE_CACHE, stdout), 0;
+        if (c == 'h') return fputs(USAGE_CACHE, stdout), AURL_EXIT_OK;
         if (c == 'q') quiet = 1;
         else if (c == 'j') {
             if (cli_parse_int(optarg, 1, 1024, &jobs))
@@ -123,11 +137,13 @@ static int cmd_cache(int argc, char **argv, const aurl_globals *g)
     }
     if (optind < argc) return usage_error(USAGE_CACHE, "cache: unexpected argument %s", argv[optind]);
     char err[AURL_ERR_LEN];
-    if (cache_build(g->data_dir, (int)jobs, quiet, err)) {
+    progress_out out;
+    progress_out_init(&out, quiet);
+    if (cache_build_ex(g->data_dir, (int)jobs, progress_out_cache, &out, NULL, err)) {
         fprintf(stderr, "aurl data cache: %s\n", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 /* ---------- stats ---------- */
@@ -258,7 +274,7 @@ static int cmd_stats(int argc, char **argv, const aurl_globals *g)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') return fputs(USAGE_STATS, stdout), 0;
+        if (c == 'h') return fputs(USAGE_STATS, stdout), AURL_EXIT_OK;
         if (c == 'J') json = 1;
         else return usage_error(USAGE_STATS, "stats: unknown option %s", argv[optind - 1]);
     }
@@ -267,7 +283,7 @@ static int cmd_stats(int argc, char **argv, const aurl_globals *g)
     cache *ca;
     if (cache_open(g->data_dir, &ca, err)) {
         fprintf(stderr, "aurl data stats: %s (run `aurl data cache` to build it)\n", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     data_stats s;
     int rc = compute_stats(ca, &s);
@@ -278,7 +294,7 @@ static int cmd_stats(int argc, char **argv, const aurl_globals *g)
     if (rc) fprintf(stderr, "aurl data stats: out of memory\n");
     free(s.rejected);
     cache_close(ca);
-    return rc ? 1 : 0;
+    return rc ? AURL_EXIT_RUNTIME : AURL_EXIT_OK;
 }
 
 /* ---------- show ---------- */
@@ -359,7 +375,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":he:n:", opts, NULL)) != -1) {
-        if (c == 'h') return fputs(USAGE_SHOW, stdout), 0;
+        if (c == 'h') return fputs(USAGE_SHOW, stdout), AURL_EXIT_OK;
         if (c == 'e') export_path = optarg;
         else if (c == 'n') {
             if (cli_parse_int(optarg, 0, 1LL << 40, &limit))
@@ -376,7 +392,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     char path[4096], err[AURL_ERR_LEN];
     if (resolve_midi_path(file, g->data_dir, path, sizeof path)) {
         fprintf(stderr, "aurl data show: %s: no such file (also looked in %s/midi)\n", file, g->data_dir);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     /* The sanitiser is our own bounds-checked parser: safe in-process, and the
      * only source of the repair report. */
@@ -388,7 +404,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     size_t nbytes;
     if (file_read_all(path, lim.max_bytes, &bytes, &nbytes, err)) {
         fprintf(stderr, "aurl data show: %s\n", err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     uint8_t *canon = NULL;
     size_t ncanon;
@@ -399,18 +415,18 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     score_init(&s);
     if (bad) {
         fprintf(stderr, "aurl data show: %s: rejected: %s\n", path, err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     if (midi_read_isolated(path, &s, err)) { /* err names the file */
         fprintf(stderr, "aurl data show: rejected: %s\n", err);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     uint16_t *tok = NULL;
     size_t ntok = 0;
-    int rc = 0;
+    int rc = AURL_EXIT_OK;
     if (tok_encode(&s, &tok, &ntok)) {
         fprintf(stderr, "aurl data show: %s: out of memory while tokenising\n", path);
-        rc = 1;
+        rc = AURL_EXIT_RUNTIME;
         goto out;
     }
     score rt; /* what the tokenizer keeps: decode(encode(s)) */
@@ -418,7 +434,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     if (tok_decode(tok, ntok, &rt)) {
         fprintf(stderr, "aurl data show: out of memory while decoding\n");
         score_free(&rt);
-        rc = 1;
+        rc = AURL_EXIT_RUNTIME;
         goto out;
     }
     printf("file:        %s (%zu bytes)\n", path, nbytes);
@@ -428,7 +444,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     if (export_path) {
         if (midi_write_file(export_path, &rt, err)) {
             fprintf(stderr, "aurl data show: %s\n", err);
-            rc = 1;
+            rc = AURL_EXIT_RUNTIME;
         } else {
             printf("exported the tokenizer round trip (%zu notes) to %s\n", rt.n_notes, export_path);
         }
@@ -446,12 +462,12 @@ int data_cmd_main(int argc, char **argv, const aurl_globals *g)
     if (!local.data_dir) local.data_dir = "data";
     if (argc < 2) {
         fputs(USAGE, stderr);
-        return EXIT_USAGE;
+        return AURL_EXIT_USAGE;
     }
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
         fputs(USAGE, stdout);
-        return 0;
+        return AURL_EXIT_OK;
     }
     if (strcmp(sub, "fetch") == 0) return cmd_fetch(argc - 1, argv + 1, &local);
     if (strcmp(sub, "cache") == 0) return cmd_cache(argc - 1, argv + 1, &local);

@@ -16,39 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/progress_out.h"
 #include "engine/nn/blas_core.h"
 #include "engine/train/metrics.h"
 #include "engine/train/run_lock.h"
+#include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
 #include "engine/train/trainer.h"
 #include "util/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
-
-/* configs/ next to the working directory, else next to the executable. */
-static void find_configs_dir(char *out, size_t len)
-{
-    if (file_is_dir("configs/stages")) {
-        snprintf(out, len, "configs");
-        return;
-    }
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            char cand[4200];
-            snprintf(cand, sizeof cand, "%s/configs/stages", exe);
-            if (file_is_dir(cand)) {
-                snprintf(out, len, "%s/configs", exe);
-                return;
-            }
-        }
-    }
-    snprintf(out, len, "configs");
-}
 
 static void train_usage(FILE *f)
 {
@@ -81,19 +58,19 @@ static int detach(const char *outputs_dir, int *exit_code)
     snprintf(logdir, sizeof logdir, "%s/logs", outputs_dir);
     if (file_mkdirs(logdir, err) != 0) {
         fprintf(stderr, "aurl: %s\n", err);
-        *exit_code = 1;
+        *exit_code = AURL_EXIT_RUNTIME;
         return -1;
     }
     int fds[2];
     if (pipe(fds) != 0) {
         perror("aurl: pipe");
-        *exit_code = 1;
+        *exit_code = AURL_EXIT_RUNTIME;
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
         perror("aurl: fork");
-        *exit_code = 1;
+        *exit_code = AURL_EXIT_RUNTIME;
         return -1;
     }
     if (pid > 0) {
@@ -104,11 +81,11 @@ static int detach(const char *outputs_dir, int *exit_code)
         waitpid(pid, NULL, 0);
         if (n != sizeof gpid || gpid <= 0) {
             fprintf(stderr, "aurl: could not start the background trainer\n");
-            *exit_code = 1;
+            *exit_code = AURL_EXIT_RUNTIME;
         } else {
             printf("trainer started in the background (pid %d); log: %s/train.log; `aurl status` to follow\n",
                    gpid, logdir);
-            *exit_code = 0;
+            *exit_code = AURL_EXIT_OK;
         }
         return -1;
     }
@@ -133,6 +110,30 @@ static int detach(const char *outputs_dir, int *exit_code)
     return 0;
 }
 
+/* The trainer's progress hook (USER: a progress_out): one line redrawn
+ * in place on a terminal, else a log line (in the log file only under -q). */
+static void show_train_progress(const train_progress *p, void *user)
+{
+    const progress_out *out = user;
+    if (p->kind == TRAIN_PROGRESS_BREAK) {
+        progress_out_end_line(out);
+        return;
+    }
+    char best[32] = "-";
+    if (isfinite(p->best_val_loss)) snprintf(best, sizeof best, "%.3f", p->best_val_loss);
+    double eta = p->eta_seconds;
+    if (out->live) {
+        char line[256];
+        snprintf(line, sizeof line, "stage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds",
+                 p->stage, p->epoch, p->step, p->total_steps, p->loss, best, p->tokens_per_s, (int)(eta / 60),
+                 (int)fmod(eta, 60));
+        progress_out_redraw(out, line);
+    } else {
+        log_info("stage %d epoch %d step %lld/%lld loss %.4f best val %s %.0f tok/s ETA %.0fs", p->stage, p->epoch,
+                 p->step, p->total_steps, p->loss, best, p->tokens_per_s, eta);
+    }
+}
+
 int train_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
     static const struct option opts[] = {
@@ -142,9 +143,12 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
         {"jobs", required_argument, NULL, 'j'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char configs_dir[4096];
-    find_configs_dir(configs_dir, sizeof configs_dir);
+    train_config_find_dir(NULL, configs_dir, sizeof configs_dir);
+    progress_out out;
     trainer_opts o = {.outputs_dir = g->outputs_dir, .data_dir = g->data_dir, .configs_dir = configs_dir,
-                      .quiet = g->quiet, .jobs = g->threads};
+                      .jobs = g->threads, .on_progress = show_train_progress,
+                      .on_cache_progress = progress_out_cache, .progress_user = &out};
+    int quiet = g->quiet;
     int do_detach = 0, bad = 0, c;
     optind = 1;
     opterr = 1;
@@ -157,7 +161,7 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
         case 'e': o.epochs = (int)cli_int_option("train", "--epochs", optarg, 1, 1000000, &bad); break;
         case 'm': o.max_steps = cli_int_option("train", "--max-steps", optarg, 1, 1000000000000LL, &bad); break;
         case 'j': o.jobs = (int)cli_int_option("train", "--jobs", optarg, 1, 1024, &bad); break;
-        case 'h': train_usage(stdout); return 0;
+        case 'h': train_usage(stdout); return AURL_EXIT_OK;
         default: bad = 1;
         }
     }
@@ -179,23 +183,24 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
     }
     if (bad) {
         train_usage(stderr);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
     int owner = run_lock_owner(g->outputs_dir);
     if (owner > 0) {
         fprintf(stderr, "aurl train: a trainer (pid %d) is already running on %s\n", owner, g->outputs_dir);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     if (do_detach) {
         int code;
         if (detach(g->outputs_dir, &code) != 0) return code;
-        o.quiet = 1;
+        quiet = 1;
     }
     blas_core_info blas;
     blas_core_info_get(&blas);
     char blas_line[160];
     blas_core_describe(&blas, blas_line, sizeof blas_line);
     log_info("BLAS: %s", blas_line);
+    progress_out_init(&out, quiet);
     return trainer_run(&o);
 }
 
@@ -244,7 +249,10 @@ static void read_latest_metrics(const char *outputs_dir, int stage, latest_metri
     fclose(f);
 }
 
-static const char *status_word(int s) { return s == 2 ? "complete" : s == 1 ? "in progress" : "not started"; }
+static const char *status_word(stage_status s)
+{
+    return s == STAGE_COMPLETE ? "complete" : s == STAGE_PARTIAL ? "in progress" : "not started";
+}
 
 int status_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
@@ -257,12 +265,12 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
         else if (c == 'h') {
             printf("usage: aurl status [--json]\n\nStage, epoch, step, best validation loss, ETA and the pid of\n"
                    "the running trainer for the outputs directory (--outputs).\n");
-            return 0;
-        } else return 2;
+            return AURL_EXIT_OK;
+        } else return AURL_EXIT_USAGE;
     }
     if (optind < argc) {
         fprintf(stderr, "aurl status: unexpected argument '%s'\n", argv[optind]);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
     char path[4200], err[AURL_ERR_LEN];
     snprintf(path, sizeof path, "%s/training_state.json", g->outputs_dir);
@@ -302,7 +310,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
         free(text);
         free(state_json);
         cJSON_Delete(o);
-        return 0;
+        return AURL_EXIT_OK;
     }
     printf("outputs:  %s\n", g->outputs_dir);
     printf("trainer:  %s", pid > 0 ? "running" : "not running");
@@ -310,13 +318,13 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
     printf("\n");
     if (loaded == 0) {
         printf("state:    no training yet (`aurl train` starts it)\n");
-        return 0;
+        return AURL_EXIT_OK;
     }
     if (st.profile[0]) printf("profile:  %s\n", st.profile);
     for (int s = 0; s < TRAIN_MAX_STAGES; s++) {
         const train_stage_state *x = &st.stages[s];
         printf("%s stage %d: %-11s", s + 1 == cur ? ">" : " ", s + 1, status_word(x->status));
-        if (x->status) {
+        if (x->status != STAGE_NOT_STARTED) {
             printf(" epoch %d step %lld/%lld", x->epoch + 1, (long long)x->step, (long long)x->total_steps);
             if (isfinite(x->best_val_loss)) printf(" best val %.4f (step %lld)", x->best_val_loss, (long long)x->best_step);
         }
@@ -327,7 +335,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
                (long long)lm.train_step, lm.tokens_per_s, lm.lr);
     if (eta >= 0) printf("ETA:      %dh%02dm for stage %d\n", (int)(eta / 3600), (int)fmod(eta / 60, 60), cur);
     if (ss->best_checkpoint[0]) printf("best:     %s/%s\n", g->outputs_dir, ss->best_checkpoint);
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -338,7 +346,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     (void)flag;
     (void)ftw;
     if (remove(path) != 0 && errno != ENOENT) fprintf(stderr, "aurl clear: %s: %s\n", path, strerror(errno));
-    return 0;
+    return AURL_EXIT_OK;
 }
 
 int clear_cmd_main(int argc, char **argv, const aurl_globals *g)
@@ -352,30 +360,30 @@ int clear_cmd_main(int argc, char **argv, const aurl_globals *g)
         else if (c == 'h') {
             printf("usage: aurl clear [--yes]\n\nRemove training_state.json, checkpoints/ and logs/ from the outputs\n"
                    "directory (not data/ or its cache). Asks first unless --yes.\n");
-            return 0;
-        } else return 2;
+            return AURL_EXIT_OK;
+        } else return AURL_EXIT_USAGE;
     }
     if (optind < argc) {
         fprintf(stderr, "aurl clear: unexpected argument '%s'\n", argv[optind]);
-        return 2;
+        return AURL_EXIT_USAGE;
     }
     int pid = run_lock_owner(g->outputs_dir);
     if (pid > 0) {
         fprintf(stderr, "aurl clear: a trainer (pid %d) is using %s; stop it first (kill %d)\n", pid,
                 g->outputs_dir, pid);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     if (!yes) {
         if (!isatty(STDIN_FILENO)) {
             fprintf(stderr, "aurl clear: refusing without --yes when not at a terminal\n");
-            return 2;
+            return AURL_EXIT_USAGE;
         }
         printf("Remove training state, checkpoints and logs in %s? [y/N] ", g->outputs_dir);
         fflush(stdout);
         char answer[16] = "";
         if (!fgets(answer, sizeof answer, stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
             printf("nothing removed\n");
-            return 0;
+            return AURL_EXIT_OK;
         }
     }
     const char *items[] = {"training_state.json", "checkpoints", "logs"};
@@ -387,5 +395,5 @@ int clear_cmd_main(int argc, char **argv, const aurl_globals *g)
         nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
     if (!g->quiet) printf("cleared %s (training state, checkpoints, logs)\n", g->outputs_dir);
-    return 0;
+    return AURL_EXIT_OK;
 }

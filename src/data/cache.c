@@ -2,6 +2,7 @@
  * token cache under <data>/cache (format described in cache.h). */
 #include "data/cache.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -399,7 +400,8 @@ typedef struct {
     size_t n_seen, cap_seen;
     size_t *jobs;             /* indices of files to parse */
     size_t n_jobs, n_done;
-    int quiet, tty;
+    cache_progress_fn on_progress; /* may be NULL */
+    void *user;
     int syserr;
     char syserr_msg[AURL_ERR_LEN];
 } build_ctx;
@@ -568,6 +570,7 @@ static int parse_job(void *arg, size_t index, uint8_t **out, size_t *out_len,
                      char err[AURL_ERR_LEN])
 {
     build_ctx *b = arg;
+    assert(index < b->n_jobs);
     const build_file *f = &b->files[b->jobs[index]];
     score s;
     score_init(&s);
@@ -606,16 +609,10 @@ static int parse_job(void *arg, size_t index, uint8_t **out, size_t *out_len,
     return 0;
 }
 
-static void progress(build_ctx *b)
+/* Tell the caller's hook about event P (if there is a hook). */
+static void report(cache_progress_fn fn, void *user, cache_progress p)
 {
-    if (b->quiet) return;
-    if (b->tty) {
-        fprintf(stderr, "\rparsing MIDI files: %zu/%zu", b->n_done, b->n_jobs);
-        if (b->n_done == b->n_jobs) fputc('\n', stderr);
-        fflush(stderr);
-    } else if (b->n_done % 100 == 0 || b->n_done == b->n_jobs) {
-        log_info("parsed %zu/%zu MIDI files", b->n_done, b->n_jobs);
-    }
+    if (fn) fn(&p, user);
 }
 
 /* Parent: store one child's result. */
@@ -623,6 +620,7 @@ static void parse_done(void *arg, size_t index, isolate_status status, const uin
                        size_t out_len, const char *err)
 {
     build_ctx *b = arg;
+    assert(index < b->n_jobs);
     build_file *f = &b->files[b->jobs[index]];
     b->n_done++;
     switch (status) {
@@ -675,7 +673,9 @@ static void parse_done(void *arg, size_t index, isolate_status status, const uin
                  err && *err ? err : "could not start a parser process");
         break;
     }
-    progress(b);
+    assert(b->n_done <= b->n_jobs);
+    report(b->on_progress, b->user,
+           (cache_progress){.kind = CACHE_PROGRESS_PARSED, .n_done = b->n_done, .n_jobs = b->n_jobs});
 }
 
 /* Assign train/val to accepted files: by path hash, then make sure that with
@@ -772,8 +772,8 @@ oom_nofree:
     return -1;
 }
 
-int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result *res,
-                   char err[AURL_ERR_LEN])
+int cache_build_ex(const char *data_dir, int jobs, cache_progress_fn on_progress, void *user,
+                   cache_build_result *res, char err[AURL_ERR_LEN])
 {
     double t0 = clock_monotonic();
     cache_build_result r;
@@ -786,8 +786,8 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
 
     build_ctx b;
     memset(&b, 0, sizeof b);
-    b.quiet = quiet;
-    b.tty = isatty(STDERR_FILENO);
+    b.on_progress = on_progress;
+    b.user = user;
     struct stat top;
     if (stat(midi, &top) == 0) seen_dir(&b, &top);
     int rc = -1;
@@ -798,8 +798,11 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
     char perr[AURL_ERR_LEN];
     if (cache_open(data_dir, &prev, perr)) {
         prev = NULL;
-        if (!quiet && (access(tpath, F_OK) == 0 || access(ipath, F_OK) == 0))
-            log_warn("%s; rebuilding the cache from scratch", perr);
+        if (access(tpath, F_OK) == 0 || access(ipath, F_OK) == 0) {
+            char note[AURL_ERR_LEN + 64];
+            snprintf(note, sizeof note, "%s; rebuilding the cache from scratch", perr);
+            report(on_progress, user, (cache_progress){.kind = CACHE_PROGRESS_NOTICE, .message = note});
+        }
     }
 
     b.jobs = malloc((b.n ? b.n : 1) * sizeof *b.jobs);
@@ -854,12 +857,7 @@ int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result
     if (write_tokens(tpath, &b, total, &crc, err) || write_index(ipath, &b, total, crc, err))
         goto out;
     r.build_seconds = clock_monotonic() - t0;
-    if (!quiet)
-        printf("cache: %zu files: %zu accepted (%zu train, %zu val), %zu rejected; "
-               "%zu tokens, %.2f h of music; parsed %zu, re-used %zu; %.2f s\n",
-               r.n_files, r.n_accepted, r.n_accepted - r.n_val, r.n_val, r.n_rejected,
-               r.n_tokens, r.seconds_of_music / 3600.0, r.n_parsed, r.n_reused,
-               r.build_seconds);
+    report(on_progress, user, (cache_progress){.kind = CACHE_PROGRESS_DONE, .result = &r});
     rc = 0;
 out:
     cache_close(prev);
@@ -868,15 +866,18 @@ out:
     return rc;
 }
 
-int cache_build(const char *data_dir, int jobs, int quiet, char err[AURL_ERR_LEN])
+int cache_build(const char *data_dir, int jobs, char err[AURL_ERR_LEN])
 {
-    return cache_build_ex(data_dir, jobs, quiet, NULL, err);
+    return cache_build_ex(data_dir, jobs, NULL, NULL, NULL, err);
 }
 
-int cache_ensure(const char *data_dir, int jobs, int quiet, cache **out, char err[AURL_ERR_LEN])
+int cache_ensure(const char *data_dir, int jobs, cache_progress_fn on_progress, void *user, cache **out,
+                 char err[AURL_ERR_LEN])
 {
     if (cache_open(data_dir, out, err) == 0) return 0;
-    if (!quiet) log_warn("%s; building the token cache", err);
-    if (cache_build(data_dir, jobs, quiet, err)) return -1;
+    char note[AURL_ERR_LEN + 64];
+    snprintf(note, sizeof note, "%s; building the token cache", err);
+    report(on_progress, user, (cache_progress){.kind = CACHE_PROGRESS_NOTICE, .message = note});
+    if (cache_build_ex(data_dir, jobs, on_progress, user, NULL, err)) return -1;
     return cache_open(data_dir, out, err);
 }

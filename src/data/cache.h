@@ -52,21 +52,42 @@ typedef struct {
     double build_seconds;
 } cache_build_result;
 
+/* What a build reports while it runs (see cache_progress_fn). */
+typedef enum {
+    CACHE_PROGRESS_NOTICE, /* the existing cache cannot be used: message says why and what happens now */
+    CACHE_PROGRESS_PARSED, /* one more file parsed: n_done of n_jobs */
+    CACHE_PROGRESS_DONE    /* the build finished: result */
+} cache_progress_kind;
+
+typedef struct {
+    cache_progress_kind kind;
+    const char *message;              /* NOTICE: one line, no trailing newline */
+    size_t n_done, n_jobs;            /* PARSED: files parsed so far, files to parse */
+    const cache_build_result *result; /* DONE: what the build did */
+} cache_progress;
+
+/* Progress hook of cache_build_ex/cache_ensure, called in the building
+ * process; USER is the caller's pointer. The cache itself prints nothing:
+ * the caller shows (or not) what it is told. */
+typedef void (*cache_progress_fn)(const cache_progress *p, void *user);
+
 /* Build or refresh <data>/cache from <data>/midi with JOBS parser children
- * (<= 0: number of cores). Progress goes to stderr and a summary to stdout
- * unless QUIET. Returns 0 or -1 (err set). */
-int cache_build(const char *data_dir, int jobs, int quiet, char err[AURL_ERR_LEN]);
-/* cache_build that also reports what it did in *res (may be NULL). */
-int cache_build_ex(const char *data_dir, int jobs, int quiet, cache_build_result *res,
-                   char err[AURL_ERR_LEN]);
+ * (<= 0: number of cores), silently. Returns 0 or -1 (err set). */
+int cache_build(const char *data_dir, int jobs, char err[AURL_ERR_LEN]);
+/* cache_build that reports its progress to ON_PROGRESS (may be NULL) and
+ * what it did in *res (may be NULL). */
+int cache_build_ex(const char *data_dir, int jobs, cache_progress_fn on_progress, void *user,
+                   cache_build_result *res, char err[AURL_ERR_LEN]);
 
 /* Open and verify <data>/cache (magic, vocab version, checksum, index
  * consistency). Fails with a message naming the file and problem when the
  * cache is missing, stale or damaged. Returns 0 or -1. */
 int cache_open(const char *data_dir, cache **out, char err[AURL_ERR_LEN]);
-/* cache_open, and when that fails report why (unless QUIET), rebuild and
- * open again. Returns 0 or -1. */
-int cache_ensure(const char *data_dir, int jobs, int quiet, cache **out, char err[AURL_ERR_LEN]);
+/* cache_open, and when that fails report why (a NOTICE to ON_PROGRESS,
+ * which may be NULL), rebuild (reporting as cache_build_ex) and open
+ * again. Returns 0 or -1. */
+int cache_ensure(const char *data_dir, int jobs, cache_progress_fn on_progress, void *user, cache **out,
+                 char err[AURL_ERR_LEN]);
 /* Unmap and free C (NULL is fine). */
 void cache_close(cache *c);
 

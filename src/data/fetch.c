@@ -23,9 +23,10 @@
 #define MAX_WALK_DEPTH 32
 
 
-/* Run argv[0] (PATH lookup) in directory CWD; stdout to /dev/null when
- * QUIET. Returns the exit status, or -1 with err set when it could not run. */
-static int run_tool(char *const argv[], const char *cwd, int quiet, char err[AURL_ERR_LEN])
+/* Run argv[0] (PATH lookup) in directory CWD; stdout to /dev/null unless
+ * TOOL_OUTPUT. Returns the exit status, or -1 with err set when it could
+ * not run. */
+static int run_tool(char *const argv[], const char *cwd, int tool_output, char err[AURL_ERR_LEN])
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
@@ -43,7 +44,7 @@ static int run_tool(char *const argv[], const char *cwd, int quiet, char err[AUR
     if (pid == 0) {
         int e = 0;
         if (cwd && chdir(cwd) != 0) e = errno;
-        if (!e && quiet) {
+        if (!e && !tool_output) {
             int dn = open("/dev/null", O_WRONLY | O_CLOEXEC);
             if (dn >= 0) dup2(dn, STDOUT_FILENO); /* the copy is not close-on-exec */
         }
@@ -244,8 +245,14 @@ static int find_deb(const char *dir, const char *package, char out[PATH_LEN])
     return rc;
 }
 
+/* Tell the caller's hook about event EV (if there is a hook). */
+static void report(const fetch_opts *o, fetch_event ev)
+{
+    if (o->on_event) o->on_event(&ev, o->user);
+}
+
 static int fetch_in(const char *tmp, const char *midi_dir, const char *const *packages,
-                    size_t n, int quiet, fetch_result *res, char err[AURL_ERR_LEN])
+                    size_t n, const fetch_opts *o, fetch_result *res, char err[AURL_ERR_LEN])
 {
     char *argv[32];
     size_t a = 0;
@@ -255,11 +262,11 @@ static int fetch_in(const char *tmp, const char *midi_dir, const char *const *pa
         argv[a++] = "-o";
         argv[a++] = "APT::Sandbox::User=root";
     }
-    if (quiet) argv[a++] = "-qq";
+    if (!o->tool_output) argv[a++] = "-qq";
     for (size_t i = 0; i < n && a < 31; i++) argv[a++] = (char *)packages[i];
     argv[a] = NULL;
-    if (!quiet) log_info("downloading %zu Debian package(s) with apt-get", n);
-    int st = run_tool(argv, tmp, quiet, err);
+    report(o, (fetch_event){.kind = FETCH_EVENT_DOWNLOADING, .n_packages = n});
+    int st = run_tool(argv, tmp, o->tool_output, err);
     if (st < 0) return -1;
     if (st != 0) {
         errmsg_set(err, "apt-get download failed (exit status %d): check network "
@@ -277,7 +284,7 @@ static int fetch_in(const char *tmp, const char *midi_dir, const char *const *pa
             return -1;
         }
         char *xargv[] = {"dpkg-deb", "-x", deb, dest, NULL};
-        st = run_tool(xargv, NULL, quiet, err);
+        st = run_tool(xargv, NULL, o->tool_output, err);
         if (st < 0) return -1;
         if (st != 0) {
             errmsg_set(err, "dpkg-deb -x %s failed (exit status %d)", deb, st);
@@ -285,10 +292,8 @@ static int fetch_in(const char *tmp, const char *midi_dir, const char *const *pa
         }
         fetch_result one = {0};
         if (fetch_install_tree(dest, packages[i], midi_dir, &one, err)) return -1;
-        if (!quiet)
-            printf("fetch: %s: %zu MIDI files (%zu written, %zu unchanged) in %s/%s\n",
-                   packages[i], one.n_found, one.n_written, one.n_unchanged, midi_dir,
-                   packages[i]);
+        report(o, (fetch_event){.kind = FETCH_EVENT_PACKAGE, .package = packages[i], .result = &one,
+                                .midi_dir = midi_dir});
         res->n_found += one.n_found;
         res->n_written += one.n_written;
         res->n_unchanged += one.n_unchanged;
@@ -296,9 +301,10 @@ static int fetch_in(const char *tmp, const char *midi_dir, const char *const *pa
     return 0;
 }
 
-int fetch_packages(const char *data_dir, const char *const *packages, size_t n, int quiet,
+int fetch_packages(const char *data_dir, const char *const *packages, size_t n, const fetch_opts *opts,
                    fetch_result *res, char err[AURL_ERR_LEN])
 {
+    static const fetch_opts silent = {0};
     fetch_result r = {0};
     char midi_dir[PATH_LEN];
     if (snprintf(midi_dir, sizeof midi_dir, "%s/midi", data_dir) >= PATH_LEN) {
@@ -314,7 +320,7 @@ int fetch_packages(const char *data_dir, const char *const *packages, size_t n, 
                  strerror(errno));
         return -1;
     }
-    int rc = fetch_in(tmp, midi_dir, packages, n, quiet, &r, err);
+    int rc = fetch_in(tmp, midi_dir, packages, n, opts ? opts : &silent, &r, err);
     remove_tree(tmp);
     if (res) *res = r;
     return rc;

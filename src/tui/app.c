@@ -28,7 +28,7 @@ void app_stage_progress(int stage, int64_t *step, int *epoch)
     *step = ss->step;
     *epoch = ss->epoch;
     if (a->run.pid > 0 && a->tail.have_train && a->tail.last_stage == stage && a->tail.last_step > ss->step &&
-        ss->status != 2) {
+        ss->status != STAGE_COMPLETE) {
         *step = a->tail.last_step;
         if (a->tail.last_epoch >= 0 && a->tail.last_epoch < 1e6) *epoch = (int)a->tail.last_epoch;
     }

@@ -60,7 +60,7 @@ static void draw_progress(WINDOW *w, int y, int x, int h, int wd)
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
         const train_stage_state *ss = &st->stages[i];
         app_stage_progress(i + 1, &done[i], &epoch[i]);
-        if (ss->status == 2 && ss->total_steps <= 0) done[i] = 1;
+        if (ss->status == STAGE_COMPLETE && ss->total_steps <= 0) done[i] = 1;
         total[i] = ss->total_steps;
         if (ss->total_steps > guess) guess = ss->total_steps;
     }
@@ -75,11 +75,11 @@ static void draw_progress(WINDOW *w, int y, int x, int h, int wd)
         const train_stage_state *ss = &st->stages[i];
         char lab[32], num[32];
         stage_label(ss, i, lab, sizeof lab);
-        int cur = a->run.have_state && st->current_stage == i + 1 && ss->status != 2;
+        int cur = a->run.have_state && st->current_stage == i + 1 && ss->status != STAGE_COMPLETE;
         widget_textf(w, row, x + 1, 13, cur ? term_attr(ROLE_ACCENT) : A_NORMAL, "%c%-11.11s ", cur ? '>' : ' ', lab);
-        double f = ss->status == 2 ? 1 : total[i] > 0 ? (double)done[i] / total[i] : 0;
-        widget_bar(w, row, x + 14, barw, f, ss->status == 2 ? term_attr(ROLE_GOOD) : term_attr(ROLE_ACCENT));
-        if (ss->status == 2) snprintf(num, sizeof num, " done");
+        double f = ss->status == STAGE_COMPLETE ? 1 : total[i] > 0 ? (double)done[i] / total[i] : 0;
+        widget_bar(w, row, x + 14, barw, f, ss->status == STAGE_COMPLETE ? term_attr(ROLE_GOOD) : term_attr(ROLE_ACCENT));
+        if (ss->status == STAGE_COMPLETE) snprintf(num, sizeof num, " done");
         else if (total[i] > 0) snprintf(num, sizeof num, " ep%d %lld/%lld", epoch[i] + 1, (long long)done[i], (long long)total[i]);
         else snprintf(num, sizeof num, " -");
         widget_text(w, row, x + 14 + barw, inner - 13 - barw, A_NORMAL, num);

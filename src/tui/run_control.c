@@ -30,8 +30,8 @@ run_state run_control_classify(int pid, char proc_state, const train_state *st, 
     if (!have_state || !st) return RUN_IDLE;
     int partial = 0, complete = 0;
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
-        partial |= st->stages[i].status == 1;
-        complete |= st->stages[i].status == 2;
+        partial |= st->stages[i].status == STAGE_PARTIAL;
+        complete |= st->stages[i].status == STAGE_COMPLETE;
     }
     return !partial && complete ? RUN_FINISHED : RUN_IDLE;
 }
@@ -153,20 +153,6 @@ int run_control_start(const char *self_exe, const aurl_globals *g, int stage, co
     }
     args[n] = NULL;
     return run_control_spawn(self_exe, g, args, out, out_len, 30);
-}
-
-void run_control_configs_dir(const char *self_exe, char *out, size_t len)
-{
-    snprintf(out, len, "configs");
-    if (file_is_dir("configs/stages") || !self_exe) return;
-    char cand[4200];
-    snprintf(cand, sizeof cand, "%s", self_exe);
-    char *slash = strrchr(cand, '/');
-    if (!slash) return;
-    snprintf(slash, sizeof cand - (size_t)(slash - cand), "/configs");
-    char st[4300];
-    snprintf(st, sizeof st, "%s/stages", cand);
-    if (file_is_dir(st)) snprintf(out, len, "%s", cand);
 }
 
 static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }

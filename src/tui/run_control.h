@@ -45,9 +45,6 @@ int run_control_spawn(const char *self_exe, const aurl_globals *g, const char *c
  * run_control_spawn; OUT gets the trainer's message. */
 int run_control_start(const char *self_exe, const aurl_globals *g, int stage, const char *profile, char *out,
                       size_t out_len);
-/* The configs dir the trainer will use: ./configs if it has stages/, else
- * configs/ next to SELF_EXE. */
-void run_control_configs_dir(const char *self_exe, char *out, size_t len);
 /* Names (without .yaml) of the YAML files in CONFIGS_DIR/profiles, sorted; at most
  * MAX. Returns the count (0 if none or no dir). */
 int run_control_profiles(const char *configs_dir, char names[][32], int max);

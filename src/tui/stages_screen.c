@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/train/train_config.h"
 #include "engine/train/trainer.h"
 #include "tui/app.h"
 #include "tui/screen.h"
@@ -27,7 +28,7 @@ typedef struct {
 static void find_configs(stages_state *st, const tui_ctx *c)
 {
     char dir[4200];
-    run_control_configs_dir(c->self_exe, dir, sizeof dir);
+    train_config_find_dir(c->self_exe, dir, sizeof dir);
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) {
         char path[4200], err[256];
         st->cfg[i][0] = 0;
@@ -82,10 +83,10 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
         app_stage_progress(i + 1, &step, &epoch);
         if (running) snprintf(state, sizeof state, "%s %lld/%lld", a->run.state == RUN_PAUSED ? "paused" : "running",
                               (long long)step, (long long)ss->total_steps);
-        else if (ss->status == 2) snprintf(state, sizeof state, "done (%lld steps)", (long long)ss->step);
-        else if (ss->status == 1) snprintf(state, sizeof state, "partial %lld/%lld", (long long)ss->step, (long long)ss->total_steps);
+        else if (ss->status == STAGE_COMPLETE) snprintf(state, sizeof state, "done (%lld steps)", (long long)ss->step);
+        else if (ss->status == STAGE_PARTIAL) snprintf(state, sizeof state, "partial %lld/%lld", (long long)ss->step, (long long)ss->total_steps);
         else snprintf(state, sizeof state, "not started");
-        if (isfinite(ss->best_val_loss) && ss->status) snprintf(best, sizeof best, "%.4f @%lld", ss->best_val_loss, (long long)ss->best_step);
+        if (isfinite(ss->best_val_loss) && ss->status != STAGE_NOT_STARTED) snprintf(best, sizeof best, "%.4f @%lld", ss->best_val_loss, (long long)ss->best_step);
         attr_t at = i == st->sel ? term_attr(ROLE_SELECTED) : running ? term_attr(ROLE_GOOD) : A_NORMAL;
         widget_textf(w, 4 + i, 2, W - 4, at, "%c %-3d %-26s %-22s %s", i == st->sel ? '>' : ' ', i + 1,
                      st->cfg[i][0] ? st->cfg[i] : "(missing)", state, best);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/train/train_config.h"
 #include "tui/app.h"
 #include "tui/screen.h"
 #include "tui/term.h"
@@ -165,7 +166,7 @@ static void start_or_stop(tui_ctx *c, profile_dialog *pd)
         start_trainer(c, a->run.st.profile);
     } else {
         char dir[4200];
-        run_control_configs_dir(c->self_exe, dir, sizeof dir);
+        train_config_find_dir(c->self_exe, dir, sizeof dir);
         pd->n = run_control_profiles(dir, pd->names, MAX_PROFILES);
         pd->sel = 0;
         for (int i = 0; i < pd->n; i++)

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/tokenizer.h"
 #include "engine/model/model_yaml.h"
+#include "util/fileio.h"
 #include "util/hash.h"
 #include "util/yaml_doc.h"
 
@@ -328,4 +330,24 @@ void train_config_hash(const train_config *cfg, char out[32])
         for (size_t i = 0; i < sizeof vr / sizeof vr[0]; i++) h = mix_d(h, vr[i]);
     }
     snprintf(out, 32, "%016llx", (unsigned long long)h);
+}
+
+void train_config_find_dir(const char *exe_path, char *out, size_t len)
+{
+    snprintf(out, len, "configs");
+    if (file_is_dir("configs/stages")) return;
+    char exe[4096];
+    if (!exe_path) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) return;
+        exe[n] = 0;
+    } else {
+        snprintf(exe, sizeof exe, "%s", exe_path);
+    }
+    char *slash = strrchr(exe, '/');
+    if (!slash) return;
+    *slash = 0;
+    char stages[4200];
+    snprintf(stages, sizeof stages, "%s/configs/stages", exe);
+    if (file_is_dir(stages)) snprintf(out, len, "%s/configs", exe);
 }

@@ -7,6 +7,7 @@
 #ifndef AURL_TRAIN_CONFIG_H
 #define AURL_TRAIN_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "data/augment.h"
@@ -63,4 +64,10 @@ int train_config_load(train_config *cfg, const char *stage_path, const char *pro
  * augmentation, optimiser, seed; not the stage's length or bookkeeping), so
  * a stage resumes only under the configuration it started with. */
 void train_config_hash(const train_config *cfg, char out[32]);
+
+/* The configs directory (holding stages/ and profiles/) that `aurl train`
+ * and the TUI use: ./configs when it has stages/, else configs/ beside the
+ * executable EXE_PATH (NULL: this process's, /proc/self/exe) when that has
+ * stages/, else "configs". Writes it to OUT (LEN bytes). */
+void train_config_find_dir(const char *exe_path, char *out, size_t len);
 #endif

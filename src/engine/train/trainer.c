@@ -4,6 +4,7 @@
  * replays exactly what an uninterrupted run would have done. */
 #include "engine/train/trainer.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +28,7 @@
 #include "engine/model/vaegan.h"
 #include "util/clock.h"
 #include "util/fileio.h"
+#include "util/globals.h"
 #include "util/json_num.h"
 #include "util/log.h"
 
@@ -98,7 +99,12 @@ typedef struct {
     size_t batches_per_epoch;
     long long total_steps;
     double unigram_entropy; /* nats/token of the training split */
-    int tty;
+    /* this process's session on the stage: throughput and ETA */
+    long long start_step;     /* the step it started (or resumed) at */
+    double started;           /* clock_monotonic() then */
+    double window_start;      /* start of the current throughput window */
+    long long window_tokens, window_steps;
+    float last_loss;          /* of the latest step */
 } stage_run;
 
 static void stage_path(const stage_run *r, const char *kind, char *out, size_t len)
@@ -404,27 +410,29 @@ static int patience_exhausted(const stage_run *r)
     return r->cfg->patience > 0 && r->ss->evals_since_best >= r->cfg->patience;
 }
 
-static void print_progress(stage_run *r, float loss, double tok_per_s, double started, long long start_step)
+/* Hand P to the caller's progress hook, if there is one. */
+static void report(const stage_run *r, train_progress p)
 {
-    long long done = r->ss->step - start_step, left = r->total_steps - r->ss->step;
-    double rate = done > 0 ? done / (clock_monotonic() - started) : 0;
-    double eta = rate > 0 ? left / rate : 0;
-    char best[32] = "-";
-    if (isfinite(r->ss->best_val_loss)) snprintf(best, sizeof best, "%.3f", r->ss->best_val_loss);
-    if (r->tty) {
-        char line[256];
-        snprintf(line, sizeof line, "stage %d epoch %d step %lld/%lld loss %.3f best val %s %.0f tok/s ETA %dm%02ds",
-                 r->cfg->stage, r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s,
-                 (int)(eta / 60), (int)fmod(eta, 60));
-        /* one line that fits the terminal, so \r can redraw it */
-        struct winsize ws;
-        int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
-        if (cols - 1 < (int)sizeof line) line[cols - 1] = 0;
-        fprintf(stderr, "\r%s\033[K", line);
-    } else {
-        log_info("stage %d epoch %d step %lld/%lld loss %.4f best val %s %.0f tok/s ETA %.0fs", r->cfg->stage,
-                 r->ss->epoch + 1, (long long)r->ss->step, r->total_steps, loss, best, tok_per_s, eta);
-    }
+    if (r->opts->on_progress) r->opts->on_progress(&p, r->opts->progress_user);
+}
+
+/* The trainer is about to log: a progress line drawn in place should end. */
+static void report_break(const stage_run *r) { report(r, (train_progress){.kind = TRAIN_PROGRESS_BREAK}); }
+
+/* Progress after a train record, with the ETA at this session's rate. */
+static void report_progress(const stage_run *r, float loss, double tok_per_s)
+{
+    long long done = r->ss->step - r->start_step, left = r->total_steps - r->ss->step;
+    double rate = done > 0 ? done / (clock_monotonic() - r->started) : 0;
+    report(r, (train_progress){.kind = TRAIN_PROGRESS_STEP,
+                               .stage = r->cfg->stage,
+                               .epoch = r->ss->epoch + 1,
+                               .step = r->ss->step,
+                               .total_steps = r->total_steps,
+                               .loss = loss,
+                               .best_val_loss = r->ss->best_val_loss,
+                               .tokens_per_s = tok_per_s,
+                               .eta_seconds = rate > 0 ? left / rate : 0});
 }
 
 /* Resume from the stage's `last` checkpoint or, if that is damaged, from
@@ -458,8 +466,6 @@ static int resume_from_checkpoints(stage_run *r)
     return -1;
 }
 
-/* Initialise weights: resume this stage, or start from the previous stage's
- * best, or from scratch. Returns 0 or -1. */
 /* Read the step, validation loss (NAN if none) and config hash from a
  * checkpoint's header without loading its tensors. 0 or -1. */
 static int read_checkpoint_meta(const char *path, long long *step, double *val_loss, char hash[32])
@@ -493,7 +499,7 @@ static int recover_stage_from_checkpoints(stage_run *r, const char *hash)
     double val;
     stage_path(r, "last", path, sizeof path);
     if (read_checkpoint_meta(path, &step, &val, ckhash) != 0 || strcmp(ckhash, hash) != 0) return 0;
-    ss->status = 1;
+    ss->status = STAGE_PARTIAL;
     ss->step = step;
     snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
     snprintf(ss->last_checkpoint, sizeof ss->last_checkpoint, "%s", relative_to_outputs(r, path));
@@ -508,17 +514,19 @@ static int recover_stage_from_checkpoints(stage_run *r, const char *hash)
     return 1;
 }
 
+/* Initialise weights: resume this stage, or start from the previous stage's
+ * best, or from scratch. Returns 0 or -1. */
 static int prepare_weights(stage_run *r, train_stage_state *prev)
 {
     char err[AURL_ERR_LEN], path[4096];
     train_stage_state *ss = r->ss;
     char hash[32];
     train_config_hash(r->cfg, hash);
-    if (ss->status == 0 && !ss->last_checkpoint[0]) {
+    if (ss->status == STAGE_NOT_STARTED && !ss->last_checkpoint[0]) {
         ss->best_val_loss = INFINITY;
         recover_stage_from_checkpoints(r, hash);
     }
-    if (ss->status == 1 && ss->last_checkpoint[0]) {
+    if (ss->status == STAGE_PARTIAL && ss->last_checkpoint[0]) {
         if (strcmp(hash, ss->config_hash) != 0) {
             log_warn("stage %d: its configuration changed since the last run; starting the stage again",
                      r->cfg->stage);
@@ -531,7 +539,7 @@ static int prepare_weights(stage_run *r, train_stage_state *prev)
     memset(ss, 0, sizeof *ss);
     ss->best_val_loss = INFINITY;
     ss->started_at = keep_started ? keep_started : time(NULL);
-    ss->status = 1;
+    ss->status = STAGE_PARTIAL;
     snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
     if (r->cfg->init_from_previous && prev && prev->best_checkpoint[0]) {
         snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, prev->best_checkpoint);
@@ -560,196 +568,280 @@ static double unigram_entropy_nats(const cache *c)
     return h;
 }
 
-/* Train one stage to completion or until a stop signal. Returns 0 (done),
- * 3 (stopped by signal, checkpointed), 1 (failure), 2 (bad config/data). */
-static int run_stage(const trainer_opts *o, const train_config *cfg, train_state *st, const char *state_path,
-                     const char *config_path, cache *c)
+/* run_stage's result besides the AURL_EXIT_* codes: stopped by a signal
+ * after writing a checkpoint. */
+#define RUN_STAGE_STOPPED 3
+
+/* Open the training and validation windows, choose the subset, size the
+ * stage (batches per epoch, total steps) and allocate the batch buffers.
+ * AURL_EXIT_OK, or the exit code of the failure (logged). */
+static int stage_open_data(stage_run *r, cache *c)
 {
+    const train_config *cfg = r->cfg;
+    const char *data_dir = r->opts->data_dir;
     char err[AURL_ERR_LEN];
-    stage_run r = {.opts = o, .cfg = cfg, .state = st, .ss = &st->stages[cfg->stage - 1],
-                   .state_path = state_path, .tty = isatty(STDERR_FILENO) && !o->quiet};
-    int rc = 1;
     int B = cfg->batch_size, T = cfg->seq_len;
-    if (dataset_open(&r.train, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+    if (dataset_open(&r->train, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
         log_error("%s; put MIDI files under %s/midi (or run `aurl data fetch`), see `aurl data stats`", err,
-                  o->data_dir);
-        rc = 2;
-        goto out;
+                  data_dir);
+        return AURL_EXIT_USAGE;
     }
-    if (dataset_open(&r.val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
+    if (dataset_open(&r->val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
         /* e.g. a collection of one file: validate on the training windows */
         log_warn("%s; validating on the training data instead (add more MIDI files for a real held-out loss)", err);
-        if (dataset_open(&r.val, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+        if (dataset_open(&r->val, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
             log_error("%s", err);
-            rc = 2;
-            goto out;
+            return AURL_EXIT_USAGE;
         }
     }
-    if (cfg->subset > 0 && (size_t)cfg->subset < dataset_n_windows(r.train)) {
+    if (cfg->subset > 0 && (size_t)cfg->subset < dataset_n_windows(r->train)) {
         log_info("stage %d: training on a fixed subset of %lld of the %zu training windows", cfg->stage,
-                 cfg->subset, dataset_n_windows(r.train));
-        if (dataset_keep_subset(r.train, (size_t)cfg->subset, cfg->seed) != 0) {
+                 cfg->subset, dataset_n_windows(r->train));
+        if (dataset_keep_subset(r->train, (size_t)cfg->subset, cfg->seed) != 0) {
             log_error("out of memory choosing the training subset");
-            goto out;
+            return AURL_EXIT_RUNTIME;
         }
     }
-    r.batches_per_epoch = dataset_batches_per_epoch(r.train, B);
-    if (r.batches_per_epoch == 0) {
-        log_error("%s: not enough training data for one batch of %d windows", o->data_dir, B);
-        rc = 2;
-        goto out;
+    r->batches_per_epoch = dataset_batches_per_epoch(r->train, B);
+    if (r->batches_per_epoch == 0) {
+        log_error("%s: not enough training data for one batch of %d windows", data_dir, B);
+        return AURL_EXIT_USAGE;
     }
-    r.total_steps = (long long)r.batches_per_epoch * cfg->epochs;
-    if (cfg->max_steps > 0 && cfg->max_steps < r.total_steps) r.total_steps = cfg->max_steps;
-    r.inputs = malloc(sizeof(int32_t) * B * T);
-    r.targets = malloc(sizeof(int32_t) * B * T);
-    if (!r.inputs || !r.targets) {
+    r->total_steps = (long long)r->batches_per_epoch * cfg->epochs;
+    if (cfg->max_steps > 0 && cfg->max_steps < r->total_steps) r->total_steps = cfg->max_steps;
+    r->inputs = malloc(sizeof(int32_t) * B * T);
+    r->targets = malloc(sizeof(int32_t) * B * T);
+    if (!r->inputs || !r->targets) {
         log_error("out of memory");
-        goto out;
+        return AURL_EXIT_RUNTIME;
     }
-    adamw_config ac = adamw_default_config((float)cfg->lr, (float)cfg->min_lr, cfg->warmup_steps, r.total_steps);
+    return AURL_EXIT_OK;
+}
+
+/* Build the model and its optimiser for the stage's schedule and set its
+ * weights (prepare_weights). AURL_EXIT_OK or the failure's exit code. */
+static int stage_build_model(stage_run *r, const char *config_path)
+{
+    const train_config *cfg = r->cfg;
+    char err[AURL_ERR_LEN];
+    adamw_config ac = adamw_default_config((float)cfg->lr, (float)cfg->min_lr, cfg->warmup_steps, r->total_steps);
     ac.beta1 = (float)cfg->beta1;
     ac.beta2 = (float)cfg->beta2;
     ac.eps = (float)cfg->eps;
     ac.weight_decay = (float)cfg->weight_decay;
     ac.grad_clip = (float)cfg->grad_clip;
-    if (model_build(&r, &ac, err) != 0) {
+    if (model_build(r, &ac, err) != 0) {
         log_error("%s: %s", config_path, err);
-        rc = 2;
-        goto out;
+        return AURL_EXIT_USAGE;
     }
-    if (prepare_weights(&r, cfg->stage > 1 ? &st->stages[cfg->stage - 2] : NULL) != 0) goto out;
-    r.ss->total_steps = r.total_steps;
-    snprintf(r.ss->config_path, sizeof r.ss->config_path, "%s", config_path);
-    st->current_stage = cfg->stage;
-    if (metrics_open(&r.met, o->outputs_dir, cfg->stage, err) != 0) {
-        log_error("%s", err);
-        goto out;
-    }
-    r.unigram_entropy = unigram_entropy_nats(c);
+    train_stage_state *prev = cfg->stage > 1 ? &r->state->stages[cfg->stage - 2] : NULL;
+    return prepare_weights(r, prev) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+}
+
+/* Log what the stage trains: sizes, windows, steps, and the VAE-GAN's settings. */
+static void log_stage_plan(const stage_run *r)
+{
+    const train_config *cfg = r->cfg;
     log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
              "epoch, %lld steps; unigram entropy %.3f nats",
-             cfg->stage, cfg->name, cfg->mode, model_n_params(&r), dataset_n_windows(r.train),
-             dataset_n_windows(r.val), T, r.batches_per_epoch, r.total_steps, r.unigram_entropy);
-    if (r.vg) {
-        const vae_config *v = &cfg->vae;
-        const disc_config *dc = &cfg->disc;
-        log_info("stage %d: vae %zu parameters (encoder %d layers, latents %d/%d/%d over %d/%d/%d segments, free bits "
-                 "%g, beta %s max %g warmup %ld), discriminator %zu (embed %d, hidden %d, %d scales, %s loss, n_critic "
-                 "%d, lr %g), total %zu; GAN from step %ld, tau %g, adv weight %g (max ratio %g), fm weight %g",
-                 cfg->stage, vaegan_n_params_vae(r.vg), v->enc_layers, v->latent_dim[0], v->latent_dim[1],
-                 v->latent_dim[2], v->n_segments[0], v->n_segments[1], v->n_segments[2], v->free_bits,
-                 beta_kind_name(v->beta.kind), v->beta.beta_max, v->beta.warmup_steps, vaegan_n_params_disc(r.vg),
-                 dc->embed, dc->hidden, dc->n_scales, gan_loss_kind_name(dc->loss), dc->n_critic, dc->lr,
-                 model_n_params(&r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
-                 cfg->gan.fm_weight);
-    }
-    {
-        char note[128];
-        snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r.ss->step ? "resumed" : "started",
-                 (long long)r.ss->step);
-        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
-    }
-    if (save_state(&r) != 0) goto out;
+             cfg->stage, cfg->name, cfg->mode, model_n_params(r), dataset_n_windows(r->train),
+             dataset_n_windows(r->val), cfg->seq_len, r->batches_per_epoch, r->total_steps, r->unigram_entropy);
+    if (!r->vg) return;
+    const vae_config *v = &cfg->vae;
+    const disc_config *dc = &cfg->disc;
+    log_info("stage %d: vae %zu parameters (encoder %d layers, latents %d/%d/%d over %d/%d/%d segments, free bits "
+             "%g, beta %s max %g warmup %ld), discriminator %zu (embed %d, hidden %d, %d scales, %s loss, n_critic "
+             "%d, lr %g), total %zu; GAN from step %ld, tau %g, adv weight %g (max ratio %g), fm weight %g",
+             cfg->stage, vaegan_n_params_vae(r->vg), v->enc_layers, v->latent_dim[0], v->latent_dim[1],
+             v->latent_dim[2], v->n_segments[0], v->n_segments[1], v->n_segments[2], v->free_bits,
+             beta_kind_name(v->beta.kind), v->beta.beta_max, v->beta.warmup_steps, vaegan_n_params_disc(r->vg),
+             dc->embed, dc->hidden, dc->n_scales, gan_loss_kind_name(dc->loss), dc->n_critic, dc->lr,
+             model_n_params(r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
+             cfg->gan.fm_weight);
+}
 
+/* Everything before the first step: data, model, weights (resumed or
+ * fresh), the state and metrics files. AURL_EXIT_OK or the exit code. */
+static int stage_setup(stage_run *r, cache *c, const char *config_path)
+{
+    const train_config *cfg = r->cfg;
+    char err[AURL_ERR_LEN];
+    int rc = stage_open_data(r, c);
+    if (rc == AURL_EXIT_OK) rc = stage_build_model(r, config_path);
+    if (rc != AURL_EXIT_OK) return rc;
+    r->ss->total_steps = r->total_steps;
+    snprintf(r->ss->config_path, sizeof r->ss->config_path, "%s", config_path);
+    r->state->current_stage = cfg->stage;
+    if (metrics_open(&r->met, r->opts->outputs_dir, cfg->stage, err) != 0) {
+        log_error("%s", err);
+        return AURL_EXIT_RUNTIME;
+    }
+    r->unigram_entropy = unigram_entropy_nats(c);
+    log_stage_plan(r);
+    char note[128];
+    snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r->ss->step ? "resumed" : "started",
+             (long long)r->ss->step);
+    metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
+    return save_state(r) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+}
+
+/* The train record of the steps since the last one (loss, lr, grad_norm,
+ * throughput and epoch first: what `aurl status` reads; then the model's
+ * other terms), and the progress report. */
+static void log_train_record(stage_run *r, const step_result *res, uint64_t epoch, size_t batch)
+{
+    assert(res->n >= 3 && res->n <= STEP_MAX_METRICS);
+    double t = clock_monotonic();
+    double tps = r->window_tokens / fmax(t - r->window_start, 1e-9);
+    double sps = r->window_steps / fmax(t - r->window_start, 1e-9);
+    const char *names[STEP_MAX_METRICS + 3] = {res->names[0], res->names[1], res->names[2], "tokens_per_s",
+                                               "steps_per_s", "epoch"};
+    double vals[STEP_MAX_METRICS + 3] = {res->vals[0], res->vals[1], res->vals[2], tps, sps,
+                                         (double)epoch + (double)batch / r->batches_per_epoch};
+    int n = 6;
+    for (int i = 3; i < res->n; i++, n++) names[n] = res->names[i], vals[n] = res->vals[i];
+    metrics_log(r->met, "train", r->ss->step, n, names, vals, NULL);
+    report_progress(r, res->loss, tps);
+    r->window_start = t;
+    r->window_tokens = r->window_steps = 0;
+}
+
+/* One optimiser step at r->ss->step: its batch (a function of seed and
+ * step), the update, and every log_every steps the train record. */
+static void train_one_step(stage_run *r)
+{
+    const train_config *cfg = r->cfg;
+    assert(r->batches_per_epoch > 0 && r->ss->step < r->total_steps);
+    long long step = r->ss->step;
+    uint64_t epoch = (uint64_t)(step / (long long)r->batches_per_epoch);
+    size_t batch = (size_t)(step % (long long)r->batches_per_epoch);
+    if ((int)epoch != r->ss->epoch) {
+        char note[64];
+        snprintf(note, sizeof note, "epoch %d started", (int)epoch + 1);
+        metrics_log(r->met, "event", step, 0, NULL, NULL, note);
+    }
+    r->ss->epoch = (int)epoch;
     const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
-    if (r.model) transformer_zero_grad(r.model); /* transformer_step zeroes them after every step */
-    long long start_step = r.ss->step;
-    double started = clock_monotonic(), window_start = started;
-    long long window_tokens = 0, window_steps = 0;
-    float last_loss = NAN;
-    while (r.ss->step < r.total_steps) {
-        long long step = r.ss->step;
-        uint64_t epoch = (uint64_t)(step / (long long)r.batches_per_epoch);
-        size_t batch = (size_t)(step % (long long)r.batches_per_epoch);
-        if ((int)epoch != r.ss->epoch) {
-            char note[64];
-            snprintf(note, sizeof note, "epoch %d started", (int)epoch + 1);
-            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
-        }
-        r.ss->epoch = (int)epoch;
-        dataset_get_batch(r.train, B, cfg->seed, epoch, batch, 1, aug, r.inputs, r.targets);
-        step_result res;
-        model_train_step(&r, step, &res);
-        float loss = res.loss;
-        if (res.skipped) {
-            char note[128];
-            snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
-                     res.lr_mult);
-            metrics_log(r.met, "event", step, 0, NULL, NULL, note);
-        }
-        r.ss->step = step + 1;
-        window_tokens += res.tokens;
-        window_steps++;
-        last_loss = loss;
-        if (r.ss->step % cfg->log_every == 0 || r.ss->step == r.total_steps) {
-            double t = clock_monotonic();
-            double tps = window_tokens / fmax(t - window_start, 1e-9);
-            double sps = window_steps / fmax(t - window_start, 1e-9);
-            /* loss, lr, grad_norm, throughput, epoch first (what `aurl status` reads), then the rest */
-            const char *names[STEP_MAX_METRICS + 3] = {res.names[0], res.names[1], res.names[2], "tokens_per_s",
-                                                       "steps_per_s", "epoch"};
-            double vals[STEP_MAX_METRICS + 3] = {res.vals[0], res.vals[1], res.vals[2], tps, sps,
-                                                 (double)epoch + (double)batch / r.batches_per_epoch};
-            int n = 6;
-            for (int i = 3; i < res.n; i++, n++) names[n] = res.names[i], vals[n] = res.vals[i];
-            metrics_log(r.met, "train", r.ss->step, n, names, vals, NULL);
-            print_progress(&r, loss, tps, started, start_step);
-            window_start = t;
-            window_tokens = window_steps = 0;
-        }
-        int epoch_end = r.ss->step % (long long)r.batches_per_epoch == 0;
-        int want_eval = cfg->eval_every > 0 ? r.ss->step % cfg->eval_every == 0 : epoch_end;
-        int early_stop = 0;
-        if (want_eval || r.ss->step == r.total_steps) {
-            if (r.tty) fputc('\n', stderr);
-            run_eval(&r);
-            early_stop = patience_exhausted(&r) && r.ss->step < r.total_steps;
-        }
-        if (early_stop) {
+    dataset_get_batch(r->train, cfg->batch_size, cfg->seed, epoch, batch, 1, aug, r->inputs, r->targets);
+    step_result res;
+    model_train_step(r, step, &res);
+    if (res.skipped) {
+        char note[128];
+        snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
+                 res.lr_mult);
+        metrics_log(r->met, "event", step, 0, NULL, NULL, note);
+    }
+    r->ss->step = step + 1;
+    r->window_tokens += res.tokens;
+    r->window_steps++;
+    r->last_loss = res.loss;
+    if (r->ss->step % cfg->log_every == 0 || r->ss->step == r->total_steps) log_train_record(r, &res, epoch, batch);
+}
+
+/* What the step loop does after a step. */
+typedef enum { LOOP_CONTINUE, LOOP_EARLY_STOP, LOOP_SIGNALLED, LOOP_FAILED } loop_next;
+
+/* After a step: validation when due (and early stopping), the periodic or
+ * requested checkpoint, and a stop signal (checkpoint, then stop). */
+static loop_next after_step(stage_run *r)
+{
+    const train_config *cfg = r->cfg;
+    assert(cfg->checkpoint_every > 0);
+    int epoch_end = r->ss->step % (long long)r->batches_per_epoch == 0;
+    int want_eval = cfg->eval_every > 0 ? r->ss->step % cfg->eval_every == 0 : epoch_end;
+    if (want_eval || r->ss->step == r->total_steps) {
+        report_break(r);
+        run_eval(r);
+        if (patience_exhausted(r) && r->ss->step < r->total_steps) {
             char note[160];
             snprintf(note, sizeof note, "early stop at step %lld: no improvement over %.4f in %d evaluations",
-                     (long long)r.ss->step, r.ss->best_val_loss, r.ss->evals_since_best);
-            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
+                     (long long)r->ss->step, r->ss->best_val_loss, r->ss->evals_since_best);
+            metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
             log_info("stage %d: %s", cfg->stage, note);
-            r.ss->stopped_early = 1;
-            break;
-        }
-        if (r.ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
-            g_checkpoint_requested = 0;
-            if (checkpoint_last(&r) != 0) goto out;
-        }
-        if (g_stop_requested) {
-            if (r.tty) fputc('\n', stderr);
-            log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r.ss->step,
-                     (int)g_stop_requested);
-            if (checkpoint_last(&r) != 0) goto out;
-            metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, "stopped by signal");
-            rc = 3;
-            goto out;
+            r->ss->stopped_early = 1;
+            return LOOP_EARLY_STOP;
         }
     }
-    if (r.tty) fputc('\n', stderr);
-    if (checkpoint_last(&r) != 0) goto out;
-    r.ss->status = 2;
-    r.ss->finished_at = time(NULL);
-    if (cfg->stage < TRAIN_MAX_STAGES && !o->only_stage && !o->config_file) st->current_stage = cfg->stage + 1;
-    if (save_state(&r) != 0) goto out;
-    {
-        char note[128];
-        snprintf(note, sizeof note, "stage %d complete: best val loss %.4f at step %lld", cfg->stage,
-                 r.ss->best_val_loss, (long long)r.ss->best_step);
-        metrics_log(r.met, "event", r.ss->step, 0, NULL, NULL, note);
-        log_info("%s (last train loss %.4f)", note, last_loss);
+    if (r->ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
+        g_checkpoint_requested = 0;
+        if (checkpoint_last(r) != 0) return LOOP_FAILED;
     }
-    rc = 0;
-out:
-    metrics_close(r.met);
-    model_free(&r);
-    dataset_close(r.train);
-    dataset_close(r.val);
-    free(r.inputs);
-    free(r.targets);
+    if (g_stop_requested) {
+        report_break(r);
+        log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r->ss->step,
+                 (int)g_stop_requested);
+        if (checkpoint_last(r) != 0) return LOOP_FAILED;
+        metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, "stopped by signal");
+        return LOOP_SIGNALLED;
+    }
+    return LOOP_CONTINUE;
+}
+
+/* Step until the stage's last step, an early stop or a stop signal.
+ * AURL_EXIT_OK (stage to finish), RUN_STAGE_STOPPED or AURL_EXIT_RUNTIME. */
+static int stage_loop(stage_run *r)
+{
+    if (r->model) transformer_zero_grad(r->model); /* transformer_step zeroes them after every step */
+    r->start_step = r->ss->step;
+    r->started = r->window_start = clock_monotonic();
+    r->window_tokens = r->window_steps = 0;
+    r->last_loss = NAN;
+    while (r->ss->step < r->total_steps) {
+        train_one_step(r);
+        switch (after_step(r)) {
+        case LOOP_CONTINUE: break;
+        case LOOP_EARLY_STOP: return AURL_EXIT_OK;
+        case LOOP_SIGNALLED: return RUN_STAGE_STOPPED;
+        case LOOP_FAILED: return AURL_EXIT_RUNTIME;
+        }
+    }
+    return AURL_EXIT_OK;
+}
+
+/* The stage is done: final checkpoint, status complete, the next stage
+ * current (when running through all of them). AURL_EXIT_OK or RUNTIME. */
+static int stage_finish(stage_run *r)
+{
+    const train_config *cfg = r->cfg;
+    const trainer_opts *o = r->opts;
+    report_break(r);
+    if (checkpoint_last(r) != 0) return AURL_EXIT_RUNTIME;
+    r->ss->status = STAGE_COMPLETE;
+    r->ss->finished_at = time(NULL);
+    if (cfg->stage < TRAIN_MAX_STAGES && !o->only_stage && !o->config_file) r->state->current_stage = cfg->stage + 1;
+    if (save_state(r) != 0) return AURL_EXIT_RUNTIME;
+    char note[128];
+    snprintf(note, sizeof note, "stage %d complete: best val loss %.4f at step %lld", cfg->stage,
+             r->ss->best_val_loss, (long long)r->ss->best_step);
+    metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
+    log_info("%s (last train loss %.4f)", note, r->last_loss);
+    return AURL_EXIT_OK;
+}
+
+/* Free what stage_setup opened (any part of it may be missing). */
+static void stage_close(stage_run *r)
+{
+    metrics_close(r->met);
+    model_free(r);
+    dataset_close(r->train);
+    dataset_close(r->val);
+    free(r->inputs);
+    free(r->targets);
+}
+
+/* Train one stage to completion or until a stop signal. Returns
+ * AURL_EXIT_OK (done), RUN_STAGE_STOPPED (stopped by signal,
+ * checkpointed), AURL_EXIT_RUNTIME or AURL_EXIT_USAGE (bad config/data). */
+static int run_stage(const trainer_opts *o, const train_config *cfg, train_state *st, const char *state_path,
+                     const char *config_path, cache *c)
+{
+    assert(cfg->stage >= 1 && cfg->stage <= TRAIN_MAX_STAGES);
+    stage_run r = {.opts = o, .cfg = cfg, .state = st, .ss = &st->stages[cfg->stage - 1],
+                   .state_path = state_path};
+    int rc = stage_setup(&r, c, config_path);
+    if (rc == AURL_EXIT_OK) rc = stage_loop(&r);
+    if (rc == AURL_EXIT_OK) rc = stage_finish(&r);
+    stage_close(&r);
     return rc;
 }
 
@@ -776,30 +868,30 @@ static void remove_stale_temp_files(const char *dir)
 int trainer_run(const trainer_opts *o)
 {
     char err[AURL_ERR_LEN], path[4096], state_path[4096], profile_path[4096];
-    int rc = 1;
+    int rc = AURL_EXIT_RUNTIME;
     snprintf(path, sizeof path, "%s/logs", o->outputs_dir);
     if (file_mkdirs(path, err) != 0) {
         log_error("%s", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
     if (file_mkdirs(path, err) != 0) {
         log_error("%s", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     const char *profile = NULL;
     if (o->profile) {
         snprintf(profile_path, sizeof profile_path, "%s/profiles/%s.yaml", o->configs_dir, o->profile);
         if (!file_is_regular(profile_path)) {
             log_error("%s: no such profile (looked for %s)", o->profile, profile_path);
-            return 2;
+            return AURL_EXIT_USAGE;
         }
         profile = profile_path;
     }
     run_lock lock;
     if (run_lock_acquire(&lock, o->outputs_dir, err) != 0) {
         log_error("%s", err);
-        return 1;
+        return AURL_EXIT_RUNTIME;
     }
     snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
     log_open(path);
@@ -816,17 +908,17 @@ int trainer_run(const trainer_opts *o)
         snprintf(st.profile, sizeof st.profile, "%s", o->profile);
     }
     cache *c = NULL;
-    if (cache_ensure(o->data_dir, o->jobs, o->quiet, &c, err) != 0) {
+    if (cache_ensure(o->data_dir, o->jobs, o->on_cache_progress, o->progress_user, &c, err) != 0) {
         log_error("%s", err);
-        rc = 2;
+        rc = AURL_EXIT_USAGE;
         goto out;
     }
     int first = o->only_stage ? o->only_stage : st.current_stage;
     int last = o->only_stage || o->config_file ? first : TRAIN_MAX_STAGES;
     if (first < 1 || first > TRAIN_MAX_STAGES) first = 1;
-    if (!o->only_stage && !o->config_file && st.stages[first - 1].status == 2 && first == TRAIN_MAX_STAGES) {
+    if (!o->only_stage && !o->config_file && st.stages[first - 1].status == STAGE_COMPLETE && first == TRAIN_MAX_STAGES) {
         log_info("all stages are complete (see `aurl status`; `aurl clear` starts over)");
-        rc = 0;
+        rc = AURL_EXIT_OK;
         goto out;
     }
     for (int s = first; s <= last; s++) {
@@ -835,24 +927,24 @@ int trainer_run(const trainer_opts *o)
         if (o->config_file) snprintf(cfg_path, sizeof cfg_path, "%s", o->config_file);
         else if (trainer_stage_config_path(o->configs_dir, s, cfg_path, sizeof cfg_path, err, sizeof err) != 0) {
             log_error("%s", err);
-            rc = 2;
+            rc = AURL_EXIT_USAGE;
             goto out;
         }
         if (train_config_load(&cfg, cfg_path, profile, err) != 0) {
             log_error("%s", err);
-            rc = 2;
+            rc = AURL_EXIT_USAGE;
             goto out;
         }
         if (!o->config_file) cfg.stage = s;
         if (o->epochs > 0) cfg.epochs = o->epochs;
         if (o->max_steps > 0) cfg.max_steps = o->max_steps;
-        if (!o->only_stage && !o->config_file && st.stages[s - 1].status == 2) continue;
+        if (!o->only_stage && !o->config_file && st.stages[s - 1].status == STAGE_COMPLETE) continue;
         rc = run_stage(o, &cfg, &st, state_path, cfg_path, c);
-        if (rc == 3) {
-            rc = 0;
+        if (rc == RUN_STAGE_STOPPED) {
+            rc = AURL_EXIT_OK;
             break;
         }
-        if (rc != 0) break;
+        if (rc != AURL_EXIT_OK) break;
     }
 out:
     cache_close(c);

@@ -9,6 +9,30 @@
 
 #include <stddef.h>
 
+#include "data/cache.h"
+
+/* What the trainer reports to trainer_opts.on_progress. */
+typedef enum {
+    TRAIN_PROGRESS_STEP, /* a train record was written (every log_every steps): the fields below */
+    TRAIN_PROGRESS_BREAK /* the trainer is about to log (evaluation, stop, end of stage): a progress
+                            line drawn in place should end first; no other field is set */
+} train_progress_kind;
+
+typedef struct {
+    train_progress_kind kind;
+    int stage;             /* 1..TRAIN_MAX_STAGES */
+    int epoch;             /* 1-based */
+    long long step;        /* optimiser steps done in the stage */
+    long long total_steps; /* planned steps of the stage */
+    double loss;           /* training loss of the latest step */
+    double best_val_loss;  /* best validation loss so far; not finite if none yet */
+    double tokens_per_s;   /* since the previous report */
+    double eta_seconds;    /* the steps left at this run's rate; 0 if not known yet */
+} train_progress;
+
+/* Called on the training thread; USER is trainer_opts.progress_user. */
+typedef void (*train_progress_fn)(const train_progress *p, void *user);
+
 typedef struct {
     const char *outputs_dir;
     const char *data_dir;
@@ -19,11 +43,16 @@ typedef struct {
     int epochs;              /* > 0 overrides every stage's epochs */
     long long max_steps;     /* > 0 overrides every stage's max_steps */
     int jobs;                /* cache build workers (0: cores) */
-    int quiet;
+    /* Reports (each may be NULL; the trainer itself prints nothing but its
+     * log messages): training progress, and the token cache's build. */
+    train_progress_fn on_progress;
+    cache_progress_fn on_cache_progress;
+    void *progress_user;     /* passed to both */
 } trainer_opts;
 
-/* Run training. Returns the process exit code: 0 done or stopped cleanly,
- * 1 runtime failure, 2 bad configuration or input. */
+/* Run training. Returns the process exit code: AURL_EXIT_OK done or
+ * stopped cleanly, AURL_EXIT_RUNTIME runtime failure, AURL_EXIT_USAGE bad
+ * configuration or input. */
 int trainer_run(const trainer_opts *opts);
 
 /* Locate the config for STAGE under configs_dir/stages (stage<N>_*.yaml).
