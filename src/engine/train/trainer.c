@@ -26,6 +26,7 @@
 #include "engine/train/train_state.h"
 #include "engine/model/transformer.h"
 #include "engine/model/vaegan.h"
+#include "engine/nn/loss.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/globals.h"
@@ -298,15 +299,7 @@ static double evaluate(stage_run *r, double *accuracy, double *recon_out, double
         recon_sum += recon * n;
         kl_sum += kl;
         count += n;
-        const float *logits = transformer_logits(model_logits_source(r));
-        for (long i = 0; i < (long)B * T; i++) {
-            if (r->targets[i] == TOK_PAD) continue;
-            const float *row = logits + (size_t)i * V;
-            int best = 0;
-            for (int v = 1; v < V; v++)
-                if (row[v] > row[best]) best = v;
-            correct += best == r->targets[i];
-        }
+        correct += loss_argmax_correct(transformer_logits(model_logits_source(r)), r->targets, B * T, V, TOK_PAD);
     }
     *accuracy = count > 0 ? correct / count : 0;
     *recon_out = count > 0 ? recon_sum / count : NAN;
