@@ -1,4 +1,4 @@
-/* aurl: command-line entry point. Parses the global options of DESIGN.md §4
+/* aurl: command-line entry point. Parses the global options of docs/DESIGN.md §4
  * (they may stand anywhere on the line), then dispatches to a subcommand's
  * *_cmd_main function. Each subcommand prints its own --help. */
 #include <getopt.h>

@@ -130,6 +130,76 @@ static int layout_check_include(const char *file, const char *inc, int angle, in
     return 1;
 }
 
+/* ---- library code does not print ---------------------------------------- */
+
+/* Library layers (util, data, engine/...) report through return values,
+ * callbacks and the log; only cmd/, tui/ and main.c print. util/log.c is
+ * the log's own sink (train.log and stderr), the one exception. */
+static int layout_group_may_print(layout_group g)
+{
+    return g == GROUP_CMD || g == GROUP_TUI || g == GROUP_MAIN;
+}
+
+/* 1 if IDENT occurs in LINE as a whole word followed by '(' (a call). */
+static int layout_calls(const char *line, const char *ident)
+{
+    size_t n = strlen(ident);
+    for (const char *p = strstr(line, ident); p; p = strstr(p + 1, ident)) {
+        int word_start = p == line || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                                        (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'));
+        const char *q = p + n;
+        while (*q == ' ') q++;
+        if (word_start && *q == '(') return 1;
+    }
+    return 0;
+}
+
+/* 1 if LINE (code, comments already cut) writes to the terminal: printf,
+ * puts, putchar, perror, or an f* stdio call naming stdout/stderr. */
+static int layout_line_prints(const char *line)
+{
+    static const char *const direct[] = {"printf", "vprintf", "puts", "putchar", "perror"};
+    static const char *const streamed[] = {"fprintf", "vfprintf", "fputs", "fputc", "fwrite", "putc"};
+    for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
+        if (layout_calls(line, direct[i])) return 1;
+    int names_std = strstr(line, "stdout") || strstr(line, "stderr");
+    for (size_t i = 0; names_std && i < sizeof streamed / sizeof streamed[0]; i++)
+        if (layout_calls(line, streamed[i])) return 1;
+    return 0;
+}
+
+/* Lines of TEXT that print, for a file in group G (REL under src/): each
+ * reported as PATH:line; returns how many. Block comments and // comments
+ * are skipped (string literals are not parsed: none of ours holds a call). */
+static int layout_check_prints(const char *rel, layout_group g, const char *text, size_t len, const char *path)
+{
+    if (layout_group_may_print(g) || strcmp(rel, "util/log.c") == 0) return 0;
+    int bad = 0, line_no = 1, in_comment = 0;
+    char line[4096];
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len, k = 0;
+        for (size_t i = pos; i < end && k + 1 < sizeof line; i++) {
+            if (in_comment) {
+                if (text[i] == '*' && i + 1 < end && text[i + 1] == '/') in_comment = 0, i++;
+                continue;
+            }
+            if (text[i] == '/' && i + 1 < end && text[i + 1] == '*') { in_comment = 1; i++; continue; }
+            if (text[i] == '/' && i + 1 < end && text[i + 1] == '/') break;
+            line[k++] = text[i];
+        }
+        line[k] = 0;
+        if (layout_line_prints(line)) {
+            print_error("%s:%d: library code prints to the terminal (report through a return value, callback or "
+                        "util/log; cmd/ and tui/ print)\n", path, line_no);
+            bad++;
+        }
+        pos = end + 1;
+        line_no++;
+    }
+    return bad;
+}
+
 /* ---- parsing ------------------------------------------------------------ */
 
 typedef struct {
@@ -213,14 +283,17 @@ static void layout_check_file(const char *rel, layout_tally *t)
     fclose(f);
     static layout_include incs[512];
     int n = text ? layout_parse_text(text, len, incs, 512) : 0;
-    free(text);
     t->files++;
     char why[LAYOUT_PATH_MAX + 256];
-    if (layout_group_of(rel) == GROUP_UNKNOWN) {
+    layout_group g = layout_group_of(rel);
+    if (g == GROUP_UNKNOWN) {
         print_error("%s:1: file outside the layers; give its folder a place in tests/test_layout.c\n", path);
         t->failures++;
+        free(text);
         return;
     }
+    if (text) t->failures += layout_check_prints(rel, g, text, len, path);
+    free(text);
     for (int i = 0; i < n; i++) {
         t->includes++;
         int exists = layout_src_file_exists(incs[i].name);
@@ -353,6 +426,24 @@ static void test_parser_on_text(void **state)
     assert_int_equal(inc[3].line, 12);
 }
 
+/* The print checker on single lines and on a file of a library layer. */
+static void test_print_checker(void **state)
+{
+    (void)state;
+    assert_true(layout_line_prints("    printf(\"x\\n\");"));
+    assert_true(layout_line_prints("fprintf(stderr, \"%d\", x);"));
+    assert_true(layout_line_prints("fputs(msg, stdout);"));
+    assert_true(layout_line_prints("puts (s);"));
+    assert_false(layout_line_prints("snprintf(buf, sizeof buf, \"%d\", x);"));
+    assert_false(layout_line_prints("fprintf(f, \"%d\", x);"));
+    assert_false(layout_line_prints("void errmsg_set(char *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));"));
+    assert_false(layout_line_prints("my_printf_like(x);"));
+    const char *lib = "/* printf(\"in a comment\") */\nint f(void) { return 0; } // puts(x)\nvoid g(void) { printf(\"no\"); }\n";
+    assert_int_equal(layout_check_prints("engine/nn/x.c", GROUP_NN, lib, strlen(lib), "src/engine/nn/x.c"), 1);
+    assert_int_equal(layout_check_prints("cmd/x.c", GROUP_CMD, lib, strlen(lib), "src/cmd/x.c"), 0);
+    assert_int_equal(layout_check_prints("util/log.c", GROUP_UTIL, lib, strlen(lib), "src/util/log.c"), 0);
+}
+
 /* The real tree: every .c/.h under src/ keeps the rule. */
 static void test_source_tree_keeps_the_rule(void **state)
 {
@@ -371,6 +462,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_on_synthetic_pairs),
         cmocka_unit_test(test_parser_on_text),
+        cmocka_unit_test(test_print_checker),
         cmocka_unit_test(test_source_tree_keeps_the_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
-/* Tests of src/data/tokenizer: bins, every encoding rule of DESIGN.md §5,
+/* Tests of src/data/tokenizer: bins, every encoding rule of docs/DESIGN.md §5,
  * tolerant decoding of malformed strings, and the encode -> decode round
  * trip of random scores against tok_normalize. */
 #include <setjmp.h>

@@ -16,7 +16,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/blas_core.h"
 #include "engine/nn/loss.h"
-#include "util/cli.h"
+#include "cmd/cli.h"
 #include "util/clock.h"
 #include "util/rng.h"
 #include "util/threads.h"

@@ -16,7 +16,7 @@
 #include "data/midi_write.h"
 #include "data/smf_sanitize.h"
 #include "data/tokenizer.h"
-#include "util/cli.h"
+#include "cmd/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
 

@@ -34,7 +34,7 @@
 #include "engine/model/model_ckpt.h"
 #include "engine/model/transformer.h"
 #include "engine/train/ckpt_pick.h"
-#include "util/cli.h"
+#include "cmd/cli.h"
 #include "util/json_num.h"
 #include "util/log.h"
 

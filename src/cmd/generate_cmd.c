@@ -31,7 +31,7 @@
 #include "engine/sample/sampler.h"
 #include "engine/sample/vae_sample.h"
 #include "engine/model/vaegan.h"
-#include "util/cli.h"
+#include "cmd/cli.h"
 #include "util/fileio.h"
 
 static void usage(FILE *f)

@@ -23,7 +23,7 @@
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
 #include "engine/train/trainer.h"
-#include "util/cli.h"
+#include "cmd/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
 

@@ -1,4 +1,4 @@
-/* augment: per-window data augmentation on token windows (DESIGN.md §7).
+/* augment: per-window data augmentation on token windows (docs/DESIGN.md §7).
  *
  * Randomness: one splitmix64 stream seeded from (seed, epoch, window index)
  * only. Parameters are drawn in a fixed order whether or not an operation

@@ -1,4 +1,4 @@
-/* cache: the token cache of DESIGN.md §7 under <data>/cache/.
+/* cache: the token cache of docs/DESIGN.md §7 under <data>/cache/.
  *
  * tokens.bin  header (magic "AURLTOK\0", uint32 vocab version, uint32 header
  *             size, uint64 token count) then the uint16 tokens (little-endian)

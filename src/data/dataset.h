@@ -1,4 +1,4 @@
-/* dataset: training windows over the token cache (DESIGN.md §7).
+/* dataset: training windows over the token cache (docs/DESIGN.md §7).
  *
  * Each accepted file of one split contributes windows of T+1 tokens at
  * starts 0, stride, 2*stride, ... plus one final window ending at the file's

@@ -10,7 +10,7 @@
  * quarter is an integer), so times on the token grid — everything
  * tok_decode produces — are written with no rounding at all, and the token
  * round trip stays within 1/128 s after export. Tempo is informational in
- * the vocabulary (DESIGN.md §5); note times in seconds are what is kept.
+ * the vocabulary (docs/DESIGN.md §5); note times in seconds are what is kept.
  * Then one track per used instrument family: channel = family (skipping 9)
  * for families 0..14, channel 9 for drums; a program change (family*8) at
  * tick 0 on melodic tracks; CC64 127/0 for sustain; note-offs as 0x80.

@@ -3,7 +3,7 @@
  * MThd + MTrk chunks only, every track ending in End-of-Track, running
  * status expanded, no sysex/F7/escape events, no realtime bytes, no meta
  * events of 128+ bytes, no unknown chunks, declared track count = actual),
- * or rejects it with a one-line reason. See DESIGN.md §6. */
+ * or rejects it with a one-line reason. See docs/DESIGN.md §6. */
 #ifndef AURL_SMF_SANITIZE_H
 #define AURL_SMF_SANITIZE_H
 

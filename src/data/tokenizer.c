@@ -1,4 +1,4 @@
-/* tokenizer: score <-> event tokens (vocabulary version 1, DESIGN.md §5).
+/* tokenizer: score <-> event tokens (vocabulary version 1, docs/DESIGN.md §5).
  *
  * Encoding. The score is first normalised (a copy; see tok_normalize), then
  * every event time is quantised to the 1/64 s grid (round to nearest) and the

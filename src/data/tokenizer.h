@@ -1,4 +1,4 @@
-/* tokenizer: the 774-token event vocabulary, version 1 (DESIGN.md §5).
+/* tokenizer: the 774-token event vocabulary, version 1 (docs/DESIGN.md §5).
  * tok_encode turns a score into START ... END; tok_decode turns ANY token
  * string back into a score, tolerating malformed input. */
 #ifndef AURL_TOKENIZER_H

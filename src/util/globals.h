@@ -1,4 +1,4 @@
-/* globals: the global command-line options of DESIGN.md §4, parsed once by
+/* globals: the global command-line options of docs/DESIGN.md §4, parsed once by
  * main.c and handed to every subcommand. */
 #ifndef AURL_GLOBALS_H
 #define AURL_GLOBALS_H

@@ -1,4 +1,4 @@
-/* discriminator: the VAE-GAN's multi-scale discriminator (DESIGN.md §8).
+/* discriminator: the VAE-GAN's multi-scale discriminator (docs/DESIGN.md §8).
  * Input: token distributions x (B, T, V): one-hot rows for real data, the
  * generator's (Gumbel straight-through) distributions for fake data.
  *   h0 = x @ embed                         embed (V, E), no spectral norm

@@ -1,4 +1,4 @@
-/* transformer: the GPT-2-like pre-LayerNorm causal decoder of DESIGN.md §8.
+/* transformer: the GPT-2-like pre-LayerNorm causal decoder of docs/DESIGN.md §8.
  *   x = dropout(wte[tok] + pos[t])                (pos: learned wpe or sinusoidal)
  *   L x [ x += dropout(proj(attn(qkv(LN1(x)))));  x += dropout(fc2(gelu(fc1(LN2(x))))) ]
  *   logits = LN_f(x) @ wte^T (tied);  loss = cross-entropy, PAD (id 2) targets ignored.

@@ -1,4 +1,4 @@
-/* vae: the hierarchical-latent VAE of DESIGN.md §8 (stage 3).
+/* vae: the hierarchical-latent VAE of docs/DESIGN.md §8 (stage 3).
  *   encoder:  h = LN_f(blocks_bidirectional(enc_wte[tok] + enc_pos[t]))      (no dropout)
  *   levels l = global (1 segment), segment (8), fine (32) by default; segment
  *     s of level l covers positions [s*T/S_l, (s+1)*T/S_l) of the window:

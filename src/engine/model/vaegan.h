@@ -1,4 +1,4 @@
-/* vaegan: the stage-3 model of DESIGN.md §8 — the hierarchical VAE (engine/
+/* vaegan: the stage-3 model of docs/DESIGN.md §8 — the hierarchical VAE (engine/
  * vae, whose decoder is the stage-2 transformer) trained together with the
  * multi-scale discriminator (engine/discriminator), each with its own AdamW.
  *

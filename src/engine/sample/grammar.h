@@ -1,4 +1,4 @@
-/* grammar: the token grammar of generation (DESIGN.md §5, §8), tracked
+/* grammar: the token grammar of generation (docs/DESIGN.md §5, §8), tracked
  * from the token stream: which (instrument, pitch) notes sound and since
  * when, the current time and instrument, sustain pedals, and how many
  * tokens were generated. grammar_mask tells which next tokens are allowed:

@@ -1,6 +1,6 @@
 /* sampler: autoregressive generation from a trained transformer with a KV
  * cache (each new token costs O(context), not a full forward pass), every
- * strategy of DESIGN.md §8 (greedy, temperature, top-k, top-p, beam search,
+ * strategy of docs/DESIGN.md §8 (greedy, temperature, top-k, top-p, beam search,
  * repetition penalty), the token grammar mask, priming, length in tokens or
  * seconds, and a sliding context past the model's max_seq_len. Seeded and
  * reproducible: same model, settings, prefix and seed give the same tokens. */

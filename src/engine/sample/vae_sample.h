@@ -1,4 +1,4 @@
-/* vae_sample: generation from the stage-3 VAE (DESIGN.md §8, "VAE latent
+/* vae_sample: generation from the stage-3 VAE (docs/DESIGN.md §8, "VAE latent
  * sampling and interpolation"), free of the command line:
  *   - z from the prior: seeded N(0, I) of vae_latent_dim floats;
  *   - z from a piece: the posterior mean (vae_encode) of its first window of

@@ -1,4 +1,4 @@
-/* trainer: the headless training engine behind `aurl train` (DESIGN.md §3,
+/* trainer: the headless training engine behind `aurl train` (docs/DESIGN.md §3,
  * §9). Runs the stages from where training_state.json says (or one stage),
  * owns the outputs directory (lock, state, checkpoints, logs, metrics), and
  * resumes a stopped run exactly: model, optimiser, schedule and data

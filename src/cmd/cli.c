@@ -1,5 +1,5 @@
 /* cli: strict integer options for the subcommands (see cli.h). */
-#include "util/cli.h"
+#include "cmd/cli.h"
 
 #include <errno.h>
 #include <stdio.h>
