@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """PyTorch speed baseline for `aurl bench`: trains the same Transformer
 (tests/reference/reference_model.py) in fp32 with the same optimiser (AdamW, decay on
-matrices, clipping 1.0) on random tokens, 2 threads by default.
+matrices, clipping 1.0) on random tokens, 2 threads by default. With --peak
+N,N also times torch.mm of N x N float32 matrices (best of 5, checked against
+float64 on a few rows): PyTorch's own sgemm peak on this machine. The JSON
+line names the OpenBLAS core PyTorch runs (blas_core; OPENBLAS_CORETYPE
+selects it at load, as for aurl).
 
     /usr/bin/python3 bench/torch_bench.py [--config bench/reference.yaml] [--steps N]
-                                          [--threads N] [--batch B] [--seq T] [--json]
+                                          [--threads N] [--batch B] [--seq T] [--peak N,N] [--json]
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -33,6 +38,38 @@ def load_config(path):
     return cfg
 
 
+def openblas_core():
+    """The core of the OpenBLAS this process loaded (via torch), or "unknown"."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({ln.split()[-1] for ln in f if "libopenblas" in ln and ln.split()[-1].startswith("/")})
+        lib = ctypes.CDLL(libs[0])  # already loaded: the same handle
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, IndexError, AttributeError):
+        return "unknown"
+
+
+def sgemm_peak(sizes, repeats=5):
+    """{N: GFLOP/s} of torch.mm on N x N float32 (best of REPEATS after a warm-up)."""
+    out = {}
+    for n in sizes:
+        a, b = torch.rand(n, n) * 2 - 1, torch.rand(n, n) * 2 - 1
+        c = torch.empty(n, n)
+        best = float("inf")
+        for rep in range(-1, repeats):
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=c)
+            if rep >= 0:
+                best = min(best, time.perf_counter() - t0)
+        ref = a[:8].double() @ b.double()
+        err = ((c[:8].double() - ref).abs() / (a[:8].double().abs() @ b.double().abs())).max().item()
+        if err > 1e-4:
+            sys.exit(f"torch_bench: torch.mm {n}: wrong results (relative error {err:.2g})")
+        out[n] = 2.0 * n ** 3 / best / 1e9
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config")
@@ -40,6 +77,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int)
     ap.add_argument("--seq", type=int)
+    ap.add_argument("--peak", help="also time torch.mm at these sizes (comma-separated)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -69,11 +107,18 @@ def main():
             elapsed += time.perf_counter() - t0
     tps = B * T * a.steps / elapsed
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"torch {torch.__version__}: {a.steps} steps, {1e3 * elapsed / a.steps:.1f} ms/step, {tps:.0f} tokens/s, "
-          f"peak RSS {rss:.0f} MB, {a.threads} threads, loss {loss.item():.4f}")
+    core = openblas_core()
+    print(f"torch {torch.__version__} (OpenBLAS {core}): {a.steps} steps, {1e3 * elapsed / a.steps:.1f} ms/step, "
+          f"{tps:.0f} tokens/s, peak RSS {rss:.0f} MB, {a.threads} threads, loss {loss.item():.4f}")
+    peak = sgemm_peak([int(n) for n in a.peak.split(",")]) if a.peak else {}
+    for n, gf in peak.items():
+        print(f"torch.mm {n}x{n}, {a.threads} threads: {gf:.1f} GFLOP/s")
     if a.json:
-        print(json.dumps(dict(tokens_per_s=tps, step_ms=1e3 * elapsed / a.steps, peak_rss_mb=rss,
-                              threads=a.threads, batch=B, seq_len=T, torch=torch.__version__)))
+        out = dict(tokens_per_s=tps, step_ms=1e3 * elapsed / a.steps, peak_rss_mb=rss, threads=a.threads,
+                   batch=B, seq_len=T, torch=torch.__version__, blas_core=core)
+        if peak:
+            out.update({f"gflops_{n}": gf for n, gf in peak.items()}, peak_gflops=max(peak.values()))
+        print(json.dumps(out))
 
 
 if __name__ == "__main__":

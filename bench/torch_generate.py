@@ -7,11 +7,13 @@ tokens with top-p sampling, two ways:
            forward pass over the whole (cropped to max_seq_len) context;
   cache    a KV-cached generate: per layer keys/values are kept and each new
            token runs one row through the blocks (the same sliding rule as
-           aurl: when the context is full, re-run the last half as a prefix).
+           aurl: when the context is full, re-run the last half as a prefix);
+           --batch B decodes B sequences at once (tokens/s counts all B).
 
     /usr/bin/python3 bench/torch_generate.py [--config bench/reference.yaml] [--tokens N]
-                                             [--threads N] [--mode nocache|cache|both] [--json]
-Prints tokens/s and time to first token per mode (one JSON line each with --json).
+                                             [--threads N] [--mode nocache|cache|both] [--batch B] [--json]
+Prints tokens/s and time to first token per mode (one JSON line each with --json,
+with the OpenBLAS core PyTorch runs as blas_core).
 """
 import argparse
 import json
@@ -27,17 +29,19 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, "..", "tests", "reference"))
 sys.path.insert(0, _HERE)
 from reference_model import Transformer  # noqa: E402
-from torch_bench import load_config  # noqa: E402
+from torch_bench import load_config, openblas_core  # noqa: E402
 
 
 def top_p_sample(logits, p, gen):
+    """One token id per row of LOGITS (V,) or (B, V): an int, or a list of B ints."""
     probs = torch.softmax(logits, dim=-1)
     sp, si = torch.sort(probs, descending=True)
     cum = torch.cumsum(sp, dim=-1)
     keep = cum - sp < p
     sp = sp * keep
-    k = torch.multinomial(sp / sp.sum(), 1, generator=gen)
-    return int(si[k])
+    k = torch.multinomial(sp / sp.sum(dim=-1, keepdim=True), 1, generator=gen)
+    ids = si.gather(-1, k).squeeze(-1)
+    return int(ids) if ids.dim() == 0 else ids.tolist()
 
 
 @torch.no_grad()
@@ -67,18 +71,18 @@ class Cached:
         self.v = [None] * len(self.m.blocks)
         self.pos = 0
 
-    def forward(self, idx):  # idx (1, T) new tokens; returns logits of the last
+    def forward(self, idx):  # idx (B, T) new tokens; returns logits (B, V) of the last
         m = self.m
-        T = idx.shape[1]
+        B, T = idx.shape
         pos = m.wpe.weight[self.pos:self.pos + T] if m.wpe is not None else m.pos_table[self.pos:self.pos + T]
         x = m.wte(idx) + pos
         for li, blk in enumerate(m.blocks):
             C = x.shape[-1]
             hs = C // blk.NH
             q, k, v = blk.attn.qkv(blk.ln1(x)).split(C, dim=2)
-            q = q.view(1, T, blk.NH, hs).transpose(1, 2)
-            k = k.view(1, T, blk.NH, hs).transpose(1, 2)
-            v = v.view(1, T, blk.NH, hs).transpose(1, 2)
+            q = q.view(B, T, blk.NH, hs).transpose(1, 2)
+            k = k.view(B, T, blk.NH, hs).transpose(1, 2)
+            v = v.view(B, T, blk.NH, hs).transpose(1, 2)
             if self.k[li] is not None:
                 k = torch.cat([self.k[li], k], dim=2)
                 v = torch.cat([self.v[li], v], dim=2)
@@ -88,30 +92,32 @@ class Cached:
                 S = k.shape[2]
                 mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
                 att = att.masked_fill(~mask, float("-inf"))
-            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(1, T, C)
+            y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
             x = x + blk.attn.proj(y)
             x = x + blk.mlp.fc2(F.gelu(blk.mlp.fc1(blk.ln2(x)), approximate="tanh"))
         self.pos += T
-        return F.linear(m.ln_f(x[:, -1]), m.wte.weight)[0]
+        return F.linear(m.ln_f(x[:, -1]), m.wte.weight)
 
 
 @torch.no_grad()
-def generate_cache(model, maxT, n, p, gen):
+def generate_cache(model, maxT, n, p, gen, batch=1):
+    """N tokens for each of BATCH sequences; (seconds, seconds to the first tokens)."""
     c = Cached(model)
-    seq = [0]
+    seqs = torch.zeros(batch, 1, dtype=torch.long)
     t0 = time.perf_counter()
-    logits = c.forward(torch.tensor([seq]))
+    logits = c.forward(seqs)
     first = None
     for _ in range(n):
-        seq.append(top_p_sample(logits, p, gen))
+        nxt = torch.tensor(top_p_sample(logits, p, gen)).view(batch, 1)
+        seqs = torch.cat([seqs, nxt], dim=1)
         if first is None:
             first = time.perf_counter() - t0
         if c.pos < maxT:
-            logits = c.forward(torch.tensor([[seq[-1]]]))
+            logits = c.forward(nxt)
         else:  # slide: re-prefill the last half, as aurl does
             keep = maxT - maxT // 2
             c.reset()
-            logits = c.forward(torch.tensor([seq[-keep:]]))
+            logits = c.forward(seqs[:, -keep:])
     return time.perf_counter() - t0, first
 
 
@@ -122,6 +128,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mode", default="both", choices=["nocache", "cache", "both"])
     ap.add_argument("--top-p", type=float, default=0.9)
+    ap.add_argument("--batch", type=int, default=1, help="sequences decoded at once (cache mode)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -132,18 +139,23 @@ def main():
                         learned_pos=c["positions"] == "learned", dropout=0.0)
     model.eval()
     modes = ["nocache", "cache"] if a.mode == "both" else [a.mode]
+    core = openblas_core()
     for mode in modes:
-        fn = generate_nocache if mode == "nocache" else generate_cache
+        if mode == "nocache":
+            fn, batch = generate_nocache, 1
+        else:
+            fn, batch = (lambda *args: generate_cache(*args, batch=a.batch)), a.batch
         gen = torch.Generator().manual_seed(1)
         fn(model, c["max_seq_len"], 8, a.top_p, gen)  # warm-up
         secs, first = fn(model, c["max_seq_len"], a.tokens, a.top_p, gen)
-        tps = a.tokens / secs
+        tps = batch * a.tokens / secs
         if a.json:
-            print(json.dumps({"mode": mode, "tokens": a.tokens, "seconds": round(secs, 4),
-                              "tokens_per_s": round(tps, 1), "first_token_ms": round(first * 1e3, 3)}))
+            print(json.dumps({"mode": mode, "batch": batch, "tokens": a.tokens, "seconds": round(secs, 4),
+                              "tokens_per_s": round(tps, 1), "first_token_ms": round(first * 1e3, 3),
+                              "blas_core": core}))
         else:
-            print(f"pytorch ({mode}): {a.tokens} tokens in {secs:.3f} s = {tps:.0f} tokens/s; "
-                  f"first token {first * 1e3:.2f} ms")
+            print(f"pytorch ({mode}, batch {batch}, OpenBLAS {core}): {batch} x {a.tokens} tokens in {secs:.3f} s "
+                  f"= {tps:.0f} tokens/s; first token {first * 1e3:.2f} ms")
         sys.stdout.flush()
 
 
