@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/nn/blas_core.h"
 #include "engine/nn/attention.h"
 #include "util/clock.h"
 
@@ -64,6 +65,7 @@ static void time_attn(const attn_config *cfg, int B, int T, int C, int NH, int r
 
 int main(int argc, char **argv)
 {
+    blas_core_startup(argv); /* the OpenBLAS kernel aurl itself would run */
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     if (reps < 1) reps = 1;
     const int C = 256, NH = 4;

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "engine/nn/blas_core.h"
 #include "data/augment.h"
 #include "data/cache.h"
 #include "data/dataset.h"
@@ -54,6 +55,7 @@ static void *need(void *p)
 
 int main(int argc, char **argv)
 {
+    blas_core_startup(argv); /* the OpenBLAS kernel aurl itself would run */
     const char *data_dir = "data";
     int json = 0;
     for (int i = 1; i < argc; i++) {

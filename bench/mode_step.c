@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine/nn/blas_core.h"
 #include "engine/train/train_config.h"
 #include "engine/model/transformer.h"
 #include "engine/model/vaegan.h"
@@ -73,6 +74,7 @@ static void run(const char *label, const char *stage, const char *profile, int s
 
 int main(int argc, char **argv)
 {
+    blas_core_startup(argv); /* the OpenBLAS kernel aurl itself would run */
     log_set_quiet(1);
     int steps_stage = argc > 1 ? atoi(argv[1]) : 5, steps_quick = argc > 2 ? atoi(argv[2]) : 20;
     if (steps_stage < 1 || steps_quick < 1) {
