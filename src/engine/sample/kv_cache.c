@@ -15,6 +15,7 @@
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
+#include "engine/sample/kv_linear.h"
 
 /* Below this many multiply-adds an attention pass runs on one thread. */
 #define KV_PAR_MIN (1L << 16)
@@ -290,20 +291,15 @@ static void attend_rows(kv_cache *c, int l, int n)
     for (int i = 0; i < items; i++) attend_one(c, l, i / c->NH, i % c->NH, c->scores + (size_t)i * per);
 }
 
-/* linear_forward for a few rows: matrix-vector products, which read the
- * weights once without sgemm's packing copy of the whole matrix. */
+/* The linear layers of a pass: a decode step (DECODE, any number of rows:
+ * one per sequence) always takes kv_linear, whose result for a row does not
+ * depend on the other rows, so a batched sequence decodes as it would
+ * alone; a prefill chunk of more than KV_GEMV_ROWS rows takes sgemm. */
 #define KV_GEMV_ROWS 4
-static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC)
+static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC, int decode)
 {
-    if (n > KV_GEMV_ROWS) {
-        linear_forward(out, inp, w, b, n, C, OC);
-        return;
-    }
-    for (int r = 0; r < n; r++) {
-        float *o = out + (size_t)r * OC;
-        if (b) memcpy(o, b, (size_t)OC * sizeof(float));
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp + (size_t)r * C, 1, b ? 1.0f : 0.0f, o, 1);
-    }
+    if (!decode && n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
+    else kv_linear_forward(out, inp, w, b, n, C, OC);
 }
 
 static void add_rows(float *x, const float *y, size_t n)
@@ -320,20 +316,20 @@ static void add_rows(float *x, const float *y, size_t n)
  * reference model: 1365 tokens/s on one thread vs 463 with two (whose
  * re-prefills after each slide cost most), and a 256-token prefix's first
  * token in ~30 ms vs 760 ms. */
-static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits);
-static void run_rows(kv_cache *c, int n, int first_logit, float *logits)
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int decode);
+static void run_rows(kv_cache *c, int n, int first_logit, float *logits, int decode)
 {
     int nt = omp_get_max_threads();
     if (nt == 1 || omp_in_parallel()) {
-        run_rows_mt(c, n, first_logit, logits);
+        run_rows_mt(c, n, first_logit, logits, decode);
         return;
     }
     omp_set_num_threads(1);
-    run_rows_mt(c, n, first_logit, logits);
+    run_rows_mt(c, n, first_logit, logits, decode);
     omp_set_num_threads(nt);
 }
 
-static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits)
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int decode)
 {
     int C = c->C, F = c->F, V = c->V;
     size_t NC = (size_t)n * C;
@@ -348,22 +344,25 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits)
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
-        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C);
+        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C, decode);
         store_kv(c, l, n);
         attend_rows(c, l, n);
-        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C);
+        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C, decode);
         add_rows(c->x, c->tmp, NC);
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
-        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F);
-        gelu_forward(c->fch, c->fch, n * F);
-        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C);
+        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F, decode);
+        if (decode) /* row by row: a row's elements meet the same vector lanes at any n */
+            for (int r = 0; r < n; r++) gelu_forward(c->fch + (size_t)r * F, c->fch + (size_t)r * F, F);
+        else
+            gelu_forward(c->fch, c->fch, n * F);
+        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C, decode);
         add_rows(c->x, c->tmp, NC);
     }
     int nl = n - first_logit;
     if (!logits || nl <= 0) return;
     const float *xl = c->x + (size_t)first_logit * C;
     layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
-    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V);
+    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V, decode);
 }
 
 int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
@@ -377,25 +376,34 @@ int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *
             c->rtok[r] = tokens[done + r];
         }
         int last = done + k == n;
-        run_rows(c, k, last ? k - 1 : k, last ? logits : NULL);
+        run_rows(c, k, last ? k - 1 : k, last ? logits : NULL, 0);
         c->len[seq] += k;
         done += k;
     }
     return 0;
 }
 
-int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
+int kv_cache_step_seqs(kv_cache *c, const int *seqs, const int32_t *tokens, int n, float *logits)
 {
     if (n < 1 || n > c->n_seq) return -1;
     for (int r = 0; r < n; r++) {
-        if (c->len[r] >= c->maxT) return -1;
-        c->rseq[r] = r;
-        c->rpos[r] = c->len[r];
+        int s = seqs[r];
+        if (s < 0 || s >= c->n_seq || c->len[s] >= c->maxT) return -1;
+        c->rseq[r] = s;
+        c->rpos[r] = c->len[s];
         c->rtok[r] = tokens[r];
     }
-    run_rows(c, n, 0, logits);
-    for (int r = 0; r < n; r++) c->len[r]++;
+    run_rows(c, n, 0, logits, 1);
+    for (int r = 0; r < n; r++) c->len[seqs[r]]++;
     return 0;
+}
+
+int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
+{
+    int seqs[4096];
+    if (n < 1 || n > c->n_seq) return -1;
+    for (int r = 0; r < n; r++) seqs[r] = r;
+    return kv_cache_step_seqs(c, seqs, tokens, n, logits);
 }
 
 /* Copy the used part of sequence src's caches (in arrays a, ga) to dst's (in b, gb). */
