@@ -2,7 +2,6 @@
  * pass (batched over new rows) of the transformer, for sampling. */
 #include "engine/sample/kv_cache.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -234,24 +233,41 @@ static void store_kv(kv_cache *c, int l, int n)
     }
 }
 
-/* One (row, head): softmax over the row's visible keys, weighted values.
- * Keys are read as at most three contiguous slot ranges (the globals, and
- * the window, split where the ring wraps), each a matrix-vector product. */
-static void attend_one(kv_cache *c, int l, int r, int h, float *sc)
+/* Dot product of a and b (n floats) over 16 lanes reduced by a fixed tree
+ * (the lanes vectorise without reassociating a sum). */
+static inline float dot_lanes(const float *a, const float *b, int n)
 {
-    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C;
-    const float *q = c->qkv + (size_t)r * 3 * C + (size_t)h * hs;
-    float *o = c->atty + (size_t)r * C + (size_t)h * hs;
+    float acc[16] = {0};
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[k + j] * b[k + j];
+    for (int j = 0; k + j < n; j++) acc[j] += a[k + j] * b[k + j];
+    for (int h = 8; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
+    return acc[0];
+}
+
+/* One row, all heads: softmax over the row's visible keys, weighted values.
+ * Keys are read as at most three contiguous slot ranges (the globals, and
+ * the window, split where the ring wraps); each key (and value) row is read
+ * once, whole, for every head, a streaming pass over the cache. sc holds
+ * NH x (cap + n_glob) scores. */
+static void attend_row(kv_cache *c, int l, int r, float *sc)
+{
+    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C, NH = c->NH;
+    size_t per = (size_t)(c->cap + c->n_glob);
+    const float *q = c->qkv + (size_t)r * 3 * C;
+    float *o = c->atty + (size_t)r * C;
     float scale = 1.0f / sqrtf((float)hs);
     int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
     int ng = c->stride > 0 ? lo / c->stride : 0;
     /* ranges: {keys, values, count} */
-    const float *rk = ring_k(c, s, l) + (size_t)h * hs, *rv = ring_v(c, s, l) + (size_t)h * hs;
+    const float *rk = ring_k(c, s, l), *rv = ring_v(c, s, l);
     const float *K[3], *Vv[3];
     int cnt[3], nr = 0;
     if (ng) {
-        K[nr] = glob_k(c, s, l) + (size_t)h * hs;
-        Vv[nr] = glob_v(c, s, l) + (size_t)h * hs;
+        K[nr] = glob_k(c, s, l);
+        Vv[nr] = glob_v(c, s, l);
         cnt[nr++] = ng;
     }
     int a = lo % c->cap, b = t % c->cap;
@@ -262,33 +278,47 @@ static void attend_one(kv_cache *c, int l, int r, int h, float *sc)
         K[nr] = rk, Vv[nr] = rv, cnt[nr++] = b + 1;
     }
     int n = 0;
-    for (int i = 0; i < nr; i++) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, cnt[i], hs, scale, K[i], C, q, 1, 0.0f, sc + n, 1);
-        n += cnt[i];
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < cnt[i]; j++, n++) {
+            const float *k = K[i] + (size_t)j * C;
+            for (int h = 0; h < NH; h++) sc[h * per + n] = scale * dot_lanes(q + h * hs, k + h * hs, hs);
+        }
+    float inv[64], *isum = NH <= 64 ? inv : NULL; /* n_heads <= 64 in practice; else normalise per head below */
+    for (int h = 0; h < NH; h++) {
+        float *p = sc + h * per, mx = p[0], sum = 0.0f;
+        for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
+        for (int j = 0; j < n; j++) {
+            p[j] = fastmath_exp_neg(p[j] - mx);
+            sum += p[j];
+        }
+        if (isum) isum[h] = 1.0f / sum;
+        else
+            for (int j = 0; j < n; j++) p[j] /= sum;
     }
-    float mx = sc[0];
-    for (int j = 1; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
-    float sum = 0.0f;
-    for (int j = 0; j < n; j++) {
-        sc[j] = fastmath_exp_neg(sc[j] - mx);
-        sum += sc[j];
-    }
-    memset(o, 0, (size_t)hs * sizeof(float));
+    memset(o, 0, (size_t)C * sizeof(float));
     n = 0;
-    for (int i = 0; i < nr; i++) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, cnt[i], hs, 1.0f / sum, Vv[i], C, sc + n, 1, 1.0f, o, 1);
-        n += cnt[i];
-    }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < cnt[i]; j++, n++) {
+            const float *v = Vv[i] + (size_t)j * C;
+            for (int h = 0; h < NH; h++) {
+                float p = sc[h * per + n];
+                float *oh = o + h * hs;
+                const float *vh = v + h * hs;
+                for (int d = 0; d < hs; d++) oh[d] += p * vh[d];
+            }
+        }
+    if (isum)
+        for (int h = 0; h < NH; h++)
+            for (int d = 0; d < hs; d++) o[h * hs + d] *= isum[h];
 }
 
 static void attend_rows(kv_cache *c, int l, int n)
 {
-    int items = n * c->NH;
     long work = 0;
     for (int r = 0; r < n; r++) work += (long)(c->rpos[r] < c->W ? c->rpos[r] + 1 : c->W) * c->C;
-    size_t per = (size_t)(c->cap + c->n_glob);
+    size_t per = (size_t)c->NH * (size_t)(c->cap + c->n_glob);
 #pragma omp parallel for schedule(static) if (work > KV_PAR_MIN)
-    for (int i = 0; i < items; i++) attend_one(c, l, i / c->NH, i % c->NH, c->scores + (size_t)i * per);
+    for (int r = 0; r < n; r++) attend_row(c, l, r, c->scores + (size_t)r * per);
 }
 
 /* The linear layers of a pass: a decode step (DECODE, any number of rows:

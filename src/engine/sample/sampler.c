@@ -1,10 +1,15 @@
 /* sampler: generation over a kv_cache with the strategies of sampler.h,
  * the grammar mask (engine/grammar) and a sliding context.
- * sampler_generate validates, prefills the prefix and dispatches to one of
- * two decoders: sampler_decode_single (greedy, temperature, top-k, top-p:
- * one hypothesis, pick_token each step) and sampler_decode_beam. Both share
- * the logit processing (repetition penalty, mask), the stop test, the
- * cache append with sliding and the closing of the result.
+ * sampler_generate and sampler_generate_batch validate, prefill the prefix
+ * and dispatch to one of two decoders: sampler_decode_pieces (greedy,
+ * temperature, top-k, top-p: one hypothesis per piece, pick_token each
+ * step with the piece's own random stream; the single-piece path is a
+ * batch of one) and sampler_decode_beam. Both share the logit processing
+ * (repetition penalty, mask), the stop test, the batched cache append with
+ * sliding (append_rows) and the closing of the result. A batch starts
+ * every piece from piece 0's prefilled cache row (copied, exact), and the
+ * cache's decode step is batch-invariant, so piece i is bit for bit the
+ * piece generated alone with seed + i.
  *
  * Sliding: the model only knows positions 0..max_seq_len-1. When a
  * sequence's context is full and one more token must be appended, the
