@@ -2,7 +2,7 @@
  * ($BUILD/aurl, fork + exec) on a freshly initialised tiny checkpoint:
  * default checkpoint pick and output name (never overwriting), the .mid and
  * its sidecar JSON, --json, --progress, --prime (primer then continuation),
- * --out with --count, bad options (exit 2 with a message), a missing
+ * --out with --count, --count's batch equal to pieces alone, bad options (exit 2 with a message), a missing
  * checkpoint, VAE mode on a tiny stage-3 checkpoint (prior samples,
  * --interpolate with --steps, names and sidecars, the stage-3 requirement),
  * and, when /usr/bin/python3 has mido, that every file loads there with the
@@ -447,6 +447,34 @@ static void test_vae(void **state)
     snprintf(outputs, sizeof outputs, "%s", saved);
 }
 
+/* --count N decodes the pieces as one batch; each is the piece a run alone
+ * with its seed writes (the same MIDI bytes). */
+static void test_count_batch_equals_alone(void **state)
+{
+    (void)state;
+    char out[700], alone[700], p[700];
+    snprintf(out, sizeof out, "%s/batch.mid", testutil_tmpdir());
+    const char *args[] = {"generate", "--length", "70", "--min-tokens", "10", "--count", "3", "--seed", "20",
+                          "--out", out, "--checkpoint", ckpt, NULL};
+    assert_int_equal(run_aurl(args), 0);
+    for (int i = 0; i < 3; i++) {
+        char seed[16];
+        snprintf(seed, sizeof seed, "%d", 20 + i);
+        snprintf(alone, sizeof alone, "%s/alone_%d.mid", testutil_tmpdir(), i);
+        const char *a1[] = {"generate", "--length", "70", "--min-tokens", "10", "--seed", seed, "--out", alone,
+                            "--checkpoint", ckpt, NULL};
+        assert_int_equal(run_aurl(a1), 0);
+        snprintf(p, sizeof p, "%s/batch_%d.mid", testutil_tmpdir(), i + 1);
+        cJSON_Delete(check_piece(p));
+        size_t la, lb;
+        unsigned char *a = testutil_read_file(alone, &la), *b = testutil_read_file(p, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_prime),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_vae),
+        cmocka_unit_test(test_count_batch_equals_alone),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

@@ -2,7 +2,6 @@
  * pass (batched over new rows) of the transformer, for sampling. */
 #include "engine/sample/kv_cache.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
+#include "engine/sample/kv_linear.h"
 
 /* Below this many multiply-adds an attention pass runs on one thread. */
 #define KV_PAR_MIN (1L << 16)
@@ -233,24 +233,41 @@ static void store_kv(kv_cache *c, int l, int n)
     }
 }
 
-/* One (row, head): softmax over the row's visible keys, weighted values.
- * Keys are read as at most three contiguous slot ranges (the globals, and
- * the window, split where the ring wraps), each a matrix-vector product. */
-static void attend_one(kv_cache *c, int l, int r, int h, float *sc)
+/* Dot product of a and b (n floats) over 16 lanes reduced by a fixed tree
+ * (the lanes vectorise without reassociating a sum). */
+static inline float dot_lanes(const float *a, const float *b, int n)
 {
-    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C;
-    const float *q = c->qkv + (size_t)r * 3 * C + (size_t)h * hs;
-    float *o = c->atty + (size_t)r * C + (size_t)h * hs;
+    float acc[16] = {0};
+    int k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int j = 0; j < 16; j++) acc[j] += a[k + j] * b[k + j];
+    for (int j = 0; k + j < n; j++) acc[j] += a[k + j] * b[k + j];
+    for (int h = 8; h >= 1; h /= 2)
+        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
+    return acc[0];
+}
+
+/* One row, all heads: softmax over the row's visible keys, weighted values.
+ * Keys are read as at most three contiguous slot ranges (the globals, and
+ * the window, split where the ring wraps); each key (and value) row is read
+ * once, whole, for every head, a streaming pass over the cache. sc holds
+ * NH x (cap + n_glob) scores. */
+static void attend_row(kv_cache *c, int l, int r, float *sc)
+{
+    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C, NH = c->NH;
+    size_t per = (size_t)(c->cap + c->n_glob);
+    const float *q = c->qkv + (size_t)r * 3 * C;
+    float *o = c->atty + (size_t)r * C;
     float scale = 1.0f / sqrtf((float)hs);
     int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
     int ng = c->stride > 0 ? lo / c->stride : 0;
     /* ranges: {keys, values, count} */
-    const float *rk = ring_k(c, s, l) + (size_t)h * hs, *rv = ring_v(c, s, l) + (size_t)h * hs;
+    const float *rk = ring_k(c, s, l), *rv = ring_v(c, s, l);
     const float *K[3], *Vv[3];
     int cnt[3], nr = 0;
     if (ng) {
-        K[nr] = glob_k(c, s, l) + (size_t)h * hs;
-        Vv[nr] = glob_v(c, s, l) + (size_t)h * hs;
+        K[nr] = glob_k(c, s, l);
+        Vv[nr] = glob_v(c, s, l);
         cnt[nr++] = ng;
     }
     int a = lo % c->cap, b = t % c->cap;
@@ -261,49 +278,58 @@ static void attend_one(kv_cache *c, int l, int r, int h, float *sc)
         K[nr] = rk, Vv[nr] = rv, cnt[nr++] = b + 1;
     }
     int n = 0;
-    for (int i = 0; i < nr; i++) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, cnt[i], hs, scale, K[i], C, q, 1, 0.0f, sc + n, 1);
-        n += cnt[i];
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < cnt[i]; j++, n++) {
+            const float *k = K[i] + (size_t)j * C;
+            for (int h = 0; h < NH; h++) sc[h * per + n] = scale * dot_lanes(q + h * hs, k + h * hs, hs);
+        }
+    float inv[64], *isum = NH <= 64 ? inv : NULL; /* n_heads <= 64 in practice; else normalise per head below */
+    for (int h = 0; h < NH; h++) {
+        float *p = sc + h * per, mx = p[0], sum = 0.0f;
+        for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
+        for (int j = 0; j < n; j++) {
+            p[j] = fastmath_exp_neg(p[j] - mx);
+            sum += p[j];
+        }
+        if (isum) isum[h] = 1.0f / sum;
+        else
+            for (int j = 0; j < n; j++) p[j] /= sum;
     }
-    float mx = sc[0];
-    for (int j = 1; j < n; j++) mx = sc[j] > mx ? sc[j] : mx;
-    float sum = 0.0f;
-    for (int j = 0; j < n; j++) {
-        sc[j] = fastmath_exp_neg(sc[j] - mx);
-        sum += sc[j];
-    }
-    memset(o, 0, (size_t)hs * sizeof(float));
+    memset(o, 0, (size_t)C * sizeof(float));
     n = 0;
-    for (int i = 0; i < nr; i++) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, cnt[i], hs, 1.0f / sum, Vv[i], C, sc + n, 1, 1.0f, o, 1);
-        n += cnt[i];
-    }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < cnt[i]; j++, n++) {
+            const float *v = Vv[i] + (size_t)j * C;
+            for (int h = 0; h < NH; h++) {
+                float p = sc[h * per + n];
+                float *oh = o + h * hs;
+                const float *vh = v + h * hs;
+                for (int d = 0; d < hs; d++) oh[d] += p * vh[d];
+            }
+        }
+    if (isum)
+        for (int h = 0; h < NH; h++)
+            for (int d = 0; d < hs; d++) o[h * hs + d] *= isum[h];
 }
 
 static void attend_rows(kv_cache *c, int l, int n)
 {
-    int items = n * c->NH;
     long work = 0;
     for (int r = 0; r < n; r++) work += (long)(c->rpos[r] < c->W ? c->rpos[r] + 1 : c->W) * c->C;
-    size_t per = (size_t)(c->cap + c->n_glob);
+    size_t per = (size_t)c->NH * (size_t)(c->cap + c->n_glob);
 #pragma omp parallel for schedule(static) if (work > KV_PAR_MIN)
-    for (int i = 0; i < items; i++) attend_one(c, l, i / c->NH, i % c->NH, c->scores + (size_t)i * per);
+    for (int r = 0; r < n; r++) attend_row(c, l, r, c->scores + (size_t)r * per);
 }
 
-/* linear_forward for a few rows: matrix-vector products, which read the
- * weights once without sgemm's packing copy of the whole matrix. */
+/* The linear layers of a pass: a decode step (DECODE, any number of rows:
+ * one per sequence) always takes kv_linear, whose result for a row does not
+ * depend on the other rows, so a batched sequence decodes as it would
+ * alone; a prefill chunk of more than KV_GEMV_ROWS rows takes sgemm. */
 #define KV_GEMV_ROWS 4
-static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC)
+static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC, int decode)
 {
-    if (n > KV_GEMV_ROWS) {
-        linear_forward(out, inp, w, b, n, C, OC);
-        return;
-    }
-    for (int r = 0; r < n; r++) {
-        float *o = out + (size_t)r * OC;
-        if (b) memcpy(o, b, (size_t)OC * sizeof(float));
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, C, 1.0f, w, C, inp + (size_t)r * C, 1, b ? 1.0f : 0.0f, o, 1);
-    }
+    if (!decode && n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
+    else kv_linear_forward(out, inp, w, b, n, C, OC);
 }
 
 static void add_rows(float *x, const float *y, size_t n)
@@ -320,20 +346,20 @@ static void add_rows(float *x, const float *y, size_t n)
  * reference model: 1365 tokens/s on one thread vs 463 with two (whose
  * re-prefills after each slide cost most), and a 256-token prefix's first
  * token in ~30 ms vs 760 ms. */
-static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits);
-static void run_rows(kv_cache *c, int n, int first_logit, float *logits)
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int decode);
+static void run_rows(kv_cache *c, int n, int first_logit, float *logits, int decode)
 {
     int nt = omp_get_max_threads();
     if (nt == 1 || omp_in_parallel()) {
-        run_rows_mt(c, n, first_logit, logits);
+        run_rows_mt(c, n, first_logit, logits, decode);
         return;
     }
     omp_set_num_threads(1);
-    run_rows_mt(c, n, first_logit, logits);
+    run_rows_mt(c, n, first_logit, logits, decode);
     omp_set_num_threads(nt);
 }
 
-static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits)
+static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int decode)
 {
     int C = c->C, F = c->F, V = c->V;
     size_t NC = (size_t)n * C;
@@ -348,22 +374,25 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits)
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
-        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C);
+        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C, decode);
         store_kv(c, l, n);
         attend_rows(c, l, n);
-        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C);
+        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C, decode);
         add_rows(c->x, c->tmp, NC);
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
-        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F);
-        gelu_forward(c->fch, c->fch, n * F);
-        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C);
+        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F, decode);
+        if (decode) /* row by row: a row's elements meet the same vector lanes at any n */
+            for (int r = 0; r < n; r++) gelu_forward(c->fch + (size_t)r * F, c->fch + (size_t)r * F, F);
+        else
+            gelu_forward(c->fch, c->fch, n * F);
+        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C, decode);
         add_rows(c->x, c->tmp, NC);
     }
     int nl = n - first_logit;
     if (!logits || nl <= 0) return;
     const float *xl = c->x + (size_t)first_logit * C;
     layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
-    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V);
+    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V, decode);
 }
 
 int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
@@ -377,25 +406,34 @@ int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *
             c->rtok[r] = tokens[done + r];
         }
         int last = done + k == n;
-        run_rows(c, k, last ? k - 1 : k, last ? logits : NULL);
+        run_rows(c, k, last ? k - 1 : k, last ? logits : NULL, 0);
         c->len[seq] += k;
         done += k;
     }
     return 0;
 }
 
-int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
+int kv_cache_step_seqs(kv_cache *c, const int *seqs, const int32_t *tokens, int n, float *logits)
 {
     if (n < 1 || n > c->n_seq) return -1;
     for (int r = 0; r < n; r++) {
-        if (c->len[r] >= c->maxT) return -1;
-        c->rseq[r] = r;
-        c->rpos[r] = c->len[r];
+        int s = seqs[r];
+        if (s < 0 || s >= c->n_seq || c->len[s] >= c->maxT) return -1;
+        c->rseq[r] = s;
+        c->rpos[r] = c->len[s];
         c->rtok[r] = tokens[r];
     }
-    run_rows(c, n, 0, logits);
-    for (int r = 0; r < n; r++) c->len[r]++;
+    run_rows(c, n, 0, logits, 1);
+    for (int r = 0; r < n; r++) c->len[seqs[r]]++;
     return 0;
+}
+
+int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
+{
+    int seqs[4096];
+    if (n < 1 || n > c->n_seq) return -1;
+    for (int r = 0; r < n; r++) seqs[r] = r;
+    return kv_cache_step_seqs(c, seqs, tokens, n, logits);
 }
 
 /* Copy the used part of sequence src's caches (in arrays a, ga) to dst's (in b, gb). */

@@ -53,6 +53,12 @@ int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *
  * sequence must have room (len < max_seq_len). Returns 0 or -1. */
 int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits);
 
+/* Append tokens[i] to sequence seqs[i] for i < N (distinct sequences, each
+ * with room) in one batched pass; logits row i (n x V) receives sequence
+ * seqs[i]'s prediction. A sequence's logits are bit-for-bit the same
+ * whichever other sequences share the pass. Returns 0 or -1. */
+int kv_cache_step_seqs(kv_cache *c, const int *seqs, const int32_t *tokens, int n, float *logits);
+
 /* Reorder the first N sequences: new sequence i becomes a copy of old
  * sequence src[i] (duplicates allowed; beam search). Returns 0 or -1 (OOM). */
 int kv_cache_reorder(kv_cache *c, const int *src, int n);

@@ -1,10 +1,15 @@
 /* sampler: generation over a kv_cache with the strategies of sampler.h,
  * the grammar mask (engine/grammar) and a sliding context.
- * sampler_generate validates, prefills the prefix and dispatches to one of
- * two decoders: sampler_decode_single (greedy, temperature, top-k, top-p:
- * one hypothesis, pick_token each step) and sampler_decode_beam. Both share
- * the logit processing (repetition penalty, mask), the stop test, the
- * cache append with sliding and the closing of the result.
+ * sampler_generate and sampler_generate_batch validate, prefill the prefix
+ * and dispatch to one of two decoders: sampler_decode_pieces (greedy,
+ * temperature, top-k, top-p: one hypothesis per piece, pick_token each
+ * step with the piece's own random stream; the single-piece path is a
+ * batch of one) and sampler_decode_beam. Both share the logit processing
+ * (repetition penalty, mask), the stop test, the batched cache append with
+ * sliding (append_rows) and the closing of the result. A batch starts
+ * every piece from piece 0's prefilled cache row (copied, exact), and the
+ * cache's decode step is batch-invariant, so piece i is bit for bit the
+ * piece generated alone with seed + i.
  *
  * Sliding: the model only knows positions 0..max_seq_len-1. When a
  * sequence's context is full and one more token must be appended, the
@@ -155,14 +160,34 @@ typedef struct {
     int id;
 } prob_id;
 
-static int by_prob_desc(const void *a, const void *b)
+/* Sort a[0..n) (built in increasing id, every p >= 0) by decreasing p, ties
+ * by increasing id: a stable LSD radix sort on the bits of p (for p >= 0 the
+ * bit patterns order as the numbers), through tmp (n entries). The order is
+ * exactly that of a comparison sort by (p desc, id asc), in O(n). */
+static void sort_by_prob_desc(prob_id *a, prob_id *tmp, int n)
 {
-    const prob_id *x = a, *y = b;
-    if (x->p != y->p) return x->p < y->p ? 1 : -1;
-    return x->id - y->id;
+    for (int shift = 0; shift < 32; shift += 8) {
+        int count[257] = {0};
+        for (int i = 0; i < n; i++) {
+            uint32_t bits;
+            memcpy(&bits, &a[i].p, sizeof bits);
+            count[((~bits >> shift) & 255u) + 1]++;
+        }
+        int same = 0;
+        for (int d = 1; d <= 256; d++) same |= count[d] == n;
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        if (same) continue; /* one digit for all: this pass would not move anything */
+        for (int i = 0; i < n; i++) {
+            uint32_t bits;
+            memcpy(&bits, &a[i].p, sizeof bits);
+            tmp[count[(~bits >> shift) & 255u]++] = a[i];
+        }
+        memcpy(a, tmp, (size_t)n * sizeof *a);
+    }
 }
 
-/* Draw one token from processed logits by strategy (not beam). */
+/* Draw one token from processed logits by strategy (not beam); work has
+ * room for 2 V entries. */
 static int pick_token(float *logits, int V, const sampler_settings *s, rng_state *r, prob_id *work)
 {
     if (s->strategy == SAMPLER_GREEDY || s->strategy == SAMPLER_BEAM) return argmax(logits, V); /* 1 beam = greedy */
@@ -177,7 +202,7 @@ static int pick_token(float *logits, int V, const sampler_settings *s, rng_state
     }
     if (n == 0 || !(sum > 0)) return argmax(logits, V);
     if (s->strategy == SAMPLER_TOP_K || s->strategy == SAMPLER_TOP_P) {
-        qsort(work, (size_t)n, sizeof *work, by_prob_desc);
+        sort_by_prob_desc(work, work + V, n);
         if (s->strategy == SAMPLER_TOP_K) {
             if (n > s->top_k) n = s->top_k;
         } else {
@@ -302,15 +327,20 @@ static int should_stop(const hyp *h, const sampler_settings *s, int generated)
 
 typedef struct {
     const sampler_settings *s;
-    kv_cache *kc;          /* one row per live hypothesis */
+    kv_cache *kc;          /* one row per live hypothesis (beam) or per piece */
     int V, maxT, prime_end;
+    int rows;              /* cache rows */
     size_t cap;            /* tokens a hypothesis can hold */
-    float *logits;         /* row b: the next-token logits of live hypothesis b */
+    float *logits;         /* row b: the next-token logits of hypothesis (or piece) b */
+    float *step_logits;    /* rows x V: the logits of one kv_cache_step_seqs */
+    int *step_seqs;        /* rows */
+    int32_t *step_tok;     /* rows */
     uint8_t *allowed;      /* scratch of the mask and the repetition penalty */
     sampler_progress_fn progress;
     void *progress_ctx;
+    int progress_total;
     double t0;             /* clock at the call */
-    sampler_result *out;
+    sampler_result *out;   /* beam search's result */
     char *err;
 } decoder;
 
@@ -333,53 +363,103 @@ static void process_logits(const decoder *d, float *lg, const hyp *h)
     if (d->s->grammar) apply_mask(lg, d->V, &h->g, d->allowed);
 }
 
-/* One step's tokens are chosen: time the first; *generated counts steps. */
-static void count_step(decoder *d, int *generated)
+/* One step's token of OUT's piece is chosen: time the first; *generated counts steps. */
+static void count_step(const decoder *d, sampler_result *out, int *generated)
 {
-    if (*generated == 0) d->out->first_token_seconds = clock_monotonic() - d->t0;
+    if (*generated == 0) out->first_token_seconds = clock_monotonic() - d->t0;
     (*generated)++;
 }
 
 /* Report progress; 1 when the callback cancels. */
 static int report(const decoder *d, int generated)
 {
-    return d->progress && d->progress(d->progress_ctx, generated, d->s->max_tokens);
+    return d->progress && d->progress(d->progress_ctx, generated, d->progress_total);
 }
 
-/* Append the newest token next[b] of each live hypothesis live[b] to the
- * cache (sliding a full context), leaving each row's next-token logits in
- * d->logits. Returns 0 or -1 (err set). */
-static int append_newest(decoder *d, const hyp *live, const int32_t *next, int n_live)
+/* Append hypothesis hy[j]'s newest token next[j] to cache row rows[j] for
+ * j < N (sliding a full context), leaving each row's next-token logits in
+ * its row of d->logits: the rows with room in one batched step, a full one
+ * by a refill of its own. Returns 0 or -1 (err set). */
+static int append_rows(decoder *d, const int *rows, const hyp *const *hy, const int32_t *next, int n)
 {
-    if (kv_cache_len(d->kc, 0) < d->maxT) return kv_cache_step(d->kc, next, n_live, d->logits) ? fail_internal(d) : 0;
-    for (int b = 0; b < n_live; b++)
-        if (refill(d->kc, b, live[b].toks, live[b].n, d->maxT, d->logits + (size_t)b * d->V)) return fail_internal(d);
+    int n_step = 0;
+    for (int j = 0; j < n; j++) {
+        int row = rows[j];
+        if (kv_cache_len(d->kc, row) < d->maxT) {
+            d->step_seqs[n_step] = row;
+            d->step_tok[n_step++] = next[j];
+        } else if (refill(d->kc, row, hy[j]->toks, hy[j]->n, d->maxT, d->logits + (size_t)row * d->V)) {
+            return fail_internal(d);
+        }
+    }
+    if (!n_step) return 0;
+    if (kv_cache_step_seqs(d->kc, d->step_seqs, d->step_tok, n_step, d->step_logits)) return fail_internal(d);
+    for (int j = 0; j < n_step; j++)
+        memcpy(d->logits + (size_t)d->step_seqs[j] * d->V, d->step_logits + (size_t)j * d->V, (size_t)d->V * sizeof(float));
     return 0;
 }
 
-/* ---- greedy, temperature, top-k, top-p ---------------------------------- */
+/* ---- greedy, temperature, top-k, top-p: pieces decoded together ---------- */
 
-/* Decode one hypothesis H (cache row 0 holds its next-token logits) by
- * pick_token until it stops or progress cancels; the result is H closed.
- * Beam search with one beam comes here too (it is greedy). 0 or -1. */
-static int sampler_decode_single(decoder *d, hyp *h)
-{
-    prob_id *work = malloc((size_t)d->V * sizeof *work);
-    if (!work) return fail_nomem(d);
+/* One piece: its hypothesis, its own random stream and its result. */
+typedef struct {
+    hyp h;
     rng_state rng;
-    rng_seed(&rng, d->s->seed);
-    int generated = 0, rc = 0;
-    for (;;) {
-        process_logits(d, d->logits, h);
-        int32_t tok = pick_token(d->logits, d->V, d->s, &rng, work);
-        count_step(d, &generated);
-        hyp_take(h, tok);
-        int cancelled = report(d, generated);
-        if (should_stop(h, d->s, generated) || cancelled) break;
-        if ((rc = append_newest(d, h, &tok, 1))) break;
+    sampler_result *out;
+    int generated;
+    int live;
+} piece;
+
+/* Decode the NP pieces (cache row i and logits row i hold piece i's
+ * next-token logits) by pick_token until each stops or progress cancels;
+ * each step appends the live pieces' tokens in one batched cache pass.
+ * Piece i's tokens depend only on its own seed: they are those it gets
+ * decoded alone. Beam search with one beam comes here too (it is greedy).
+ * Each result is its piece closed. 0 or -1. */
+static int sampler_decode_pieces(decoder *d, piece *pc, int np)
+{
+    prob_id *work = malloc((size_t)d->V * 2 * sizeof *work);
+    const hyp **hy = malloc((size_t)np * sizeof *hy);
+    int32_t *next = malloc((size_t)np * sizeof *next);
+    int *rows = malloc((size_t)np * sizeof *rows);
+    int rc = 0, total = 0, n_live = np, cancelled = 0;
+    if (!work || !hy || !next || !rows) {
+        rc = fail_nomem(d);
+        goto done;
     }
+    for (;;) {
+        int n_step = 0;
+        for (int i = 0; i < np; i++) {
+            piece *p = &pc[i];
+            if (!p->live) continue;
+            float *lg = d->logits + (size_t)i * d->V;
+            process_logits(d, lg, &p->h);
+            int32_t tok = pick_token(lg, d->V, d->s, &p->rng, work);
+            count_step(d, p->out, &p->generated);
+            hyp_take(&p->h, tok);
+            if (report(d, ++total)) cancelled = 1; /* the step still ends for every piece */
+            if (should_stop(&p->h, d->s, p->generated)) {
+                p->live = 0;
+                p->out->seconds_taken = clock_monotonic() - d->t0;
+                n_live--;
+                continue;
+            }
+            rows[n_step] = i;
+            hy[n_step] = &p->h;
+            next[n_step++] = tok;
+        }
+        if (cancelled || n_live == 0) break;
+        if ((rc = append_rows(d, rows, hy, next, n_step))) break;
+    }
+    for (int i = 0; i < np && !rc; i++) {
+        if (pc[i].live) pc[i].out->seconds_taken = clock_monotonic() - d->t0; /* cancelled */
+        if (finish(pc[i].out, &pc[i].h, d->prime_end)) rc = fail_nomem(d);
+    }
+done:
     free(work);
-    if (!rc && finish(d->out, h, d->prime_end)) rc = fail_nomem(d);
+    free(hy);
+    free(next);
+    free(rows);
     return rc;
 }
 
@@ -408,6 +488,8 @@ typedef struct {
     cand *cands;     /* nb + 1 per live beam */
     int *src;        /* parent beam of each next row */
     int32_t *next_tok; /* newest token of each next row */
+    int *rows;       /* 0, 1, ..., nb-1: the cache rows of the live set */
+    const hyp **live; /* &hy[0..nb) */
 } beam_set;
 
 static void beam_free(beam_set *bs)
@@ -422,6 +504,8 @@ static void beam_free(beam_set *bs)
     free(bs->cands);
     free(bs->src);
     free(bs->next_tok);
+    free(bs->rows);
+    free(bs->live);
 }
 
 /* Allocate the working set of NB beams. 0 or -1 (out of memory; bs is
@@ -436,7 +520,13 @@ static int beam_alloc(beam_set *bs, int nb, const decoder *d)
     bs->cands = malloc((size_t)nb * ((size_t)nb + 1) * sizeof *bs->cands);
     bs->src = malloc((size_t)nb * sizeof(int));
     bs->next_tok = malloc((size_t)nb * sizeof(int32_t));
-    if (!bs->hy || !bs->fin || !bs->lsm || !bs->cands || !bs->src || !bs->next_tok) return -1;
+    bs->rows = malloc((size_t)nb * sizeof(int));
+    bs->live = malloc((size_t)nb * sizeof *bs->live);
+    if (!bs->hy || !bs->fin || !bs->lsm || !bs->cands || !bs->src || !bs->next_tok || !bs->rows || !bs->live) return -1;
+    for (int i = 0; i < nb; i++) {
+        bs->rows[i] = i;
+        bs->live[i] = &bs->hy[i];
+    }
     for (int i = 0; i < 2 * nb; i++)
         if (!(bs->hy[i].toks = malloc(d->cap * sizeof(int32_t)))) return -1;
     return 0;
@@ -528,7 +618,7 @@ static int sampler_decode_beam(decoder *d, const hyp *h0, int nb)
     for (;;) {
         int n_c = 0;
         for (int b = 0; b < n_live; b++) n_c += beam_expand(d, &bs, b, bs.cands + n_c);
-        count_step(d, &generated);
+        count_step(d, d->out, &generated);
         qsort(bs.cands, (size_t)n_c, sizeof *bs.cands, by_score_desc);
         if ((n_live = beam_select(d, &bs, n_c, generated)) < 0) {
             rc = fail_nomem(d);
@@ -540,7 +630,7 @@ static int sampler_decode_beam(decoder *d, const hyp *h0, int nb)
             rc = fail_nomem(d);
             goto done;
         }
-        if ((rc = append_newest(d, bs.hy, bs.next_tok, n_live))) goto done;
+        if ((rc = append_rows(d, bs.rows, bs.live, bs.next_tok, n_live))) goto done;
     }
     const hyp *best = beam_best(d, &bs, n_live);
     if (!best || finish(d->out, best, d->prime_end)) rc = fail_nomem(d);
@@ -551,45 +641,138 @@ done:
 
 /* ---- the entry ---------------------------------------------------------- */
 
-int sampler_generate(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
-                     const float *cond, int cond_rows, sampler_progress_fn progress, void *progress_ctx,
-                     sampler_result *out, char err[AURL_ERR_LEN])
+/* Give pieces 1..np-1 piece 0's start (hypothesis, cache row, logits) and
+ * every piece its result and its random stream (seed + i). 0 or -1. */
+static int pieces_start(decoder *d, piece *pc, int np, sampler_result *out)
 {
-    memset(out, 0, sizeof *out);
+    int *src = malloc((size_t)np * sizeof *src);
+    if (!src) return fail_nomem(d);
+    for (int i = 0; i < np; i++) {
+        src[i] = 0;
+        pc[i].out = &out[i];
+        pc[i].live = 1;
+        rng_seed(&pc[i].rng, d->s->seed + (uint64_t)i);
+        if (i == 0) continue;
+        if (!(pc[i].h.toks = malloc(d->cap * sizeof(int32_t)))) {
+            free(src);
+            return fail_nomem(d);
+        }
+        hyp_copy(&pc[i].h, &pc[0].h);
+        memcpy(d->logits + (size_t)i * d->V, d->logits, (size_t)d->V * sizeof(float));
+    }
+    int rc = np > 1 && kv_cache_reorder(d->kc, src, np) ? fail_nomem(d) : 0;
+    free(src);
+    return rc;
+}
+
+/* sampler_generate for NP pieces decoded together (NP = 1 for beam
+ * search); out[0..np) are set. 0 or -1 (err set, out freed). */
+static int generate_run(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                        const float *cond, int cond_rows, int np, sampler_progress_fn progress, void *progress_ctx,
+                        sampler_result *out, char err[AURL_ERR_LEN])
+{
+    for (int i = 0; i < np; i++) memset(&out[i], 0, sizeof out[i]);
+    const model_config *cfg = transformer_config(m);
+    int nb = s->strategy == SAMPLER_BEAM ? s->beams : 1;
+    decoder d = {.s = s, .V = cfg->vocab_size, .maxT = cfg->max_seq_len, .rows = nb > np ? nb : np,
+                 .cap = 1 + (size_t)n_prefix + (size_t)s->max_tokens + 1,
+                 .progress = progress, .progress_ctx = progress_ctx, .progress_total = np * s->max_tokens,
+                 .t0 = clock_monotonic(), .out = out, .err = err};
+    int rc = -1;
+    piece *pc = calloc((size_t)np, sizeof *pc);
+    d.logits = malloc((size_t)d.rows * d.V * sizeof(float));
+    d.step_logits = malloc((size_t)d.rows * d.V * sizeof(float));
+    d.step_seqs = malloc((size_t)d.rows * sizeof(int));
+    d.step_tok = malloc((size_t)d.rows * sizeof(int32_t));
+    d.allowed = malloc((size_t)(d.V > TOK_VOCAB_SIZE ? d.V : TOK_VOCAB_SIZE));
+    if (!pc || !d.logits || !d.step_logits || !d.step_seqs || !d.step_tok || !d.allowed ||
+        !(pc[0].h.toks = malloc(d.cap * sizeof(int32_t)))) {
+        fail_nomem(&d);
+        goto done;
+    }
+    if (kv_cache_create(&d.kc, m, d.rows, err)) goto done;
+    kv_cache_set_cond(d.kc, cond, cond_rows);
+    d.prime_end = hyp_start(&pc[0].h, s, prefix, n_prefix);
+    if (refill(d.kc, 0, pc[0].h.toks, pc[0].h.n, d.maxT, d.logits)) {
+        fail_internal(&d);
+        goto done;
+    }
+    if (nb > 1) {
+        if (!(rc = sampler_decode_beam(&d, &pc[0].h, nb))) out->seconds_taken = clock_monotonic() - d.t0;
+    } else if (!(rc = pieces_start(&d, pc, np, out))) {
+        rc = sampler_decode_pieces(&d, pc, np);
+    }
+done:
+    if (rc)
+        for (int i = 0; i < np; i++) sampler_result_free(&out[i]);
+    kv_cache_free(d.kc);
+    for (int i = 0; pc && i < np; i++) free(pc[i].h.toks);
+    free(pc);
+    free(d.logits);
+    free(d.step_logits);
+    free(d.step_seqs);
+    free(d.step_tok);
+    free(d.allowed);
+    return rc;
+}
+
+/* Checks common to both entries. 0 or -1 (err set). */
+static int check_call(const sampler_settings *s, const int32_t *prefix, int n_prefix, char err[AURL_ERR_LEN])
+{
     if (sampler_settings_validate(s, err)) return -1;
     if (n_prefix < 0 || (n_prefix > 0 && !prefix) || n_prefix > 100000000) {
         errmsg_set(err, "sampler: bad prefix of %d tokens", n_prefix);
         return -1;
     }
-    const model_config *cfg = transformer_config(m);
-    int nb = s->strategy == SAMPLER_BEAM ? s->beams : 1;
-    decoder d = {.s = s, .V = cfg->vocab_size, .maxT = cfg->max_seq_len,
-                 .cap = 1 + (size_t)n_prefix + (size_t)s->max_tokens + 1,
-                 .progress = progress, .progress_ctx = progress_ctx,
-                 .t0 = clock_monotonic(), .out = out, .err = err};
-    hyp h0 = {0};
-    int rc = -1;
-    d.logits = malloc((size_t)nb * d.V * sizeof(float));
-    d.allowed = malloc((size_t)(d.V > TOK_VOCAB_SIZE ? d.V : TOK_VOCAB_SIZE));
-    h0.toks = malloc(d.cap * sizeof(int32_t));
-    if (!d.logits || !d.allowed || !h0.toks) {
-        fail_nomem(&d);
-        goto done;
+    return 0;
+}
+
+int sampler_generate(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                     const float *cond, int cond_rows, sampler_progress_fn progress, void *progress_ctx,
+                     sampler_result *out, char err[AURL_ERR_LEN])
+{
+    memset(out, 0, sizeof *out);
+    if (check_call(s, prefix, n_prefix, err)) return -1;
+    return generate_run(m, s, prefix, n_prefix, cond, cond_rows, 1, progress, progress_ctx, out, err);
+}
+
+/* Progress of piece `done` of a sequential (beam) batch, as batch totals. */
+typedef struct {
+    sampler_progress_fn fn;
+    void *ctx;
+    int done, per, total;
+} seq_progress;
+
+static int on_seq_progress(void *ctx, int generated, int total)
+{
+    const seq_progress *p = ctx;
+    (void)total;
+    return p->fn(p->ctx, p->done * p->per + generated, p->total);
+}
+
+int sampler_generate_batch(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                           const float *cond, int cond_rows, int n_pieces, sampler_progress_fn progress,
+                           void *progress_ctx, sampler_result *out, char err[AURL_ERR_LEN])
+{
+    if (n_pieces < 1 || n_pieces > SAMPLER_BATCH_MAX) {
+        errmsg_set(err, "sampler: %d pieces in one batch (must be 1..%d)", n_pieces, SAMPLER_BATCH_MAX);
+        return -1;
     }
-    if (kv_cache_create(&d.kc, m, nb, err)) goto done;
-    kv_cache_set_cond(d.kc, cond, cond_rows);
-    d.prime_end = hyp_start(&h0, s, prefix, n_prefix);
-    if (refill(d.kc, 0, h0.toks, h0.n, d.maxT, d.logits)) {
-        fail_internal(&d);
-        goto done;
+    for (int i = 0; i < n_pieces; i++) memset(&out[i], 0, sizeof out[i]);
+    if (check_call(s, prefix, n_prefix, err)) return -1;
+    if (s->strategy != SAMPLER_BEAM || n_pieces == 1)
+        return generate_run(m, s, prefix, n_prefix, cond, cond_rows, n_pieces, progress, progress_ctx, out, err);
+    /* beam search: one piece after the other */
+    seq_progress sp = {progress, progress_ctx, 0, s->max_tokens, n_pieces * s->max_tokens};
+    for (int i = 0; i < n_pieces; i++) {
+        sampler_settings si = *s;
+        si.seed = s->seed + (uint64_t)i;
+        sp.done = i;
+        if (generate_run(m, &si, prefix, n_prefix, cond, cond_rows, 1, progress ? on_seq_progress : NULL, &sp, &out[i],
+                         err)) {
+            for (int k = 0; k < i; k++) sampler_result_free(&out[k]);
+            return -1;
+        }
     }
-    rc = nb == 1 ? sampler_decode_single(&d, &h0) : sampler_decode_beam(&d, &h0, nb);
-    if (!rc) out->seconds_taken = clock_monotonic() - d.t0;
-done:
-    if (rc) sampler_result_free(out);
-    kv_cache_free(d.kc);
-    free(h0.toks);
-    free(d.logits);
-    free(d.allowed);
-    return rc;
+    return 0;
 }

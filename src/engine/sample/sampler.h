@@ -68,5 +68,20 @@ typedef int (*sampler_progress_fn)(void *ctx, int generated, int total);
 int sampler_generate(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
                      const float *cond, int cond_rows, sampler_progress_fn progress, void *progress_ctx,
                      sampler_result *out, char err[AURL_ERR_LEN]);
+
+/* Most pieces one sampler_generate_batch call takes. */
+#define SAMPLER_BATCH_MAX 256
+
+/* N_PIECES pieces after the same prefix (1..SAMPLER_BATCH_MAX), piece i
+ * with seed s->seed + i, into out[0..n_pieces). Piece i is token for token
+ * the piece sampler_generate gives with that seed; the pieces decode
+ * together (one cache of n_pieces sequences, one batched step for all live
+ * pieces per token), except under beam search, which runs them one after
+ * the other. progress sees the tokens of all pieces (total n_pieces x
+ * max_tokens). Each result's first_token_seconds and seconds_taken count
+ * from the call. Returns 0, or -1 with err set (no result kept). */
+int sampler_generate_batch(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                           const float *cond, int cond_rows, int n_pieces, sampler_progress_fn progress,
+                           void *progress_ctx, sampler_result *out, char err[AURL_ERR_LEN]);
 void sampler_result_free(sampler_result *r);
 #endif

@@ -1,0 +1,84 @@
+/* kv_linear: batch-invariant small-batch linear layer for decode steps (see
+ * kv_linear.h). With AVX-512 it blocks 4 weight rows x 4 input rows (16
+ * accumulators held in registers: each weight vector is loaded once for 4
+ * inputs) and prefetches the next rows of weights, which stream from L3 at
+ * batch 1; the blocking never changes an output's own arithmetic. Without
+ * AVX-512, a portable version does the same arithmetic pair by pair. */
+#include "engine/sample/kv_linear.h"
+
+#include <stddef.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* Rows of weights ahead that the batch-1 loop prefetches. */
+#define KV_LIN_PREFETCH_ROWS 4
+
+/* out[n0+j][o0+i] for i < RB, j < NB (RB, NB <= 4, constants after inlining). */
+static inline __attribute__((always_inline)) void lin_block(float *out, const float *inp, const float *w,
+                                                           const float *b, int n0, int o0, int RB, int NB, int C,
+                                                           int OC)
+{
+    __m512 acc[4][4];
+    for (int i = 0; i < RB; i++)
+        for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps();
+    const float *wr = w + (size_t)o0 * C, *xr = inp + (size_t)n0 * C;
+    int k = 0;
+    for (; k + 16 <= C; k += 16) {
+        __m512 xv[4];
+        for (int j = 0; j < NB; j++) xv[j] = _mm512_loadu_ps(xr + (size_t)j * C + k);
+        for (int i = 0; i < RB; i++) {
+            _mm_prefetch((const char *)(wr + (size_t)(i + KV_LIN_PREFETCH_ROWS) * C + k), _MM_HINT_T0);
+            __m512 wv = _mm512_loadu_ps(wr + (size_t)i * C + k);
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    if (k < C) {
+        __mmask16 m = (__mmask16)((1u << (C - k)) - 1u);
+        __m512 xv[4];
+        for (int j = 0; j < NB; j++) xv[j] = _mm512_maskz_loadu_ps(m, xr + (size_t)j * C + k);
+        for (int i = 0; i < RB; i++) {
+            __m512 wv = _mm512_maskz_loadu_ps(m, wr + (size_t)i * C + k);
+            for (int j = 0; j < NB; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < RB; i++)
+        for (int j = 0; j < NB; j++) {
+            float s = _mm512_reduce_add_ps(acc[i][j]);
+            if (b) s += b[o0 + i];
+            out[(size_t)(n0 + j) * OC + o0 + i] = s;
+        }
+}
+
+/* All N inputs against weight rows o0..o0+RB-1. */
+static inline __attribute__((always_inline)) void lin_rows(float *out, const float *inp, const float *w,
+                                                          const float *b, int N, int o0, int RB, int C, int OC)
+{
+    int n0 = 0;
+    for (; n0 + 4 <= N; n0 += 4) lin_block(out, inp, w, b, n0, o0, RB, 4, C, OC);
+    for (; n0 < N; n0++) lin_block(out, inp, w, b, n0, o0, RB, 1, C, OC);
+}
+
+void kv_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC)
+{
+    if (N <= 0 || OC <= 0) return;
+    int o0 = 0;
+    for (; o0 + 4 <= OC; o0 += 4) lin_rows(out, inp, weight, bias, N, o0, 4, C, OC);
+    for (; o0 < OC; o0++) lin_rows(out, inp, weight, bias, N, o0, 1, C, OC);
+}
+
+#else /* portable: the same lanes and tree, one (input, output) pair at a time */
+
+void kv_linear_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C, int OC)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            const float *x = inp + (size_t)n * C, *w = weight + (size_t)o * C;
+            float lane[16] = {0};
+            for (int k = 0; k < C; k++) lane[k % 16] += w[k] * x[k];
+            for (int h = 8; h >= 1; h /= 2)
+                for (int j = 0; j < h; j++) lane[j] += lane[j + h];
+            out[(size_t)n * OC + o] = bias ? lane[0] + bias[o] : lane[0];
+        }
+}
+#endif
