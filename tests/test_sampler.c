@@ -598,6 +598,81 @@ static void test_kv_linear(void **state)
     assert_close(out, ref, N * OC, 1e-5f);
 }
 
+/* The TYPED mask keeps each token type's mass: with uniform logits and one
+ * note sounding on the current instrument, its NOTE_OFF gets the whole
+ * NOTE_OFF share (88 of 774 ids) instead of 1/allowed; a NOTE_OFF of a
+ * pitch sounding only on another instrument is kept (routable) and gets the
+ * type's mass shared with the other. */
+static void test_typed_mask(void **state)
+{
+    (void)state;
+    static float lg[TOK_VOCAB_SIZE];
+    static uint8_t allowed[TOK_VOCAB_SIZE];
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    grammar_feed(&g, TOK_NOTE_ON + 39, 0); /* piano C4 */
+    grammar_feed(&g, TOK_TIME_SHIFT + 3, 0);
+    double share = (double)(TOK_TIME_SHIFT - TOK_NOTE_OFF) / TOK_VOCAB_SIZE;
+    for (int route = 0; route <= 1; route++) {
+        for (int t = 0; t < TOK_VOCAB_SIZE; t++) lg[t] = 0.0f;
+        sampler_typed_mask(lg, TOK_VOCAB_SIZE, &g, allowed, route);
+        double z = 0, off = 0, on = 0;
+        for (int t = 0; t < TOK_VOCAB_SIZE; t++) z += lg[t] == -INFINITY ? 0 : exp(lg[t]);
+        for (int t = TOK_NOTE_OFF; t < TOK_TIME_SHIFT; t++) off += lg[t] == -INFINITY ? 0 : exp(lg[t]) / z;
+        for (int t = TOK_NOTE_ON; t < TOK_NOTE_OFF; t++) on += lg[t] == -INFINITY ? 0 : exp(lg[t]) / z;
+        assert_true(allowed[TOK_NOTE_OFF + 39] && !allowed[TOK_NOTE_OFF + 40] && !allowed[TOK_NOTE_ON + 39]);
+        /* PAD/START/UNK are forbidden specials, so the types renormalise slightly */
+        assert_true(fabs(off - share) < 0.01);
+        assert_true(fabs(on - share) < 0.01);
+    }
+    /* a note on the bass (family 4): from the piano, its NOTE_OFF is routable */
+    grammar_feed(&g, TOK_INSTRUMENT + 4, 0);
+    grammar_feed(&g, TOK_NOTE_ON + 20, 0);
+    grammar_feed(&g, TOK_INSTRUMENT + 0, 0);
+    grammar_feed(&g, TOK_TIME_SHIFT + 3, 0);
+    assert_int_equal(grammar_route_of(&g, 20), 4);
+    assert_int_equal(grammar_route_of(&g, 39), -1); /* sounds here: no routing needed */
+    assert_int_equal(grammar_route_of(&g, 50), -1); /* sounds nowhere */
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) lg[t] = 0.0f;
+    sampler_typed_mask(lg, TOK_VOCAB_SIZE, &g, allowed, 0);
+    assert_false(allowed[TOK_NOTE_OFF + 20]);
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) lg[t] = 0.0f;
+    sampler_typed_mask(lg, TOK_VOCAB_SIZE, &g, allowed, 1);
+    assert_true(allowed[TOK_NOTE_OFF + 20] && allowed[TOK_NOTE_OFF + 39]);
+    assert_true(fabs(lg[TOK_NOTE_OFF + 20] - lg[TOK_NOTE_OFF + 39]) < 1e-6);
+}
+
+/* Sampling with the TYPED mask (the default) on a random model: every
+ * NOTE_OFF it writes ends a note sounding on its instrument (routed ones
+ * after their INSTRUMENT), so the whole piece follows the grammar; and the
+ * model's silent-note NOTE_OFFs were routed, not dropped. */
+static void test_typed_sampling_follows_grammar(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    for (int mode = SAMPLER_MASK_PLAIN; mode <= SAMPLER_MASK_TYPED; mode++) {
+        sampler_settings s;
+        sampler_settings_default(&s);
+        s.grammar = mode;
+        s.max_tokens = 300;
+        s.min_tokens = 0;
+        s.temperature = 1.5f;
+        sampler_result r;
+        gen(m, &s, NULL, 0, &r);
+        assert_int_equal(r.grammar_errors, 0);
+        assert_int_equal(grammar_count_errors(r.tokens, r.n_tokens), 0);
+        sampler_result_free(&r);
+    }
+    int mode = -1;
+    assert_int_equal(sampler_mask_parse("typed", &mode), 0);
+    assert_int_equal(mode, SAMPLER_MASK_TYPED);
+    assert_int_equal(sampler_mask_parse("raw", &mode), 0);
+    assert_int_equal(mode, SAMPLER_MASK_RAW);
+    assert_int_equal(sampler_mask_parse("nope", &mode), -1);
+    assert_string_equal(sampler_mask_name(SAMPLER_MASK_PLAIN), "plain");
+    transformer_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +692,8 @@ int main(void)
         cmocka_unit_test(test_batch_equals_alone),
         cmocka_unit_test(test_batch_progress_cancel),
         cmocka_unit_test(test_kv_linear),
+        cmocka_unit_test(test_typed_mask),
+        cmocka_unit_test(test_typed_sampling_follows_grammar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ static void usage(FILE *f)
             "usage: aurl generate [--mode transformer|vae] [--strategy greedy|temperature|top_k|top_p|beam]\n"
             "                     [--temperature T] [--top-k K] [--top-p P] [--beams N] [--length-penalty A]\n"
             "                     [--repetition-penalty R] [--length N] [--seconds S] [--min-tokens N]\n"
-            "                     [--max-note-seconds S] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
+            "                     [--max-note-seconds S] [--mask M] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
             "                     [--checkpoint F] [--out FILE.mid] [--count N] [--json] [--progress]\n"
             "                     [--interpolate A.mid B.mid] [--steps N] [--lerp]\n\n"
             "Sample music from a trained model (KV-cached decoding, grammar-masked so every\n"
@@ -58,7 +58,11 @@ static void usage(FILE *f)
             "  --seconds S           also stop once the music reaches S seconds\n"
             "  --min-tokens N        no END before N generated tokens, default 64\n"
             "  --max-note-seconds S  notes are closed after S seconds, default 8\n"
-            "  --no-grammar          sample without the grammar mask (errors are counted)\n"
+            "  --mask M              how the grammar mask applies: typed (default: each token type keeps\n"
+            "                        the model's mass for it, and a NOTE_OFF meant for a note on another\n"
+            "                        instrument is routed there), plain (forbidden tokens removed, the\n"
+            "                        rest renormalised), raw (no mask)\n"
+            "  --no-grammar          the same as --mask raw: the model's own tokens (errors are counted)\n"
             "  --prime FILE.mid      continue FILE (its tokens are the prefix; long files keep their end)\n"
             "  --seed S              default 1; piece i of --count uses S+i\n"
             "  --checkpoint F        default: the best transformer checkpoint of the latest stage (1-2);\n"
@@ -263,6 +267,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"length", required_argument, NULL, 'n'},        {"seconds", required_argument, NULL, 's'},
         {"min-tokens", required_argument, NULL, 'm'},    {"max-note-seconds", required_argument, NULL, 'x'},
         {"no-grammar", no_argument, NULL, 'G'},          {"prime", required_argument, NULL, 'P'},
+        {"mask", required_argument, NULL, 'K'},
         {"seed", required_argument, NULL, 'e'},          {"checkpoint", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},           {"count", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},                {"progress", no_argument, NULL, 'g'},
@@ -304,7 +309,13 @@ static int parse_args(int argc, char **argv, gen_opts *o)
             o->s.min_tokens = (int)cli_int_option("generate", "--min-tokens", optarg, 0, 1000000, &bad);
             break;
         case 'x': o->s.max_note_seconds = parse_num("--max-note-seconds", optarg, 1.0 / 64, 1e6, &bad); break;
-        case 'G': o->s.grammar = 0; break;
+        case 'G': o->s.grammar = SAMPLER_MASK_RAW; break;
+        case 'K':
+            if (sampler_mask_parse(optarg, &o->s.grammar) != 0) {
+                fprintf(stderr, "aurl generate: --mask must be raw, plain or typed, got '%s'\n", optarg);
+                bad = 1;
+            }
+            break;
         case 'P': o->prime = optarg; break;
         case 'e':
             o->s.seed = (uint64_t)cli_int_option("generate", "--seed", optarg, 0, (long long)1 << 53, &bad);

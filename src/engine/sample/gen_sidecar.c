@@ -62,6 +62,7 @@ void gen_sidecar_fill(gen_sidecar *sc, const sampler_settings *s, const sampler_
     st->min_tokens = s->min_tokens;
     st->max_note_seconds = s->max_note_seconds;
     st->grammar = s->grammar ? 1 : 0;
+    snprintf(st->mask, sizeof st->mask, "%s", sampler_mask_name(s->grammar));
     st->seed = (long long)s->seed;
     sc->tokens = r->n_tokens;
     sc->prime_end = r->prime_end;
@@ -109,6 +110,7 @@ static void add_settings(cJSON *j, const gen_sidecar_settings *s, int *ok)
     add_num(st, "min_tokens", (double)s->min_tokens, ok);
     add_num(st, "max_note_seconds", s->max_note_seconds, ok);
     if (!cJSON_AddBoolToObject(st, "grammar", s->grammar > 0)) *ok = 0;
+    if (s->mask[0]) add_str(st, "mask", s->mask, ok);
     add_num(st, "seed", (double)s->seed, ok);
     if (s->prime[0]) add_str(st, "prime", s->prime, ok);
     else if (!cJSON_AddNullToObject(st, "prime")) *ok = 0;
@@ -227,6 +229,7 @@ static void read_settings(const cJSON *st, gen_sidecar_settings *s)
     s->max_note_seconds = num_of(st, "max_note_seconds", SECONDS_MAX);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(st, "grammar");
     s->grammar = cJSON_IsBool(g) ? cJSON_IsTrue(g) : -1;
+    str_of(st, "mask", s->mask, sizeof s->mask);
     s->seed = int_of(st, "seed", JSON_NUM_INT_MAX);
     str_of(st, "prime", s->prime, sizeof s->prime);
 }

@@ -5,7 +5,7 @@
  *   midi, checkpoint, stage,
  *   settings { mode, strategy, temperature, top_k, top_p, beams,
  *              length_penalty, repetition_penalty, length, seconds,
- *              min_tokens, max_note_seconds, grammar, seed, prime|null },
+ *              min_tokens, max_note_seconds, grammar, mask, seed, prime|null },
  *   tokens, prime_end, prime_seconds, generated_tokens, notes,
  *   duration_seconds, seconds_taken, first_token_seconds, tokens_per_s,
  *   grammar_errors, created_at,
@@ -40,6 +40,7 @@ typedef struct {
     long long min_tokens;
     double max_note_seconds;
     int grammar;                         /* 1 mask on, 0 off */
+    char mask[8];                        /* sampler_mask_name: raw | plain | typed; "" unknown */
     long long seed;
     char prime[GEN_SIDECAR_PATH_MAX];    /* --prime file; "" none (null in the file) */
 } gen_sidecar_settings;

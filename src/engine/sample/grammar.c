@@ -163,6 +163,19 @@ int grammar_close(const grammar_state *g, int32_t *out, int max)
     return n;
 }
 
+int grammar_route_of(const grammar_state *g, int p)
+{
+    if (p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[g->instrument][p] >= 0) return -1;
+    int best = -1;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+        if (g->onset[i][p] >= 0 && (best < 0 || g->onset[i][p] > g->onset[best][p])) best = i;
+    if (best < 0 || !grammar_allows(g, TOK_INSTRUMENT + best)) return -1;
+    /* after the switch the NOTE_OFF is allowed unless force-close mode
+     * (no TIME_SHIFT allowed) wants only expired notes and this is not one */
+    int expired = g->now - g->onset[best][p] >= g->max_note_steps;
+    return expired || grammar_allows(g, TOK_TIME_SHIFT) ? best : -1;
+}
+
 double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }
 
 int grammar_count_errors(const int32_t *tokens, int n)

@@ -58,6 +58,12 @@ int grammar_allows(const grammar_state *g, int32_t tok);
 /* Tokens that close the piece (see above), END last, into out (up to max;
  * returns the number needed, at most GRAMMAR_CLOSE_MAX). */
 int grammar_close(const grammar_state *g, int32_t *out, int max);
+/* Where a NOTE_OFF of pitch index P (pitch - TOK_PITCH_MIN) meant for a
+ * note on another instrument should go: the instrument whose sounding note
+ * of that pitch started last, when the current instrument has none sounding,
+ * switching to it is allowed now and the NOTE_OFF is allowed after the
+ * switch; else -1. (The sampler's TYPED mask writes INSTRUMENT j, NOTE_OFF.) */
+int grammar_route_of(const grammar_state *g, int p);
 /* Music time in seconds. */
 double grammar_seconds(const grammar_state *g);
 /* Generated-token grammar errors of a whole START..END sequence, as eval

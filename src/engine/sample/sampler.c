@@ -56,7 +56,7 @@ void sampler_settings_default(sampler_settings *s)
     s->max_seconds = 0;
     s->min_tokens = 64;
     s->max_note_seconds = 8;
-    s->grammar = 1;
+    s->grammar = SAMPLER_MASK_TYPED;
     s->seed = 1;
 }
 
@@ -88,6 +88,20 @@ int sampler_settings_validate(const sampler_settings *s, char err[AURL_ERR_LEN])
         return 0;
     return -1;
 }
+
+static const char *const mask_names[] = {"raw", "plain", "typed"};
+
+int sampler_mask_parse(const char *name, int *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, mask_names[i])) {
+            *out = i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sampler_mask_name(int mode) { return mode >= 0 && mode < 3 ? mask_names[mode] : "?"; }
 
 static const char *const strategy_names[] = {"greedy", "temperature", "top_k", "top_p", "beam"};
 
@@ -135,6 +149,30 @@ static void apply_mask(float *logits, int V, const grammar_state *g, uint8_t *al
     grammar_mask(g, allowed);
     for (int t = 0; t < V; t++)
         if (t >= TOK_VOCAB_SIZE || !allowed[t]) logits[t] = -INFINITY;
+}
+
+void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *allowed, int route)
+{
+    grammar_mask(g, allowed);
+    if (route)
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
+            if (!allowed[TOK_NOTE_OFF + p] && grammar_route_of(g, p) >= 0) allowed[TOK_NOTE_OFF + p] = 1;
+    float mx = -INFINITY;
+    for (int t = 0; t < TOK_VOCAB_SIZE && t < V; t++)
+        if (logits[t] > mx) mx = logits[t];
+    double all[TOKT_COUNT] = {0}, kept[TOKT_COUNT] = {0};
+    for (int t = 0; t < TOK_VOCAB_SIZE && t < V; t++) {
+        double e = exp((double)(logits[t] - mx));
+        tok_type k = tok_type_of((uint16_t)t);
+        all[k] += e;
+        if (allowed[t]) kept[k] += e;
+    }
+    float shift[TOKT_COUNT];
+    for (int k = 0; k < TOKT_COUNT; k++) shift[k] = kept[k] > 0 ? (float)log(all[k] / kept[k]) : 0.0f;
+    for (int t = 0; t < V; t++) {
+        if (t >= TOK_VOCAB_SIZE || !allowed[t]) logits[t] = -INFINITY;
+        else logits[t] += shift[tok_type_of((uint16_t)t)];
+    }
 }
 
 static int argmax(const float *x, int n)
@@ -246,6 +284,7 @@ typedef struct {
     int n;
     int done;      /* picked END */
     double logp;
+    int32_t pending; /* a routed NOTE_OFF to write at the next step (after its INSTRUMENT), or -1 */
     grammar_state g;
 } hyp;
 
@@ -267,6 +306,7 @@ static void hyp_copy(hyp *to, const hyp *from)
     to->n = from->n;
     to->done = from->done;
     to->logp = from->logp;
+    to->pending = from->pending;
     to->g = from->g;
 }
 
@@ -275,6 +315,7 @@ static void hyp_copy(hyp *to, const hyp *from)
 static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, int n_prefix)
 {
     grammar_init(&h->g, s->min_tokens, s->max_note_seconds);
+    h->pending = -1;
     h->toks[h->n++] = TOK_START;
     for (int i = 0; i < n_prefix; i++) {
         int32_t t = prefix[i];
@@ -286,15 +327,22 @@ static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, i
 }
 
 /* TOK is H's next generated token. END is judged by the grammar and marks H
- * done, but is not stored (finish() closes the notes, then ENDs); any other
+ * done, but is not stored (finish() closes the notes, then ENDs); with
+ * ROUTE_OK (TYPED mask) a NOTE_OFF of a note sounding on another instrument
+ * is written as that INSTRUMENT now and the NOTE_OFF pending; any other
  * token is fed to the grammar and stored. */
-static void hyp_take(hyp *h, int32_t tok)
+static void hyp_take(hyp *h, int32_t tok, int route_ok)
 {
     if (tok == TOK_END) {
         if (!grammar_allows(&h->g, TOK_END)) h->g.errors++;
         h->g.generated++;
         h->done = 1;
     } else {
+        int route = route_ok && tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT ? grammar_route_of(&h->g, tok - TOK_NOTE_OFF) : -1;
+        if (route >= 0) { /* TYPED mode's routed NOTE_OFF: the switch now, the NOTE_OFF next step */
+            h->pending = tok;
+            tok = TOK_INSTRUMENT + route;
+        }
         grammar_feed(&h->g, tok, 1);
         h->toks[h->n++] = tok;
     }
@@ -357,10 +405,11 @@ static int fail_internal(decoder *d)
 }
 
 /* Repetition penalty and (when on) the grammar mask on H's logits row LG. */
-static void process_logits(const decoder *d, float *lg, const hyp *h)
+static void process_logits(const decoder *d, float *lg, const hyp *h, int route)
 {
     apply_repetition(lg, d->V, h->toks, h->n, d->s->repetition_penalty, d->allowed);
-    if (d->s->grammar) apply_mask(lg, d->V, &h->g, d->allowed);
+    if (d->s->grammar == SAMPLER_MASK_TYPED) sampler_typed_mask(lg, d->V, &h->g, d->allowed, route);
+    else if (d->s->grammar) apply_mask(lg, d->V, &h->g, d->allowed);
 }
 
 /* One step's token of OUT's piece is chosen: time the first; *generated counts steps. */
@@ -433,10 +482,15 @@ static int sampler_decode_pieces(decoder *d, piece *pc, int np)
             piece *p = &pc[i];
             if (!p->live) continue;
             float *lg = d->logits + (size_t)i * d->V;
-            process_logits(d, lg, &p->h);
-            int32_t tok = pick_token(lg, d->V, d->s, &p->rng, work);
+            int32_t tok = p->h.pending;
+            if (tok >= 0) {
+                p->h.pending = -1; /* the routed NOTE_OFF after its INSTRUMENT: the model's logits are not drawn */
+            } else {
+                process_logits(d, lg, &p->h, 1);
+                tok = pick_token(lg, d->V, d->s, &p->rng, work);
+            }
             count_step(d, p->out, &p->generated);
-            hyp_take(&p->h, tok);
+            hyp_take(&p->h, tok, d->s->grammar == SAMPLER_MASK_TYPED);
             if (report(d, ++total)) cancelled = 1; /* the step still ends for every piece */
             if (should_stop(&p->h, d->s, p->generated)) {
                 p->live = 0;
@@ -539,7 +593,7 @@ static int beam_expand(const decoder *d, beam_set *bs, int b, cand *cands)
 {
     const hyp *h = &bs->hy[b];
     float *lg = d->logits + (size_t)b * d->V, *lsm = bs->lsm;
-    process_logits(d, lg, h);
+    process_logits(d, lg, h, 0); /* beams score token by token: no routing */
     log_softmax(lsm, lg, d->V);
     int n = 0;
     for (int k = 0; k < bs->nb + 1; k++) {
@@ -568,7 +622,7 @@ static int beam_select(const decoder *d, beam_set *bs, int n_c, int generated)
         hyp *to = &bs->hy[nb + n_next];
         hyp_copy(to, &bs->hy[c->beam]);
         to->logp = c->logp;
-        hyp_take(to, c->tok);
+        hyp_take(to, c->tok, 0);
         if (should_stop(to, d->s, generated)) {
             if (bs->n_fin < nb) {
                 hyp *f = &bs->fin[bs->n_fin++];

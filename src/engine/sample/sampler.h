@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "engine/model/transformer.h"
+#include "engine/sample/grammar.h"
 #include "util/errmsg.h"
 
 typedef enum {
@@ -32,13 +33,35 @@ typedef struct {
     double max_seconds;       /* > 0: also stop once the music reaches this length */
     int min_tokens;           /* the mask forbids END before this many generated tokens */
     double max_note_seconds;  /* the mask force-closes notes sounding longer (default 8) */
-    int grammar;              /* 1: apply the grammar mask (default); 0: sample raw */
+    int grammar;              /* SAMPLER_MASK_*: how the grammar mask applies (default TYPED) */
     uint64_t seed;
 } sampler_settings;
 
+/* How the grammar mask meets the model's distribution:
+ *   RAW    no mask: the model's own tokens (errors are counted);
+ *   PLAIN  forbidden tokens are removed and the rest renormalised together;
+ *   TYPED  the mass the model gave a token type (NOTE_ON, NOTE_OFF,
+ *          TIME_SHIFT, ...) stays with that type: forbidden tokens' mass is
+ *          spread over the allowed tokens of their own type; and a NOTE_OFF
+ *          of a pitch that sounds on another instrument (the model's most
+ *          common slip: the right pitch in the wrong instrument context) is
+ *          kept and routed, written as INSTRUMENT j then NOTE_OFF. The
+ *          intention to release a note is not turned into a new onset. */
+enum { SAMPLER_MASK_RAW = 0, SAMPLER_MASK_PLAIN = 1, SAMPLER_MASK_TYPED = 2 };
+/* "raw" | "plain" | "typed"; returns 0 or -1. */
+int sampler_mask_parse(const char *name, int *out);
+const char *sampler_mask_name(int mode);
+
+/* The TYPED mask on one row of logits (V >= TOK_VOCAB_SIZE entries):
+ * allowed[] (V bytes, out) is the grammar's mask plus, when ROUTE, the
+ * NOTE_OFFs grammar_route_of can route; each token type's allowed logits are
+ * shifted by log(type mass / allowed mass of the type), the rest set to
+ * -inf. A type with nothing allowed loses its mass to the others. */
+void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *allowed, int route);
+
 /* Defaults: top_p 0.9, temperature 1.0, top_k 40, beams 4, length_penalty
  * 1.0, repetition_penalty 1.0, max_tokens 1024, max_seconds 0,
- * min_tokens 64, max_note_seconds 8, grammar 1, seed 1. */
+ * min_tokens 64, max_note_seconds 8, grammar SAMPLER_MASK_TYPED, seed 1. */
 void sampler_settings_default(sampler_settings *s);
 /* Check ranges; returns 0, or -1 with a message naming the bad setting. */
 int sampler_settings_validate(const sampler_settings *s, char err[AURL_ERR_LEN]);
