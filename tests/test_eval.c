@@ -66,13 +66,7 @@ static int setup(void **state)
     }
     /* an untrained tiny model */
     model_config cfg;
-    model_yaml_defaults(&cfg);
-    cfg.d_model = 32;
-    cfg.n_layers = 1;
-    cfg.n_heads = 2;
-    cfg.d_ff = 64;
-    cfg.max_seq_len = 64;
-    cfg.dropout = 0;
+    testutil_tiny_model_config(&cfg);
     transformer *m;
     if (transformer_create(&m, &cfg, 1, 64, 5, err) != 0) return -1;
     ckpt_path = testutil_path("tiny.ckpt");

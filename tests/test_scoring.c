@@ -19,6 +19,7 @@
 #include "engine/model/model_yaml.h"
 #include "engine/model/transformer.h"
 #include "util/log.h"
+#include "testutil.h"
 
 #define B 4
 #define T 16
@@ -41,13 +42,7 @@ static int setup(void **state)
         g_seqs[s] = (dataset_seq){g_tok[s], n};
     }
     model_config cfg;
-    model_yaml_defaults(&cfg);
-    cfg.d_model = 32;
-    cfg.n_layers = 1;
-    cfg.n_heads = 2;
-    cfg.d_ff = 64;
-    cfg.max_seq_len = 64;
-    cfg.dropout = 0;
+    testutil_tiny_model_config(&cfg);
     char err[AURL_ERR_LEN];
     return transformer_create(&g_model, &cfg, B, 64, 5, err);
 }

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "testutil.h"
+
 #include "engine/model/checkpoint.h"
+#include "engine/model/model_yaml.h"
 #include "util/fileio.h"
 
 static char g_tmpdir[256];
@@ -232,4 +234,15 @@ float *testutil_ckpt_read_all(const char *path, size_t *n)
     ckpt_close(f);
     *n = total;
     return all;
+}
+
+void testutil_tiny_model_config(model_config *cfg)
+{
+    model_yaml_defaults(cfg);
+    cfg->d_model = 32;
+    cfg->n_layers = 1;
+    cfg->n_heads = 2;
+    cfg->d_ff = 64;
+    cfg->max_seq_len = 64;
+    cfg->dropout = 0;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "engine/model/model_config.h"
+
 /* cmocka group setup: creates a fresh /tmp/aurl-<program>-XXXXXX. Returns 0,
  * or -1 if it cannot be created. */
 int testutil_tmpdir_setup(void **state);
@@ -65,5 +67,9 @@ float *testutil_ckpt_read_all(const char *path, size_t *n);
 /* Removes PATH and, for a directory, everything below it, without following
  * links. Returns 0, or -1 if anything remains (a missing PATH is 0). */
 int testutil_rm_rf(const char *path);
+
+/* The tiny transformer config of the eval and scoring tests: the defaults
+ * with d_model 32, 1 layer, 2 heads, d_ff 64, max_seq_len 64, no dropout. */
+void testutil_tiny_model_config(model_config *cfg);
 
 #endif
