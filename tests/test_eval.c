@@ -4,7 +4,11 @@
  * baselines of the training split must do better, the generation section
  * must count grammar errors and music statistics; the validation split
  * path works too; rejected files are listed; bad options and missing
- * inputs give exit 2 or 1 with a message. */
+ * inputs give exit 2 or 1 with a message; grammar errors come by kind and
+ * the music metrics beside the data's. `aurl eval --music` measures files
+ * and folders without a checkpoint: known numbers for a written piece, the
+ * data column from the cache (or none without one), a bad file named, a
+ * missing path exit 2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +22,9 @@
 #include "data/cache.h"
 #include "data/midi_write.h"
 #include "data/score.h"
+#include "engine/eval/music_compare.h"
 #include "engine/model/model_ckpt.h"
+#include "engine/sample/grammar.h"
 #include "engine/model/model_yaml.h"
 #include "engine/model/transformer.h"
 #include "util/log.h"
@@ -59,6 +65,10 @@ static int setup(void **state)
     write_piece("eval/a.mid", 55, 60);
     write_piece("eval/sub/b.mid", 50, 30);
     testutil_write_file("eval/broken.mid", "MThd this is no MIDI file");
+    /* --music inputs: 32 sixteenths of C major over a held C (4 s at 120 BPM) */
+    write_piece("music/a.mid", 60, 32);
+    write_piece("music/more/b.mid", 62, 16);
+    testutil_write_file("music/more/bad.mid", "MThd not MIDI either");
     char err[AURL_ERR_LEN];
     if (cache_build(testutil_path("data"), 2, err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -80,6 +90,13 @@ static int run_aurl(const char *out_name, const char *const *args)
 {
     const char *pre[] = {"-q", "--data", testutil_path("data"), "--outputs", testutil_path("outputs"), NULL};
     return testutil_run_aurl(pre, args, out_name, NULL);
+}
+
+/* run_aurl with stderr into ERR_NAME too. */
+static int run_aurl_err(const char *out_name, const char *err_name, const char *const *args)
+{
+    const char *pre[] = {"-q", "--data", testutil_path("data"), "--outputs", testutil_path("outputs"), NULL};
+    return testutil_run_aurl(pre, args, out_name, err_name);
 }
 
 static cJSON *read_json(const char *name)
@@ -132,6 +149,19 @@ static void test_midi_folder(void **state)
     assert_true(ntok >= 2 && ntok <= 96);
     double rate = num(o, "generation", "grammar_error_rate", NULL);
     assert_true(rate > 0 && rate <= 1);
+    /* by kind: they add up to the errors */
+    const cJSON *kinds = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "generation"), "grammar_error_kinds");
+    double sum = 0;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, kinds) sum += k->valuedouble;
+    assert_int_equal(cJSON_GetArraySize(kinds), GRAMMAR_N_KINDS - 1);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(kinds, "note_off_silent")));
+    assert_float_equal(sum, num(o, "generation", "grammar_errors", NULL), 0);
+    /* the music metrics beside the data's */
+    const cJSON *gm = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "generation"), "music");
+    const cJSON *gnps = cJSON_GetObjectItem(cJSON_GetObjectItem(gm, "metrics"), "notes_per_second");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(gnps, "data")));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(gm, "terms")));
     assert_true(num(o, "generation", "stats", "pieces") == 2);
     /* the data statistics match the two files */
     assert_int_equal((int)num(o, "data_stats", "notes", NULL), 60 + 1 + 30 + 1);
@@ -163,7 +193,77 @@ static void test_val_split_and_table(void **state)
     assert_non_null(strstr(t, "bigram baseline"));
     assert_non_null(strstr(t, "grammar errors before masking"));
     assert_non_null(strstr(t, "notes per second"));
+    assert_non_null(strstr(t, "scale consistency"));
+    assert_non_null(strstr(t, "distance to the data"));
     free(t);
+}
+
+static void test_music(void **state)
+{
+    (void)state;
+    const char *args[] = {"eval", "--music", testutil_path("music/a.mid"), "--json", NULL};
+    assert_int_equal(run_aurl("music.json", args), 0);
+    cJSON *o = read_json("music.json");
+    assert_int_equal((int)num(o, "files", NULL, NULL), 1);
+    assert_int_equal((int)num(o, "stats", "notes", NULL), 33);
+    assert_float_equal(num(o, "stats", "notes_per_second", NULL), 33 / 4.0, 0.05);
+    assert_float_equal(num(o, "stats", "scale_consistency", NULL), 1.0, 1e-9);
+    assert_float_equal(num(o, "stats", "polyphony_mean", NULL), 2.0, 1e-9); /* melody over the bass */
+    assert_float_equal(num(o, "stats", "polyphony_rate", NULL), 1.0, 1e-9);
+    assert_float_equal(num(o, "stats", "groove_consistency", NULL), 1.0, 1e-9); /* every 16th, both bars */
+    assert_float_equal(num(o, "stats", "empty_beat_rate", NULL), 0.0, 1e-9);
+    assert_float_equal(num(o, "stats", "drum_share", NULL), 0.0, 0);
+    assert_float_equal(num(o, "stats", "median_note_length", NULL), 0.125, 1.0 / 64);
+    /* C 9 times (C4, C5 four times each and the bass), D E F G A B 4 times each */
+    double h = -(9.0 / 33 * log2(9.0 / 33) + 6 * (4.0 / 33 * log2(4.0 / 33)));
+    assert_float_equal(num(o, "stats", "pitch_class_entropy", NULL), h, 1e-9);
+    /* the data: the cache's training split, ratio and distance */
+    assert_true(num(o, "data", "files", NULL) >= 1);
+    assert_true(num(o, "data_stats", "notes", NULL) > 0);
+    const cJSON *nps = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "music"), "metrics"),
+                                           "notes_per_second");
+    assert_float_equal(cJSON_GetObjectItem(nps, "ratio")->valuedouble,
+                       num(o, "stats", "notes_per_second", NULL) / num(o, "data_stats", "notes_per_second", NULL),
+                       1e-9);
+    double dist = num(o, "music", "distance", NULL);
+    assert_true(dist >= 0 && dist < MUSIC_COMPARE_TERM_CAP);
+    cJSON_Delete(o);
+
+    /* a folder with a bad file, and a file: the bad one is named, the rest counts */
+    const char *targs[] = {"eval", "--music", testutil_path("music/more"), testutil_path("music/a.mid"), NULL};
+    assert_int_equal(run_aurl_err("music.txt", "music.err", targs), 0);
+    char *t = (char *)testutil_read_file(testutil_path("music.txt"), NULL);
+    char *e = (char *)testutil_read_file(testutil_path("music.err"), NULL);
+    assert_non_null(strstr(t, "2 MIDI files read"));
+    assert_non_null(strstr(t, "bad.mid"));
+    assert_non_null(strstr(e, "bad.mid"));
+    assert_non_null(strstr(t, "groove consistency"));
+    assert_non_null(strstr(t, "distance to the data"));
+    free(t);
+    free(e);
+
+    /* no cache: the files alone, said so */
+    const char *pre[] = {"-q", "--data", testutil_path("nodata"), NULL};
+    const char *nargs[] = {"eval", "--music", testutil_path("music/a.mid"), NULL};
+    assert_int_equal(testutil_run_aurl(pre, nargs, "alone.txt", NULL), 0);
+    t = (char *)testutil_read_file(testutil_path("alone.txt"), NULL);
+    assert_non_null(strstr(t, "the files alone"));
+    assert_non_null(strstr(t, "notes per second"));
+    assert_null(strstr(t, "distance to the data"));
+    free(t);
+
+    /* a missing path: exit 2 naming it; no input; only bad files; --music with a checkpoint */
+    const char *missing[] = {"eval", "--music", testutil_path("music/nope.mid"), NULL};
+    assert_int_equal(run_aurl_err("m.txt", "m.err", missing), 2);
+    e = (char *)testutil_read_file(testutil_path("m.err"), NULL);
+    assert_non_null(strstr(e, "nope.mid"));
+    free(e);
+    const char *none[] = {"eval", "--music", NULL};
+    assert_int_equal(run_aurl("m.txt", none), 2);
+    const char *bad[] = {"eval", "--music", testutil_path("music/more/bad.mid"), NULL};
+    assert_int_equal(run_aurl_err("m.txt", "m.err", bad), 2);
+    const char *both[] = {"eval", "--music", "--checkpoint", ckpt_path, testutil_path("music"), NULL};
+    assert_int_equal(run_aurl("m.txt", both), 2);
 }
 
 static void test_errors(void **state)
@@ -197,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_midi_folder),
         cmocka_unit_test(test_val_split_and_table),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_music),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

@@ -267,12 +267,79 @@ static void test_real_data_follows_the_grammar(void **state)
     assert_true(errors * 1000 < tokens); /* under 0.1% */
 }
 
+/* grammar_classify: GRAMMAR_OK exactly where grammar_allows, else the reason. */
+static void test_classify(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 4, 1.0); /* min 4 tokens, 64-step limit */
+    assert_int_equal(grammar_classify(&g, TOK_START), GRAMMAR_ERR_SPECIAL);
+    assert_int_equal(grammar_classify(&g, TOK_PAD), GRAMMAR_ERR_SPECIAL);
+    assert_int_equal(grammar_classify(&g, TOK_UNK), GRAMMAR_ERR_SPECIAL);
+    assert_int_equal(grammar_classify(&g, TOK_VOCAB_SIZE), GRAMMAR_ERR_SPECIAL);
+    assert_int_equal(grammar_classify(&g, -1), GRAMMAR_ERR_SPECIAL);
+    assert_int_equal(grammar_classify(&g, TOK_END), GRAMMAR_ERR_END_EARLY);
+    assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_ERR_OFF_SILENT);
+    assert_int_equal(grammar_classify(&g, ON(60)), GRAMMAR_OK);
+    grammar_feed(&g, ON(60), 1);
+    assert_int_equal(grammar_classify(&g, ON(60)), GRAMMAR_ERR_ON_SOUNDING);
+    assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_OK);
+    /* on another instrument, C4 sounds elsewhere: wrong instrument context */
+    grammar_feed(&g, TOK_INSTRUMENT + 4, 1);
+    assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_ERR_OFF_OTHER_INSTRUMENT);
+    assert_int_equal(grammar_classify(&g, OFF(61)), GRAMMAR_ERR_OFF_SILENT);
+    assert_int_equal(grammar_classify(&g, ON(60)), GRAMMAR_OK); /* a note of this instrument */
+    grammar_feed(&g, SHIFT(10), 1);
+    assert_int_equal(grammar_classify(&g, SHIFT(54)), GRAMMAR_OK);
+    assert_int_equal(grammar_classify(&g, SHIFT(55)), GRAMMAR_ERR_SHIFT_PAST_LIMIT);
+    grammar_feed(&g, SHIFT(54), 1); /* C4 is at the limit, on instrument 0 */
+    assert_true(g.generated >= 4);
+    assert_int_equal(grammar_classify(&g, SHIFT(1)), GRAMMAR_ERR_SHIFT_PAST_LIMIT);
+    assert_int_equal(grammar_classify(&g, TOK_END), GRAMMAR_ERR_LIMIT_OPEN);
+    assert_int_equal(grammar_classify(&g, ON(70)), GRAMMAR_ERR_LIMIT_OPEN);
+    assert_int_equal(grammar_classify(&g, TOK_VELOCITY + 3), GRAMMAR_ERR_LIMIT_OPEN);
+    assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_ERR_OFF_OTHER_INSTRUMENT);
+    assert_int_equal(grammar_classify(&g, TOK_INSTRUMENT + 0), GRAMMAR_OK);
+    grammar_feed(&g, TOK_INSTRUMENT + 0, 1);
+    grammar_feed(&g, OFF(60), 1);
+    assert_int_equal(grammar_classify(&g, TOK_END), GRAMMAR_OK);
+    /* a zero-length note struck again at the same step: other */
+    grammar_feed(&g, ON(62), 1);
+    grammar_feed(&g, OFF(62), 1);
+    assert_int_equal(grammar_classify(&g, ON(62)), GRAMMAR_ERR_OTHER);
+    grammar_feed(&g, TOK_END, 1);
+    assert_int_equal(grammar_classify(&g, ON(64)), GRAMMAR_ERR_OTHER); /* after END */
+    assert_int_equal(g.errors, 0);
+    /* names for every kind, "?" outside */
+    for (int k = 0; k < GRAMMAR_N_KINDS; k++) {
+        assert_true(strlen(grammar_error_key((grammar_error_kind)k)) > 1);
+        assert_true(strlen(grammar_error_label((grammar_error_kind)k)) > 1);
+    }
+    assert_string_equal(grammar_error_key(GRAMMAR_ERR_OFF_SILENT), "note_off_silent");
+    assert_string_equal(grammar_error_key(GRAMMAR_N_KINDS), "?");
+    assert_string_equal(grammar_error_label((grammar_error_kind)-1), "?");
+    /* on every token of a random walk the classifier agrees with the mask */
+    grammar_init(&g, 8, 0.5);
+    uint32_t x = 12345;
+    for (int i = 0; i < 3000 && !g.ended; i++) {
+        uint8_t a[TOK_VOCAB_SIZE];
+        grammar_mask(&g, a);
+        for (int t = 0; t < TOK_VOCAB_SIZE; t++)
+            assert_int_equal(grammar_classify(&g, t) == GRAMMAR_OK, a[t] != 0 && grammar_allows(&g, t));
+        x = x * 1664525u + 1013904223u;
+        int32_t tok = (int32_t)((x >> 8) % TOK_VOCAB_SIZE);
+        if (tok == TOK_END && i < 2000) continue;
+        grammar_feed(&g, tok, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_mask),
         cmocka_unit_test(test_force_close),
         cmocka_unit_test(test_close),
+        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_no_grammar_counts_errors),
         cmocka_unit_test(test_random_models),
         cmocka_unit_test(test_real_data_follows_the_grammar),

@@ -141,6 +141,12 @@ static void test_generation(void **state)
     assert_true(r.tokens >= 2); /* raw sampling may stop early or close notes past the length */
     assert_true(r.grammar_errors > 0 && r.grammar_errors <= r.tokens); /* a random model breaks the grammar */
     assert_float_equal(r.grammar_error_rate, (double)r.grammar_errors / r.tokens, 1e-12);
+    /* the kinds add up to the errors; a random model mostly ends silent notes */
+    long kinds = 0;
+    assert_int_equal(r.error_kinds[GRAMMAR_OK], 0);
+    for (int k = 0; k < GRAMMAR_N_KINDS; k++) kinds += r.error_kinds[k];
+    assert_int_equal(kinds, r.grammar_errors);
+    assert_true(r.error_kinds[GRAMMAR_ERR_OFF_SILENT] + r.error_kinds[GRAMMAR_ERR_OFF_OTHER_INSTRUMENT] > 0);
     assert_int_equal(r.stats.n_pieces, 2);
     assert_true(r.seconds > 0);
     /* seeded: the same pieces again */
@@ -148,6 +154,7 @@ static void test_generation(void **state)
     assert_int_equal(gen_eval_run(g_model, 2, 16, 7, NULL, NULL, &r2, err), 0);
     assert_int_equal(r2.tokens, r.tokens);
     assert_int_equal(r2.grammar_errors, r.grammar_errors);
+    for (int k = 0; k < GRAMMAR_N_KINDS; k++) assert_int_equal(r2.error_kinds[k], r.error_kinds[k]);
     assert_int_equal(r2.stats.n_notes, r.stats.n_notes);
     double pcd = gen_eval_pc_distance(&r, &r2.stats);
     assert_true(isnan(pcd) || fabs(pcd) < 1e-12);

@@ -9,19 +9,20 @@
  * 2. Unigram and bigram baselines (engine/eval/ngram) counted on the cache's
  *    training split and scored on exactly the same targets.
  * 3. N generated pieces (engine/eval/gen_eval): grammar errors before
- *    masking and the music statistics of the masked pieces, compared with
- *    the statistics of the evaluation files.
- * A table for people, or one JSON object with --json. */
+ *    masking, by kind, and the music metrics of the masked pieces, compared
+ *    with the metrics of the evaluation files (cmd/eval_music's table).
+ * A table for people, or one JSON object with --json.
+ * `aurl eval --music FILE|DIR ...` (cmd/eval_music) needs no checkpoint:
+ * the music metrics of any MIDI files beside the training data's. */
 #include "cmd/eval_cmd.h"
+#include "cmd/eval_music.h"
 
 #include <cjson/cJSON.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "data/cache.h"
 #include "data/dataset.h"
@@ -40,19 +41,26 @@
 
 #define EVAL_BATCH 8
 #define EVAL_MAX_T 1024        /* evaluation windows never longer than this */
-#define EVAL_MAX_FILES 100000  /* --midi DIR: files looked at */
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: aurl eval [--checkpoint F] [--midi DIR] [--pieces N] [--length N] [--seed S]\n"
             "                 [--batches N] [--json]\n"
+            "       aurl eval --music FILE|DIR [FILE|DIR ...] [--json]\n"
             "\n"
             "Evaluate a checkpoint: next-token loss (nats/token), perplexity and accuracy on the\n"
             "validation split of the token cache (or on the MIDI files below DIR), next to unigram\n"
             "and bigram baselines of the training tokens; then generate N pieces and report the\n"
-            "grammar error rate before masking and music statistics against the data's.\n"
+            "grammar errors before masking (by kind) and music metrics against the data's.\n"
             "\n"
+            "With --music, no checkpoint: the music metrics (notes/s, polyphony, pitch-class\n"
+            "entropy, scale and groove consistency, empty beats, note-length and inter-onset\n"
+            "histograms, drum share, ...) of the MIDI files given (folders: every .mid/.midi below)\n"
+            "beside those of the token cache's training split, with the ratio and one summary\n"
+            "distance (0 = like the data). Files are measured as the tokenizer encodes them.\n"
+            "\n"
+            "  --music         measure the MIDI files/folders given as arguments\n"
             "  --checkpoint F  checkpoint to evaluate (default: the best of the latest stage)\n"
             "  --midi DIR      evaluate on every .mid/.midi file below DIR instead of the val split\n"
             "  --pieces N      pieces to generate (default 8; 0: skip generation)\n"
@@ -75,93 +83,40 @@ typedef struct {
     dataset *ds;            /* the windows of seqs */
 } eval_data;
 
-/* nftw has no user pointer: the walk's collection lives here. */
-static char **walk_paths;
-static size_t walk_n, walk_cap;
-
-/* nftw callback: collect .mid/.midi files; nonzero stops the walk. */
-static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    if (type != FTW_F) return 0;
-    const char *dot = strrchr(path, '.');
-    if (!dot || (strcasecmp(dot, ".mid") && strcasecmp(dot, ".midi"))) return 0;
-    if (walk_n == EVAL_MAX_FILES) return 1;
-    if (walk_n == walk_cap) {
-        size_t nc = walk_cap ? 2 * walk_cap : 64;
-        char **p = realloc(walk_paths, nc * sizeof *p);
-        if (!p) return -1;
-        walk_paths = p;
-        walk_cap = nc;
-    }
-    if (!(walk_paths[walk_n] = strdup(path))) return -1;
-    walk_n++;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void walk_free(void)
-{
-    for (size_t i = 0; i < walk_n; i++) free(walk_paths[i]);
-    free(walk_paths);
-    walk_paths = NULL;
-    walk_n = walk_cap = 0;
-}
-
 /* Read and encode file PATH into the next sequence of D, or list it as
  * rejected. 0, or -1 (out of memory). */
 static int add_midi_file(eval_data *d, const char *path, int quiet)
 {
-    score s;
-    score_init(&s);
     char why[AURL_ERR_LEN];
-    uint16_t *tok = NULL;
-    size_t n = 0;
-    int rc = 0;
-    if (midi_read_isolated(path, &s, why) != 0) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "path", path);
-        cJSON_AddStringToObject(r, "reason", why);
-        cJSON_AddItemToArray(d->rejected, r);
-        if (!quiet) log_warn("skipping %s", why);
-    } else if (tok_encode(&s, &tok, &n) != 0) {
-        rc = -1;
-    } else {
+    uint16_t *tok;
+    size_t n;
+    int rc = eval_music_read_tokens(path, d->rejected, &tok, &n, why);
+    if (rc == 1 && !quiet) log_warn("skipping %s", why);
+    if (rc == 0) {
         d->owned[d->n_seqs] = tok;
         d->seqs[d->n_seqs++] = (dataset_seq){tok, n};
     }
-    score_free(&s);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 /* Read, encode and window every MIDI file below DIR. AURL_EXIT_OK, or
  * AURL_EXIT_USAGE (bad input) / AURL_EXIT_RUNTIME (out of memory), err set. */
 static int load_midi_dir(eval_data *d, const char *dir, int T, int quiet, char err[AURL_ERR_LEN])
 {
-    if (!file_is_dir(dir)) {
-        errmsg_set(err, "%s: not a directory", dir);
-        return AURL_EXIT_USAGE;
+    char **paths = NULL;
+    size_t n_paths = 0, cap = 0;
+    int rc = eval_music_list(dir, 0, &paths, &n_paths, &cap, err);
+    if (rc != AURL_EXIT_OK) {
+        eval_music_paths_free(paths, n_paths);
+        return rc;
     }
-    walk_paths = NULL;
-    walk_n = walk_cap = 0;
-    if (nftw(dir, walk_cb, 16, FTW_PHYS) == -1) {
-        walk_free();
-        errmsg_set(err, "%s: cannot list the directory", dir);
-        return AURL_EXIT_USAGE;
-    }
-    qsort(walk_paths, walk_n, sizeof *walk_paths, cmp_str);
     d->label = dir;
     d->rejected = cJSON_CreateArray();
-    d->seqs = calloc(walk_n + 1, sizeof *d->seqs);
-    d->owned = calloc(walk_n + 1, sizeof *d->owned);
+    d->seqs = calloc(n_paths + 1, sizeof *d->seqs);
+    d->owned = calloc(n_paths + 1, sizeof *d->owned);
     int oom = !(d->rejected && d->seqs && d->owned);
-    for (size_t i = 0; i < walk_n && !oom; i++) oom = add_midi_file(d, walk_paths[i], quiet) != 0;
-    walk_free();
+    for (size_t i = 0; i < n_paths && !oom; i++) oom = add_midi_file(d, paths[i], quiet) != 0;
+    eval_music_paths_free(paths, n_paths);
     if (!oom && d->n_seqs == 0) {
         errmsg_set(err, "%s: no readable MIDI file (.mid/.midi) below it (%d rejected)", dir,
                    cJSON_GetArraySize(d->rejected));
@@ -209,36 +164,12 @@ static void data_free(eval_data *d)
 
 /* ---- report ---- */
 
-static cJSON *json_num(double v)
-{
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
-}
-
 static cJSON *json_score(const scoring_metrics *s)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "loss", json_num(s->loss));
-    cJSON_AddItemToObject(o, "perplexity", json_num(s->perplexity));
-    cJSON_AddItemToObject(o, "accuracy", json_num(s->accuracy));
-    return o;
-}
-
-static cJSON *json_stats(const music_stats *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "pieces", m->n_pieces);
-    cJSON_AddNumberToObject(o, "notes", (double)m->n_notes);
-    cJSON_AddNumberToObject(o, "seconds", m->seconds);
-    cJSON_AddNumberToObject(o, "notes_per_second", m->notes_per_second);
-    cJSON_AddItemToObject(o, "pitch_class_histogram", cJSON_CreateDoubleArray(m->pc_hist, 12));
-    cJSON_AddNumberToObject(o, "pitch_min", m->pitch_min);
-    cJSON_AddNumberToObject(o, "pitch_max", m->pitch_max);
-    cJSON_AddNumberToObject(o, "pitch_span", m->pitch_span);
-    cJSON_AddNumberToObject(o, "polyphony_mean", m->polyphony_mean);
-    cJSON_AddNumberToObject(o, "polyphony_max", m->polyphony_max);
-    cJSON_AddNumberToObject(o, "velocity_mean", m->velocity_mean);
-    cJSON_AddNumberToObject(o, "velocity_std", m->velocity_std);
-    cJSON_AddNumberToObject(o, "ioi_mean", m->ioi_mean);
+    cJSON_AddItemToObject(o, "loss", eval_music_json_number(s->loss));
+    cJSON_AddItemToObject(o, "perplexity", eval_music_json_number(s->perplexity));
+    cJSON_AddItemToObject(o, "accuracy", eval_music_json_number(s->accuracy));
     return o;
 }
 
@@ -250,31 +181,15 @@ static void print_score_row(const char *name, const scoring_metrics *s)
         printf("  %-18s %10s %12s %10s\n", name, "-", "-", "-");
 }
 
-static void range_str(const music_stats *m, char *buf, size_t len)
+/* The grammar errors of the raw pieces by kind, with their share of all errors. */
+static void print_error_kinds(const gen_eval_result *gen)
 {
-    if (m->pitch_min < 0) snprintf(buf, len, "-");
-    else snprintf(buf, len, "%d..%d (%d)", m->pitch_min, m->pitch_max, m->pitch_span);
-}
-
-static void print_stats_table(const music_stats *gen, const music_stats *dat, double pcd)
-{
-    char a[64], b[64];
-    printf("  %-30s %16s %16s\n", "", "generated", "data");
-    printf("  %-30s %16.2f %16.2f\n", "notes per second", gen->notes_per_second, dat->notes_per_second);
-    range_str(gen, a, sizeof a);
-    range_str(dat, b, sizeof b);
-    printf("  %-30s %16s %16s\n", "pitch range (span)", a, b);
-    snprintf(a, sizeof a, "%.2f / %d", gen->polyphony_mean, gen->polyphony_max);
-    snprintf(b, sizeof b, "%.2f / %d", dat->polyphony_mean, dat->polyphony_max);
-    printf("  %-30s %16s %16s\n", "polyphony mean / max", a, b);
-    snprintf(a, sizeof a, "%.1f +- %.1f", gen->velocity_mean, gen->velocity_std);
-    snprintf(b, sizeof b, "%.1f +- %.1f", dat->velocity_mean, dat->velocity_std);
-    printf("  %-30s %16s %16s\n", "velocity mean +- std", a, b);
-    printf("  %-30s %16.1f %16.1f\n", "mean inter-onset interval (ms)", 1e3 * gen->ioi_mean, 1e3 * dat->ioi_mean);
-    if (isfinite(pcd))
-        printf("  %-30s %16.3f\n", "pitch-class distance (JS, bits)", pcd);
-    else
-        printf("  %-30s %16s\n", "pitch-class distance (JS, bits)", "-");
+    if (gen->grammar_errors <= 0) return;
+    printf("  %-50s %8s %8s\n", "grammar errors by kind", "tokens", "share");
+    for (int k = 1; k < GRAMMAR_N_KINDS; k++)
+        printf("  %-50s %8ld %7.1f%%\n", grammar_error_label((grammar_error_kind)k), gen->error_kinds[k],
+               100.0 * gen->error_kinds[k] / gen->grammar_errors);
+    printf("\n");
 }
 
 /* ---- command ---- */
@@ -283,6 +198,9 @@ typedef struct {
     const char *ckpt, *midi_dir; /* NULL: the best checkpoint; the val split */
     long pieces, length, seed, batches;
     int json;
+    int music;                   /* --music: the arguments are MIDI files/folders */
+    char **inputs;               /* with --music: the arguments */
+    int n_inputs;
 } eval_opts;
 
 /* Everything one run of the command holds. */
@@ -310,8 +228,8 @@ static int parse_options(int argc, char **argv, eval_opts *o)
         {"pieces", required_argument, 0, 'p'},     {"length", required_argument, 0, 'l'},
         {"seed", required_argument, 0, 's'},       {"batches", required_argument, 0, 'b'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (eval_opts){NULL, NULL, 8, 512, 1, 0, 0};
+        {"music", no_argument, 0, 'M'},            {0, 0, 0, 0}};
+    *o = (eval_opts){NULL, NULL, 8, 512, 1, 0, 0, 0, NULL, 0};
     int bad = 0;
     optind = 1;
     opterr = 0;
@@ -325,6 +243,7 @@ static int parse_options(int argc, char **argv, eval_opts *o)
         case 's': o->seed = (long)cli_int_option("eval", "--seed", optarg, 0, 2147483647L, &bad); break;
         case 'b': o->batches = (long)cli_int_option("eval", "--batches", optarg, 1, 100000000L, &bad); break;
         case 'j': o->json = 1; break;
+        case 'M': o->music = 1; break;
         case 'h': usage(stdout); return AURL_EXIT_OK;
         default:
             fprintf(stderr, "aurl eval: unknown or incomplete option '%s' (see aurl eval --help)\n",
@@ -333,6 +252,15 @@ static int parse_options(int argc, char **argv, eval_opts *o)
         }
     }
     if (bad) return AURL_EXIT_USAGE;
+    if (o->music) {
+        if (o->ckpt || o->midi_dir) {
+            fprintf(stderr, "aurl eval: --music measures MIDI files and takes no --checkpoint or --midi\n");
+            return AURL_EXIT_USAGE;
+        }
+        o->inputs = argv + optind;
+        o->n_inputs = argc - optind;
+        return -1;
+    }
     if (optind < argc) {
         fprintf(stderr, "aurl eval: unexpected argument '%s' (see aurl eval --help)\n", argv[optind]);
         return AURL_EXIT_USAGE;
@@ -436,8 +364,8 @@ static void print_json(const eval_run *r)
     const gen_eval_result *gen = &r->gen;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "checkpoint", r->o.ckpt);
-    cJSON_AddItemToObject(o, "stage", json_num(r->ck_stage >= 0 ? r->ck_stage : NAN));
-    cJSON_AddItemToObject(o, "step", json_num(r->ck_step >= 0 ? r->ck_step : NAN));
+    cJSON_AddItemToObject(o, "stage", eval_music_json_number(r->ck_stage >= 0 ? r->ck_stage : NAN));
+    cJSON_AddItemToObject(o, "step", eval_music_json_number(r->ck_step >= 0 ? r->ck_step : NAN));
     cJSON_AddNumberToObject(o, "params", (double)transformer_n_params(r->m));
     cJSON *dj = cJSON_AddObjectToObject(o, "data");
     cJSON_AddStringToObject(dj, "source", r->o.midi_dir ? "midi" : "val");
@@ -455,11 +383,15 @@ static void print_json(const eval_run *r)
     cJSON_AddNumberToObject(gj, "pieces", gen->pieces);
     cJSON_AddNumberToObject(gj, "tokens", gen->tokens);
     cJSON_AddNumberToObject(gj, "grammar_errors", (double)gen->grammar_errors);
-    cJSON_AddItemToObject(gj, "grammar_error_rate", json_num(gen->grammar_error_rate));
+    cJSON_AddItemToObject(gj, "grammar_error_rate", eval_music_json_number(gen->grammar_error_rate));
+    cJSON *kj = cJSON_AddObjectToObject(gj, "grammar_error_kinds");
+    for (int k = 1; k < GRAMMAR_N_KINDS; k++)
+        cJSON_AddNumberToObject(kj, grammar_error_key((grammar_error_kind)k), (double)gen->error_kinds[k]);
     cJSON_AddNumberToObject(gj, "seconds", gen->seconds);
-    cJSON_AddItemToObject(gj, "stats", json_stats(&gen->stats));
-    cJSON_AddItemToObject(gj, "pitch_class_distance", json_num(r->pcd));
-    cJSON_AddItemToObject(o, "data_stats", json_stats(&r->dstats));
+    cJSON_AddItemToObject(gj, "stats", eval_music_stats_json(&gen->stats));
+    cJSON_AddItemToObject(gj, "pitch_class_distance", eval_music_json_number(r->pcd));
+    if (gen->pieces > 0) cJSON_AddItemToObject(gj, "music", eval_music_compare_json(&gen->stats, &r->dstats));
+    cJSON_AddItemToObject(o, "data_stats", eval_music_stats_json(&r->dstats));
     cJSON_AddNumberToObject(o, "eval_seconds", r->sc.seconds);
     char *s = cJSON_PrintUnformatted(o);
     if (s) printf("%s\n", s);
@@ -489,7 +421,8 @@ static void print_table(const eval_run *r)
                "masking: %ld of %d tokens (%.2f%%)\n\n",
                gen->pieces, r->o.length, r->o.seed, gen->seconds, gen->grammar_errors, gen->tokens,
                100 * gen->grammar_error_rate);
-        print_stats_table(&gen->stats, &r->dstats, r->pcd);
+        print_error_kinds(gen);
+        eval_music_print_table("generated", &gen->stats, &r->dstats);
     }
 }
 
@@ -510,6 +443,7 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
     r.quiet = g && g->quiet;
     const char *data_dir = g && g->data_dir ? g->data_dir : "data";
     const char *outputs = g && g->outputs_dir ? g->outputs_dir : "outputs";
+    if (r.o.music) return eval_music_main(r.o.inputs, r.o.n_inputs, r.o.json, g);
     rc = open_model(&r, outputs);
     if (rc == AURL_EXIT_OK) rc = open_data(&r, data_dir);
     if (rc == AURL_EXIT_OK) rc = evaluate(&r);

@@ -505,3 +505,8 @@ void tok_name(uint16_t id, char *buf, size_t len)
         break;
     }
 }
+
+const char *tok_family_name(int family)
+{
+    return family >= 0 && family < SCORE_N_INSTRUMENTS ? family_names[family] : "?";
+}

@@ -56,6 +56,8 @@ const char *tok_type_name(tok_type t);
 /* Human-readable name, e.g. "NOTE_ON C4", "TIME_SHIFT 3 (46.9 ms)",
  * "VELOCITY 20 (v=84)", "INSTRUMENT 15 (drums)". */
 void tok_name(uint16_t id, char *buf, size_t len);
+/* Name of instrument family 0..15, e.g. "piano", "synth lead", "drums" ("?" outside). */
+const char *tok_family_name(int family);
 
 /* Bin helpers shared with augmentation and export. */
 int tok_velocity_bin(int velocity);     /* 1..127 -> 0..31 */

@@ -1,5 +1,5 @@
-/* gen_eval: sample pieces raw and masked, count grammar errors and pool the
- * music statistics of the masked ones (see the header). */
+/* gen_eval: sample pieces raw and masked, count grammar errors (by kind)
+ * and pool the music statistics of the masked ones (see the header). */
 #include "engine/eval/gen_eval.h"
 
 #include <math.h>
@@ -22,6 +22,41 @@ static int add_piece(music_stats_acc *acc, const sampler_result *r)
     return rc;
 }
 
+/* Replay R's generated tokens through a grammar state under settings S,
+ * classifying each (see gen_eval.h); adds to KINDS. */
+static void classify_piece(const sampler_result *r, const sampler_settings *s, long kinds[GRAMMAR_N_KINDS])
+{
+    grammar_state g;
+    grammar_init(&g, s->min_tokens, s->max_note_seconds);
+    for (int i = 1; i < r->prime_end && i < r->n_tokens; i++) grammar_feed(&g, r->tokens[i], 0);
+    long run[GRAMMAR_N_KINDS] = {0}, first[GRAMMAR_N_KINDS] = {0}, errors = 0;
+    int have_first = 0;
+    int32_t close[GRAMMAR_CLOSE_MAX];
+    for (int i = r->prime_end; i < r->n_tokens; i++) {
+        int rest = r->n_tokens - i;
+        if (rest <= GRAMMAR_CLOSE_MAX && grammar_close(&g, close, GRAMMAR_CLOSE_MAX) == rest &&
+            memcmp(close, r->tokens + i, (size_t)rest * sizeof *close) == 0) {
+            /* a boundary candidate: stopped before max_tokens means a generated END */
+            grammar_error_kind end = i - r->prime_end < s->max_tokens ? grammar_classify(&g, TOK_END) : GRAMMAR_OK;
+            long total = errors + (end != GRAMMAR_OK);
+            if (!have_first || total == r->grammar_errors) {
+                memcpy(first, run, sizeof run);
+                first[end]++;
+                have_first = 1;
+                if (total == r->grammar_errors) break;
+            }
+        }
+        grammar_error_kind k = grammar_classify(&g, r->tokens[i]);
+        run[k]++;
+        errors += k != GRAMMAR_OK;
+        grammar_feed(&g, r->tokens[i], 1);
+    }
+    long counted = 0;
+    for (int k = 1; k < GRAMMAR_N_KINDS; k++) counted += first[k];
+    if (counted < r->grammar_errors) first[GRAMMAR_ERR_OTHER] += r->grammar_errors - counted;
+    for (int k = 1; k < GRAMMAR_N_KINDS; k++) kinds[k] += first[k];
+}
+
 /* Piece I: raw for the grammar errors, masked for the statistics. 0 or -1 (err set). */
 static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_result *out,
                      music_stats_acc *acc, char err[AURL_ERR_LEN])
@@ -39,6 +74,7 @@ static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_r
         if (!masked) {
             out->grammar_errors += r.grammar_errors;
             out->tokens += r.n_generated;
+            classify_piece(&r, &s, out->error_kinds);
         } else {
             rc = add_piece(acc, &r);
         }

@@ -186,3 +186,53 @@ int grammar_count_errors(const int32_t *tokens, int n)
     for (; i < n && !g.ended; i++) grammar_feed(&g, tokens[i], 1);
     return g.errors;
 }
+
+/* ---- error kinds (built on grammar_allows and the state alone) ---- */
+
+grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
+{
+    if (grammar_allows(g, tok)) return GRAMMAR_OK;
+    if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK)
+        return GRAMMAR_ERR_SPECIAL;
+    if (g->ended) return GRAMMAR_ERR_OTHER;
+    if (tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT && g->onset[g->instrument][tok - TOK_NOTE_OFF] < 0) {
+        for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+            if (g->onset[i][tok - TOK_NOTE_OFF] >= 0) return GRAMMAR_ERR_OFF_OTHER_INSTRUMENT;
+        return GRAMMAR_ERR_OFF_SILENT;
+    }
+    if (tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && g->onset[g->instrument][tok - TOK_NOTE_ON] >= 0)
+        return GRAMMAR_ERR_ON_SOUNDING;
+    /* a forbidden TIME_SHIFT can only be one that expires a note */
+    if (tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY) return GRAMMAR_ERR_SHIFT_PAST_LIMIT;
+    /* force-close mode is on exactly when even a one-step TIME_SHIFT is forbidden */
+    if (!grammar_allows(g, TOK_TIME_SHIFT)) return GRAMMAR_ERR_LIMIT_OPEN;
+    if (tok == TOK_END) return GRAMMAR_ERR_END_EARLY;
+    return GRAMMAR_ERR_OTHER;
+}
+
+static const char *const error_keys[GRAMMAR_N_KINDS] = {
+    "ok", "special", "note_off_other_instrument", "note_off_silent", "note_on_sounding",
+    "time_shift_past_limit", "limit_note_open", "end_early", "other",
+};
+
+static const char *const error_labels[GRAMMAR_N_KINDS] = {
+    "allowed",
+    "START/PAD/UNK",
+    "NOTE_OFF of a note sounding on another instrument",
+    "NOTE_OFF of a note sounding nowhere",
+    "NOTE_ON of a sounding note",
+    "TIME_SHIFT past the note-length limit",
+    "note at the length limit left open",
+    "END too early",
+    "other",
+};
+
+const char *grammar_error_key(grammar_error_kind k)
+{
+    return (unsigned)k < GRAMMAR_N_KINDS ? error_keys[k] : "?";
+}
+
+const char *grammar_error_label(grammar_error_kind k)
+{
+    return (unsigned)k < GRAMMAR_N_KINDS ? error_labels[k] : "?";
+}

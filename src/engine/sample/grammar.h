@@ -69,4 +69,28 @@ double grammar_seconds(const grammar_state *g);
 /* Generated-token grammar errors of a whole START..END sequence, as eval
  * reports them (all tokens judged, min_tokens 0, the 8 s limit). */
 int grammar_count_errors(const int32_t *tokens, int n);
+
+/* Why the mask forbids a token (grammar_classify); GRAMMAR_OK when it does
+ * not. Where several reasons hold, the first of this list wins. */
+typedef enum {
+    GRAMMAR_OK = 0,
+    GRAMMAR_ERR_SPECIAL,          /* START, PAD, UNK or an id outside the vocabulary */
+    GRAMMAR_ERR_OFF_OTHER_INSTRUMENT, /* NOTE_OFF of a pitch silent on the current instrument
+                                   * but sounding on another: wrong instrument context */
+    GRAMMAR_ERR_OFF_SILENT,       /* NOTE_OFF of a pitch sounding on no instrument */
+    GRAMMAR_ERR_ON_SOUNDING,      /* NOTE_ON of a note already sounding */
+    GRAMMAR_ERR_SHIFT_PAST_LIMIT, /* TIME_SHIFT taking a sounding note past the note-length limit */
+    GRAMMAR_ERR_LIMIT_OPEN,       /* a note is at the limit: anything but closing it (force-close) */
+    GRAMMAR_ERR_END_EARLY,        /* END before min_tokens generated tokens */
+    GRAMMAR_ERR_OTHER,            /* the rest: a re-struck zero-length note, a token after END */
+    GRAMMAR_N_KINDS
+} grammar_error_kind;
+
+/* What the mask would say of TOK next: GRAMMAR_OK exactly when
+ * grammar_allows(g, tok), else the reason. */
+grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok);
+/* Short key of kind K for JSON, e.g. "note_off_silent" ("?" outside). */
+const char *grammar_error_key(grammar_error_kind k);
+/* Human label of kind K, e.g. "NOTE_OFF of a note sounding nowhere" ("?" outside). */
+const char *grammar_error_label(grammar_error_kind k);
 #endif
