@@ -30,6 +30,7 @@
 #include "engine/train/ckpt_pick.h"
 #include "engine/model/model_ckpt.h"
 #include "engine/sample/gen_sidecar.h"
+#include "engine/sample/note_limits.h"
 #include "engine/sample/sampler.h"
 #include "engine/sample/vae_sample.h"
 #include "engine/model/vaegan.h"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
             "usage: aurl generate [--mode transformer|vae] [--strategy greedy|temperature|top_k|top_p|beam]\n"
             "                     [--temperature T] [--top-k K] [--top-p P] [--beams N] [--length-penalty A]\n"
             "                     [--repetition-penalty R] [--length N] [--seconds S] [--min-tokens N]\n"
-            "                     [--max-note-seconds S] [--mask M] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
+            "                     [--note-limits data|flat] [--note-age-bias B] [--max-note-seconds S]\n"
+            "                     [--mask M] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
             "                     [--checkpoint F] [--out FILE.mid] [--count N] [--json] [--progress]\n"
             "                     [--interpolate A.mid B.mid] [--steps N] [--lerp]\n\n"
             "Sample music from a trained model (KV-cached decoding, grammar-masked so every\n"
@@ -57,7 +59,14 @@ static void usage(FILE *f)
             "  --length N            tokens to generate, default 1024\n"
             "  --seconds S           also stop once the music reaches S seconds\n"
             "  --min-tokens N        no END before N generated tokens, default 64\n"
-            "  --max-note-seconds S  notes are closed after S seconds, default 8\n"
+            "  --note-limits L       data (default): each instrument family's notes are closed at the\n"
+            "                        length 99%% of the data's notes stay under, no more notes sound at once\n"
+            "                        than 99%% of the data's onsets see, and a note older than its family's\n"
+            "                        median length grows likelier to end (from the token cache);\n"
+            "                        flat: every note is closed after --max-note-seconds, nothing else\n"
+            "  --note-age-bias B     how fast an old note's NOTE_OFF grows likelier (logits per doubling\n"
+            "                        of its age past the median), default 0.5; 0 turns it off\n"
+            "  --max-note-seconds S  flat limit: notes are closed after S seconds, default 8\n"
             "  --mask M              how the grammar mask applies: typed (default: each token type keeps\n"
             "                        the model's mass for it, and a NOTE_OFF meant for a note on another\n"
             "                        instrument is routed there), plain (forbidden tokens removed, the\n"
@@ -167,6 +176,7 @@ toolong:
 typedef struct {
     const char *mode, *prime, *out, *checkpoint, *interp_a, *interp_b;
     int count, json, progress, steps, length_given, count_given, steps_given, lerp, mode_given;
+    int flat_limits;  /* --note-limits flat, or --max-note-seconds given */
     sampler_settings s;
 } gen_opts;
 
@@ -267,7 +277,8 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"length", required_argument, NULL, 'n'},        {"seconds", required_argument, NULL, 's'},
         {"min-tokens", required_argument, NULL, 'm'},    {"max-note-seconds", required_argument, NULL, 'x'},
         {"no-grammar", no_argument, NULL, 'G'},          {"prime", required_argument, NULL, 'P'},
-        {"mask", required_argument, NULL, 'K'},
+        {"mask", required_argument, NULL, 'K'},          {"note-limits", required_argument, NULL, 'N'},
+        {"note-age-bias", required_argument, NULL, 'A'},
         {"seed", required_argument, NULL, 'e'},          {"checkpoint", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},           {"count", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},                {"progress", no_argument, NULL, 'g'},
@@ -308,7 +319,18 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case 'm':
             o->s.min_tokens = (int)cli_int_option("generate", "--min-tokens", optarg, 0, 1000000, &bad);
             break;
-        case 'x': o->s.max_note_seconds = parse_num("--max-note-seconds", optarg, 1.0 / 64, 1e6, &bad); break;
+        case 'x':
+            o->s.max_note_seconds = parse_num("--max-note-seconds", optarg, 1.0 / 64, 1e6, &bad);
+            o->flat_limits = 1;
+            break;
+        case 'N':
+            if (strcmp(optarg, "data") && strcmp(optarg, "flat")) {
+                fprintf(stderr, "aurl generate: --note-limits must be data or flat, got '%s'\n", optarg);
+                bad = 1;
+            }
+            o->flat_limits = !strcmp(optarg, "flat");
+            break;
+        case 'A': o->s.note_age_bias = (float)parse_num("--note-age-bias", optarg, 0, 100, &bad); break;
         case 'G': o->s.grammar = SAMPLER_MASK_RAW; break;
         case 'K':
             if (sampler_mask_parse(optarg, &o->s.grammar) != 0) {
@@ -622,6 +644,24 @@ done:
     return rc;
 }
 
+/* The data's note-length and polyphony limits into o->s (engine/sample/
+ * note_limits), unless flat limits were asked for; without a usable cache
+ * a note says the flat limit applies. */
+static void load_limits(gen_opts *o, const aurl_globals *g)
+{
+    if (o->flat_limits || o->s.grammar == SAMPLER_MASK_RAW) return;
+    note_limits nl;
+    char err[AURL_ERR_LEN];
+    if (note_limits_from_cache(g->data_dir, &nl, err) != 0) {
+        if (!g->quiet)
+            fprintf(stderr, "aurl generate: note: %s; notes are limited to a flat %g s (--note-limits flat)\n", err,
+                    o->s.max_note_seconds);
+        return;
+    }
+    o->s.data_limits = 1;
+    o->s.limits = nl.limits;
+}
+
 int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
     gen_opts o = {.mode = "transformer", .count = 1, .steps = 8};
@@ -636,6 +676,7 @@ int generate_cmd_main(int argc, char **argv, const aurl_globals *g)
         return AURL_EXIT_USAGE;
     }
     int want_vae = !strcmp(o.mode, "vae");
+    load_limits(&o, g);
 
     char err[AURL_ERR_LEN], ckpt[4096];
     int stage = 0;

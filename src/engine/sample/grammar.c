@@ -11,7 +11,23 @@ void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
     g->min_tokens = min_tokens;
     double steps = max_note_seconds > 0 ? max_note_seconds * TOK_STEPS_PER_SECOND : 8.0 * TOK_STEPS_PER_SECOND;
     if (steps > 1e12) steps = 1e12;
-    g->max_note_steps = steps < 1 ? 1 : (int64_t)steps;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) g->max_note_steps[i] = steps < 1 ? 1 : (int64_t)steps;
+}
+
+void grammar_set_limits(grammar_state *g, const grammar_limits *L)
+{
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
+        g->max_note_steps[i] = L->max_note_steps[i] < 1 ? 1 : L->max_note_steps[i];
+        g->min_note_steps[i] = L->min_note_steps[i] < 0 ? 0 : L->min_note_steps[i];
+        if (g->min_note_steps[i] >= g->max_note_steps[i]) g->min_note_steps[i] = g->max_note_steps[i] - 1;
+        g->max_poly[i] = L->max_poly[i] < 0 ? 0 : L->max_poly[i];
+    }
+}
+
+int64_t grammar_note_age(const grammar_state *g, int i, int p)
+{
+    if (i < 0 || i >= SCORE_N_INSTRUMENTS || p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[i][p] < 0) return -1;
+    return g->now - g->onset[i][p];
 }
 
 /* What the mask needs to know about the sounding notes. */
@@ -30,7 +46,7 @@ static summary summarise(const grammar_state *g)
         for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
             int64_t on = g->onset[i][p];
             if (on < 0) continue;
-            int64_t room = g->max_note_steps - (g->now - on);
+            int64_t room = g->max_note_steps[i] - (g->now - on);
             if (room < s.shift_room) s.shift_room = room;
             if (room <= 0) {
                 s.expired = 1;
@@ -49,16 +65,18 @@ static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
         if (s->expired_here)
             return tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT &&
                    g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0 &&
-                   g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] >= g->max_note_steps;
+                   g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] >= g->max_note_steps[g->instrument];
         return tok >= TOK_INSTRUMENT && ((s->expired_inst >> (tok - TOK_INSTRUMENT)) & 1u);
     }
     if (tok == TOK_END) return g->generated >= g->min_tokens;
     if (tok < TOK_NOTE_OFF)
-        return g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 && g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
+        return (g->max_poly[g->instrument] == 0 || g->sounding_on[g->instrument] < g->max_poly[g->instrument]) &&
+               g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 && g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
     if (tok < TOK_TIME_SHIFT) {
         /* a note that started at this very step may end here too: a
          * zero-length note, as the tokenizer writes short drum hits */
-        return g->onset[g->instrument][tok - TOK_NOTE_OFF] >= 0;
+        int64_t on = g->onset[g->instrument][tok - TOK_NOTE_OFF];
+        return on >= 0 && g->now - on >= g->min_note_steps[g->instrument];
     }
     if (tok < TOK_VELOCITY) return tok_shift_steps((uint16_t)tok) <= s->shift_room;
     return 1;
@@ -98,12 +116,16 @@ void grammar_feed(grammar_state *g, int32_t tok, int generated)
         return;
     } else if (tok < TOK_NOTE_OFF) {
         int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_ON];
-        if (*on < 0) g->n_sounding++;
+        if (*on < 0) {
+            g->n_sounding++;
+            g->sounding_on[g->instrument]++;
+        }
         *on = g->now;
     } else if (tok < TOK_TIME_SHIFT) {
         int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_OFF];
         if (*on >= 0) {
             g->n_sounding--;
+            g->sounding_on[g->instrument]--;
             if (*on == g->now) g->empty_at[g->instrument][tok - TOK_NOTE_OFF] = g->now;
         }
         *on = -1;
@@ -172,8 +194,21 @@ int grammar_route_of(const grammar_state *g, int p)
     if (best < 0 || !grammar_allows(g, TOK_INSTRUMENT + best)) return -1;
     /* after the switch the NOTE_OFF is allowed unless force-close mode
      * (no TIME_SHIFT allowed) wants only expired notes and this is not one */
-    int expired = g->now - g->onset[best][p] >= g->max_note_steps;
-    return expired || grammar_allows(g, TOK_TIME_SHIFT) ? best : -1;
+    int64_t age = g->now - g->onset[best][p];
+    if (age >= g->max_note_steps[best]) return best;
+    return age >= g->min_note_steps[best] && grammar_allows(g, TOK_TIME_SHIFT) ? best : -1;
+}
+
+int grammar_steal_of(const grammar_state *g, int p)
+{
+    int i = g->instrument;
+    if (p < 0 || p >= GRAMMAR_N_PITCHES || g->max_poly[i] == 0 || g->sounding_on[i] < g->max_poly[i]) return -1;
+    if (g->onset[i][p] >= 0 || g->empty_at[i][p] == g->now || !grammar_allows(g, TOK_TIME_SHIFT)) return -1;
+    int victim = -1;
+    for (int q = 0; q < GRAMMAR_N_PITCHES; q++)
+        if (g->onset[i][q] >= 0 && (victim < 0 || g->onset[i][q] < g->onset[i][victim])) victim = q;
+    /* with more than max_poly notes sounding (the prefix), one steal is not enough */
+    return victim >= 0 && g->onset[i][victim] < g->now && g->sounding_on[i] == g->max_poly[i] ? victim : -1;
 }
 
 double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }
@@ -200,6 +235,9 @@ grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
             if (g->onset[i][tok - TOK_NOTE_OFF] >= 0) return GRAMMAR_ERR_OFF_OTHER_INSTRUMENT;
         return GRAMMAR_ERR_OFF_SILENT;
     }
+    if (tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT && grammar_allows(g, TOK_TIME_SHIFT) &&
+        g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] < g->min_note_steps[g->instrument])
+        return GRAMMAR_ERR_OFF_TOO_SHORT;
     if (tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && g->onset[g->instrument][tok - TOK_NOTE_ON] >= 0)
         return GRAMMAR_ERR_ON_SOUNDING;
     /* a forbidden TIME_SHIFT can only be one that expires a note */
@@ -207,12 +245,15 @@ grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
     /* force-close mode is on exactly when even a one-step TIME_SHIFT is forbidden */
     if (!grammar_allows(g, TOK_TIME_SHIFT)) return GRAMMAR_ERR_LIMIT_OPEN;
     if (tok == TOK_END) return GRAMMAR_ERR_END_EARLY;
+    if (tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && g->max_poly[g->instrument] > 0 &&
+        g->sounding_on[g->instrument] >= g->max_poly[g->instrument])
+        return GRAMMAR_ERR_POLY_LIMIT;
     return GRAMMAR_ERR_OTHER;
 }
 
 static const char *const error_keys[GRAMMAR_N_KINDS] = {
-    "ok", "special", "note_off_other_instrument", "note_off_silent", "note_on_sounding",
-    "time_shift_past_limit", "limit_note_open", "end_early", "other",
+    "ok", "special", "note_off_other_instrument", "note_off_silent", "note_off_too_short", "note_on_sounding",
+    "time_shift_past_limit", "limit_note_open", "end_early", "poly_limit", "other",
 };
 
 static const char *const error_labels[GRAMMAR_N_KINDS] = {
@@ -220,10 +261,12 @@ static const char *const error_labels[GRAMMAR_N_KINDS] = {
     "START/PAD/UNK",
     "NOTE_OFF of a note sounding on another instrument",
     "NOTE_OFF of a note sounding nowhere",
+    "NOTE_OFF of a note shorter than its family's shortest",
     "NOTE_ON of a sounding note",
     "TIME_SHIFT past the note-length limit",
     "note at the length limit left open",
     "END too early",
+    "NOTE_ON past the polyphony limit",
     "other",
 };
 

@@ -11,11 +11,17 @@
  *     current step (two such notes at one instant cannot both be written
  *     to MIDI);
  *   - no END before min_tokens generated tokens;
- *   - force-close: a TIME_SHIFT may not take any sounding note past
- *     max_note_seconds; once a note has sounded that long, the only tokens
- *     allowed are the NOTE_OFFs of such expired notes on the current
- *     instrument or, if none is there, the INSTRUMENT tokens that select an
- *     instrument holding one. So no note ever sounds longer than the limit.
+ *   - force-close: a TIME_SHIFT may not take any sounding note past its
+ *     instrument family's note-length limit (max_note_steps[family]: a flat
+ *     max_note_seconds, or the data's own limits, grammar_set_limits); once
+ *     a note has sounded that long, the only tokens allowed are the
+ *     NOTE_OFFs of such expired notes on the current instrument or, if none
+ *     is there, the INSTRUMENT tokens that select an instrument holding one.
+ *     So no note ever sounds longer than its family's limit;
+ *   - shortest note: with a limit min_note_steps[family] > 0, no NOTE_OFF of a
+ *     note younger than that (the data's limits give melodic families one);
+ *   - polyphony: with a limit max_poly[family] > 0, no NOTE_ON while that
+ *     many notes already sound on the current instrument.
  * grammar_close lists the tokens that end a piece cleanly: a one-step
  * TIME_SHIFT if a note started now, the NOTE_OFFs of every sounding note
  * (with INSTRUMENT switches), SUSTAIN_OFF for pedals still down, then END. */
@@ -31,7 +37,8 @@
 typedef struct {
     int64_t onset[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* step the note started, -1 silent */
     int64_t empty_at[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* step of the last zero-length such note, -1 none */
-    int n_sounding;
+    int n_sounding;         /* notes sounding, all instruments */
+    int sounding_on[SCORE_N_INSTRUMENTS]; /* ... per instrument */
     uint8_t sustain[SCORE_N_INSTRUMENTS];
     int64_t now;            /* current time in 1/64 s steps */
     int instrument;         /* current instrument family */
@@ -39,12 +46,28 @@ typedef struct {
     int errors;             /* fed tokens the mask forbade */
     int ended;              /* END was fed */
     int min_tokens;
-    int64_t max_note_steps; /* > 0 */
+    int64_t max_note_steps[SCORE_N_INSTRUMENTS]; /* note-length limit per family, > 0 */
+    int64_t min_note_steps[SCORE_N_INSTRUMENTS]; /* shortest note per family, 0 = none */
+    int max_poly[SCORE_N_INSTRUMENTS];            /* polyphony limit per family, 0 = none */
 } grammar_state;
 
-/* Fresh state (time 0, piano, nothing sounding). max_note_seconds <= 0
- * means the decoder's 8 s. */
+/* Decoding limits per instrument family (engine/sample/note_limits derives
+ * them from the data). */
+typedef struct {
+    int64_t max_note_steps[SCORE_N_INSTRUMENTS];     /* force-close length, steps (> 0) */
+    int64_t min_note_steps[SCORE_N_INSTRUMENTS];     /* shortest note, steps (>= 0) */
+    int64_t typical_note_steps[SCORE_N_INSTRUMENTS]; /* a typical length, steps (> 0): where the
+                                                      * sampler's NOTE_OFF ageing bias starts */
+    int max_poly[SCORE_N_INSTRUMENTS];               /* notes sounding at once (> 0) */
+} grammar_limits;
+
+/* Fresh state (time 0, piano, nothing sounding), every family limited to
+ * max_note_seconds (<= 0 means the decoder's 8 s), no polyphony limit. */
 void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds);
+/* Take L's note-length and polyphony limits (before the first token). */
+void grammar_set_limits(grammar_state *g, const grammar_limits *L);
+/* Steps the note of pitch index P on instrument I has sounded; -1 if silent. */
+int64_t grammar_note_age(const grammar_state *g, int i, int p);
 /* Advance over token TOK; generated = 1 counts it as generated (and its
  * legality in errors), 0 for prefix tokens (tracked, not judged). */
 void grammar_feed(grammar_state *g, int32_t tok, int generated);
@@ -64,6 +87,12 @@ int grammar_close(const grammar_state *g, int32_t *out, int max);
  * switching to it is allowed now and the NOTE_OFF is allowed after the
  * switch; else -1. (The sampler's TYPED mask writes INSTRUMENT j, NOTE_OFF.) */
 int grammar_route_of(const grammar_state *g, int p);
+/* Voice stealing for a NOTE_ON of pitch index P that only the polyphony
+ * limit forbids: the pitch index of the note to release first (the oldest
+ * sounding on the current instrument, lowest pitch among equals) when it
+ * started before now and the NOTE_ON is allowed after its NOTE_OFF; else
+ * -1. (The sampler's TYPED mask writes NOTE_OFF victim, NOTE_ON P.) */
+int grammar_steal_of(const grammar_state *g, int p);
 /* Music time in seconds. */
 double grammar_seconds(const grammar_state *g);
 /* Generated-token grammar errors of a whole START..END sequence, as eval
@@ -78,10 +107,12 @@ typedef enum {
     GRAMMAR_ERR_OFF_OTHER_INSTRUMENT, /* NOTE_OFF of a pitch silent on the current instrument
                                    * but sounding on another: wrong instrument context */
     GRAMMAR_ERR_OFF_SILENT,       /* NOTE_OFF of a pitch sounding on no instrument */
+    GRAMMAR_ERR_OFF_TOO_SHORT,    /* NOTE_OFF of a note younger than the family's shortest length */
     GRAMMAR_ERR_ON_SOUNDING,      /* NOTE_ON of a note already sounding */
     GRAMMAR_ERR_SHIFT_PAST_LIMIT, /* TIME_SHIFT taking a sounding note past the note-length limit */
     GRAMMAR_ERR_LIMIT_OPEN,       /* a note is at the limit: anything but closing it (force-close) */
     GRAMMAR_ERR_END_EARLY,        /* END before min_tokens generated tokens */
+    GRAMMAR_ERR_POLY_LIMIT,       /* NOTE_ON while the family's polyphony limit is reached */
     GRAMMAR_ERR_OTHER,            /* the rest: a re-struck zero-length note, a token after END */
     GRAMMAR_N_KINDS
 } grammar_error_kind;

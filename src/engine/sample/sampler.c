@@ -56,6 +56,7 @@ void sampler_settings_default(sampler_settings *s)
     s->max_seconds = 0;
     s->min_tokens = 64;
     s->max_note_seconds = 8;
+    s->note_age_bias = 0.5f;
     s->grammar = SAMPLER_MASK_TYPED;
     s->seed = 1;
 }
@@ -84,6 +85,8 @@ int sampler_settings_validate(const sampler_settings *s, char err[AURL_ERR_LEN])
         errmsg_set(err, "sampler: min_tokens %d must be >= 0", s->min_tokens);
     else if (!(s->max_note_seconds > 0) || !isfinite(s->max_note_seconds))
         errmsg_set(err, "sampler: max_note_seconds %g must be > 0", s->max_note_seconds);
+    else if (!(s->note_age_bias >= 0.0f) || !isfinite(s->note_age_bias))
+        errmsg_set(err, "sampler: note_age_bias %g must be >= 0", (double)s->note_age_bias);
     else
         return 0;
     return -1;
@@ -151,12 +154,33 @@ static void apply_mask(float *logits, int V, const grammar_state *g, uint8_t *al
         if (t >= TOK_VOCAB_SIZE || !allowed[t]) logits[t] = -INFINITY;
 }
 
+/* The ageing bias: each sounding note older than its family's typical
+ * length makes its NOTE_OFF more likely, by BIAS x log2(age / typical); a
+ * pitch silent on the current instrument uses the note ROUTE would reach. */
+static void apply_note_age(float *logits, const grammar_state *g, const grammar_limits *L, float bias, int route)
+{
+    if (bias <= 0.0f || g->n_sounding == 0) return;
+    for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
+        int inst = g->instrument;
+        int64_t age = grammar_note_age(g, inst, p);
+        if (age < 0 && route) {
+            inst = grammar_route_of(g, p);
+            age = inst >= 0 ? grammar_note_age(g, inst, p) : -1;
+        }
+        if (age <= 0) continue;
+        double typical = (double)L->typical_note_steps[inst];
+        if ((double)age > typical) logits[TOK_NOTE_OFF + p] += bias * (float)log2((double)age / typical);
+    }
+}
+
 void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *allowed, int route)
 {
     grammar_mask(g, allowed);
     if (route)
-        for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
             if (!allowed[TOK_NOTE_OFF + p] && grammar_route_of(g, p) >= 0) allowed[TOK_NOTE_OFF + p] = 1;
+            if (!allowed[TOK_NOTE_ON + p] && grammar_steal_of(g, p) >= 0) allowed[TOK_NOTE_ON + p] = 1;
+        }
     float mx = -INFINITY;
     for (int t = 0; t < TOK_VOCAB_SIZE && t < V; t++)
         if (logits[t] > mx) mx = logits[t];
@@ -284,7 +308,8 @@ typedef struct {
     int n;
     int done;      /* picked END */
     double logp;
-    int32_t pending; /* a routed NOTE_OFF to write at the next step (after its INSTRUMENT), or -1 */
+    int32_t pending; /* a routed NOTE_OFF (after its INSTRUMENT) or a stealing NOTE_ON (after its victim's
+                      * NOTE_OFF) to write at the next step, or -1 */
     grammar_state g;
 } hyp;
 
@@ -315,6 +340,7 @@ static void hyp_copy(hyp *to, const hyp *from)
 static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, int n_prefix)
 {
     grammar_init(&h->g, s->min_tokens, s->max_note_seconds);
+    if (s->data_limits) grammar_set_limits(&h->g, &s->limits);
     h->pending = -1;
     h->toks[h->n++] = TOK_START;
     for (int i = 0; i < n_prefix; i++) {
@@ -329,8 +355,10 @@ static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, i
 /* TOK is H's next generated token. END is judged by the grammar and marks H
  * done, but is not stored (finish() closes the notes, then ENDs); with
  * ROUTE_OK (TYPED mask) a NOTE_OFF of a note sounding on another instrument
- * is written as that INSTRUMENT now and the NOTE_OFF pending; any other
- * token is fed to the grammar and stored. */
+ * is written as that INSTRUMENT now and the NOTE_OFF pending, and a NOTE_ON
+ * only the polyphony limit forbids as the oldest note's NOTE_OFF now and
+ * the NOTE_ON pending (voice stealing); any other token is fed to the
+ * grammar and stored. */
 static void hyp_take(hyp *h, int32_t tok, int route_ok)
 {
     if (tok == TOK_END) {
@@ -339,9 +367,14 @@ static void hyp_take(hyp *h, int32_t tok, int route_ok)
         h->done = 1;
     } else {
         int route = route_ok && tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT ? grammar_route_of(&h->g, tok - TOK_NOTE_OFF) : -1;
+        int steal = route_ok && tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && !grammar_allows(&h->g, tok)
+                        ? grammar_steal_of(&h->g, tok - TOK_NOTE_ON) : -1;
         if (route >= 0) { /* TYPED mode's routed NOTE_OFF: the switch now, the NOTE_OFF next step */
             h->pending = tok;
             tok = TOK_INSTRUMENT + route;
+        } else if (steal >= 0) { /* TYPED mode's voice stealing: the oldest note's NOTE_OFF now, the NOTE_ON next */
+            h->pending = tok;
+            tok = TOK_NOTE_OFF + steal;
         }
         grammar_feed(&h->g, tok, 1);
         h->toks[h->n++] = tok;
@@ -408,6 +441,8 @@ static int fail_internal(decoder *d)
 static void process_logits(const decoder *d, float *lg, const hyp *h, int route)
 {
     apply_repetition(lg, d->V, h->toks, h->n, d->s->repetition_penalty, d->allowed);
+    if (d->s->grammar && d->s->data_limits)
+        apply_note_age(lg, &h->g, &d->s->limits, d->s->note_age_bias, d->s->grammar == SAMPLER_MASK_TYPED && route);
     if (d->s->grammar == SAMPLER_MASK_TYPED) sampler_typed_mask(lg, d->V, &h->g, d->allowed, route);
     else if (d->s->grammar) apply_mask(lg, d->V, &h->g, d->allowed);
 }
@@ -484,7 +519,7 @@ static int sampler_decode_pieces(decoder *d, piece *pc, int np)
             float *lg = d->logits + (size_t)i * d->V;
             int32_t tok = p->h.pending;
             if (tok >= 0) {
-                p->h.pending = -1; /* the routed NOTE_OFF after its INSTRUMENT: the model's logits are not drawn */
+                p->h.pending = -1; /* the second token of a route or a steal: the model's logits are not drawn */
             } else {
                 process_logits(d, lg, &p->h, 1);
                 tok = pick_token(lg, d->V, d->s, &p->rng, work);

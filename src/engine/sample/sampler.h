@@ -32,7 +32,11 @@ typedef struct {
     int max_tokens;           /* tokens to generate after the prefix (> 0) */
     double max_seconds;       /* > 0: also stop once the music reaches this length */
     int min_tokens;           /* the mask forbids END before this many generated tokens */
-    double max_note_seconds;  /* the mask force-closes notes sounding longer (default 8) */
+    double max_note_seconds;  /* the mask force-closes notes sounding longer (default 8), unless data_limits */
+    int data_limits;          /* 1: limits (the data's, engine/sample/note_limits) replace max_note_seconds */
+    grammar_limits limits;    /* with data_limits: per-family note-length and polyphony limits */
+    float note_age_bias;      /* >= 0, with data_limits and a mask: a sounding note's NOTE_OFF logit
+                               * gains bias x log2(age / typical length) once older than typical */
     int grammar;              /* SAMPLER_MASK_*: how the grammar mask applies (default TYPED) */
     uint64_t seed;
 } sampler_settings;
@@ -46,7 +50,11 @@ typedef struct {
  *          of a pitch that sounds on another instrument (the model's most
  *          common slip: the right pitch in the wrong instrument context) is
  *          kept and routed, written as INSTRUMENT j then NOTE_OFF. The
- *          intention to release a note is not turned into a new onset. */
+ *          intention to release a note is not turned into a new onset.
+ *          Likewise a NOTE_ON that only the polyphony limit (data limits)
+ *          forbids steals a voice: NOTE_OFF of the instrument's oldest
+ *          note, then the NOTE_ON, as a synthesiser with that many voices
+ *          would play it. */
 enum { SAMPLER_MASK_RAW = 0, SAMPLER_MASK_PLAIN = 1, SAMPLER_MASK_TYPED = 2 };
 /* "raw" | "plain" | "typed"; returns 0 or -1. */
 int sampler_mask_parse(const char *name, int *out);
@@ -61,7 +69,8 @@ void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *a
 
 /* Defaults: top_p 0.9, temperature 1.0, top_k 40, beams 4, length_penalty
  * 1.0, repetition_penalty 1.0, max_tokens 1024, max_seconds 0,
- * min_tokens 64, max_note_seconds 8, grammar SAMPLER_MASK_TYPED, seed 1. */
+ * min_tokens 64, max_note_seconds 8, no data limits, note_age_bias 0.5,
+ * grammar SAMPLER_MASK_TYPED, seed 1. */
 void sampler_settings_default(sampler_settings *s);
 /* Check ranges; returns 0, or -1 with a message naming the bad setting. */
 int sampler_settings_validate(const sampler_settings *s, char err[AURL_ERR_LEN]);
