@@ -1,6 +1,7 @@
 /* test_grammar: the generation grammar mask (silent NOTE_OFFs, re-struck
  * notes, END before min_tokens, force-closing long notes across
- * instruments, closing a piece) and, on random models, thousands of
+ * instruments, closing a piece, per-family length, shortest-note and
+ * polyphony limits, voice stealing) and, on random models, thousands of
  * sampled tokens checked by an independent tracker: no NOTE_OFF of a silent
  * note, every note closed, no note longer than the limit, length >= min,
  * the tokens decode and export to MIDI that reads back with the same notes. */
@@ -268,6 +269,90 @@ static void test_real_data_follows_the_grammar(void **state)
 }
 
 /* grammar_classify: GRAMMAR_OK exactly where grammar_allows, else the reason. */
+/* A limits set: every family max MAX steps, min MIN steps, polyphony POLY;
+ * drums min 0. */
+static grammar_limits limits_of(int64_t max, int64_t min, int poly)
+{
+    grammar_limits L;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
+        L.max_note_steps[i] = max;
+        L.min_note_steps[i] = min;
+        L.typical_note_steps[i] = min > 0 ? min : 1;
+        L.max_poly[i] = poly;
+    }
+    L.min_note_steps[TOK_DRUM_FAMILY] = 0;
+    return L;
+}
+
+/* Per-family limits: the length limit per family, the shortest note
+ * (melodic only) and the polyphony limit, each classified when broken. */
+static void test_family_limits(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    grammar_limits L = limits_of(40, 4, 2);
+    L.max_note_steps[2] = 100; /* organ holds longer */
+    grammar_set_limits(&g, &L);
+    grammar_feed(&g, ON(60), 1);
+    /* shortest: no NOTE_OFF before 4 steps on piano */
+    assert_false(grammar_allows(&g, OFF(60)));
+    assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_ERR_OFF_TOO_SHORT);
+    grammar_feed(&g, SHIFT(3), 1);
+    assert_false(grammar_allows(&g, OFF(60)));
+    grammar_feed(&g, SHIFT(1), 1);
+    assert_true(grammar_allows(&g, OFF(60)));
+    assert_int_equal(grammar_note_age(&g, 0, 60 - TOK_PITCH_MIN), 4);
+    assert_int_equal(grammar_note_age(&g, 0, 61 - TOK_PITCH_MIN), -1);
+    /* polyphony: two notes sound on piano, a third is refused */
+    grammar_feed(&g, ON(64), 1);
+    assert_false(grammar_allows(&g, ON(67)));
+    assert_int_equal(grammar_classify(&g, ON(67)), GRAMMAR_ERR_POLY_LIMIT);
+    /* ... but may steal the oldest voice (60, started before now) */
+    assert_int_equal(grammar_steal_of(&g, 67 - TOK_PITCH_MIN), 60 - TOK_PITCH_MIN);
+    assert_int_equal(grammar_steal_of(&g, 64 - TOK_PITCH_MIN), -1); /* sounding: not a steal */
+    /* another instrument has its own count; organ's own length limit */
+    grammar_feed(&g, TOK_INSTRUMENT + 2, 1);
+    assert_true(grammar_allows(&g, ON(67)));
+    grammar_feed(&g, ON(67), 1);
+    /* piano's 40-step limit binds first: 60 started 4 steps ago, so 36 more */
+    assert_true(grammar_allows(&g, SHIFT(36)));
+    assert_false(grammar_allows(&g, SHIFT(37)));
+    grammar_feed(&g, SHIFT(36), 1);
+    /* force-close of piano notes: the organ note may stay */
+    assert_false(grammar_allows(&g, OFF(67)));
+    assert_true(grammar_allows(&g, TOK_INSTRUMENT + 0));
+    /* drums: zero-length hits stay allowed */
+    grammar_state d;
+    grammar_init(&d, 0, 8.0);
+    grammar_set_limits(&d, &L);
+    grammar_feed(&d, TOK_INSTRUMENT + TOK_DRUM_FAMILY, 1);
+    grammar_feed(&d, ON(38), 1);
+    assert_true(grammar_allows(&d, OFF(38)));
+    /* all notes started now: a steal would leave a zero-length note */
+    grammar_feed(&d, ON(42), 1);
+    assert_false(grammar_allows(&d, ON(46)));
+    assert_int_equal(grammar_steal_of(&d, 46 - TOK_PITCH_MIN), -1);
+    assert_int_equal(g.errors + d.errors, 0);
+}
+
+/* A routed NOTE_OFF respects the shortest length of the note it reaches. */
+static void test_route_respects_min_length(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    grammar_limits L = limits_of(400, 8, 0);
+    grammar_set_limits(&g, &L);
+    grammar_feed(&g, TOK_INSTRUMENT + 3, 0);
+    grammar_feed(&g, ON(50), 0);
+    grammar_feed(&g, SHIFT(2), 0);
+    grammar_feed(&g, TOK_INSTRUMENT + 0, 0);
+    assert_int_equal(grammar_route_of(&g, 50 - TOK_PITCH_MIN), -1); /* 2 steps old: too short */
+    grammar_feed(&g, SHIFT(6), 0);
+    assert_int_equal(grammar_route_of(&g, 50 - TOK_PITCH_MIN), 3);
+}
+
 static void test_classify(void **state)
 {
     (void)state;
@@ -340,6 +425,8 @@ int main(void)
         cmocka_unit_test(test_force_close),
         cmocka_unit_test(test_close),
         cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_family_limits),
+        cmocka_unit_test(test_route_respects_min_length),
         cmocka_unit_test(test_no_grammar_counts_errors),
         cmocka_unit_test(test_random_models),
         cmocka_unit_test(test_real_data_follows_the_grammar),

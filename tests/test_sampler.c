@@ -673,6 +673,68 @@ static void test_typed_sampling_follows_grammar(void **state)
     transformer_free(m);
 }
 
+/* Sampling with the data limits (every strategy but beam, TYPED mask):
+ * an independent tracker sees no instrument with more notes sounding than
+ * its polyphony limit, no note longer than its family's limit, no melodic
+ * note shorter than its shortest (the closing tokens included), and the
+ * model's refused NOTE_ONs stole voices rather than vanished. */
+static void test_data_limits(void **state)
+{
+    (void)state;
+    transformer *m = strategy_model();
+    sampler_settings s;
+    sampler_settings_default(&s);
+    s.max_tokens = 600;
+    s.min_tokens = 0;
+    s.temperature = 1.5f;
+    s.data_limits = 1;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
+        s.limits.max_note_steps[i] = 30 + 10 * (i % 3);
+        s.limits.min_note_steps[i] = i == TOK_DRUM_FAMILY ? 0 : 3;
+        s.limits.typical_note_steps[i] = 6;
+        s.limits.max_poly[i] = 2;
+    }
+    int steals = 0;
+    for (int st = SAMPLER_GREEDY; st <= SAMPLER_TOP_P; st++) {
+        s.strategy = (sampler_strategy)st;
+        sampler_result r;
+        gen(m, &s, NULL, 0, &r);
+        assert_int_equal(r.grammar_errors, 0);
+        int64_t on[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES], now = 0;
+        int sounding[SCORE_N_INSTRUMENTS] = {0}, inst = 0;
+        for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+            for (int p = 0; p < GRAMMAR_N_PITCHES; p++) on[i][p] = -1;
+        for (int k = 1; k < r.n_tokens - 1; k++) {
+            int t = r.tokens[k];
+            if (t >= TOK_NOTE_ON && t < TOK_NOTE_OFF) {
+                assert_true(on[inst][t - TOK_NOTE_ON] < 0);
+                on[inst][t - TOK_NOTE_ON] = now;
+                assert_true(++sounding[inst] <= 2);
+                /* a steal: the NOTE_OFF before this NOTE_ON ended the instrument's oldest note */
+                steals += k > 1 && r.tokens[k - 1] >= TOK_NOTE_OFF && r.tokens[k - 1] < TOK_TIME_SHIFT && sounding[inst] == 2;
+            } else if (t >= TOK_NOTE_OFF && t < TOK_TIME_SHIFT) {
+                int64_t o = on[inst][t - TOK_NOTE_OFF];
+                assert_true(o >= 0);
+                assert_true(now - o >= s.limits.min_note_steps[inst]);
+                on[inst][t - TOK_NOTE_OFF] = -1;
+                sounding[inst]--;
+            } else if (t >= TOK_TIME_SHIFT && t < TOK_VELOCITY) {
+                now += t - TOK_TIME_SHIFT + 1;
+                for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+                    for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
+                        assert_true(on[i][p] < 0 || now - on[i][p] <= s.limits.max_note_steps[i]);
+            } else if (t >= TOK_INSTRUMENT) {
+                inst = t - TOK_INSTRUMENT;
+            }
+        }
+        for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) assert_int_equal(sounding[i], 0);
+        sampler_result_free(&r);
+    }
+    print_message("%d voice steals\n", steals);
+    assert_true(steals > 0);
+    transformer_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_kv_linear),
         cmocka_unit_test(test_typed_mask),
         cmocka_unit_test(test_typed_sampling_follows_grammar),
+        cmocka_unit_test(test_data_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,7 @@ static void test_generation(void **state)
     (void)state;
     char err[AURL_ERR_LEN];
     gen_eval_result r;
-    assert_int_equal(gen_eval_run(g_model, 0, 16, 1, progress, &g_n_progress, &r, err), 0);
+    assert_int_equal(gen_eval_run(g_model, NULL, 0, 16, 1, progress, &g_n_progress, &r, err), 0);
     assert_int_equal(g_n_progress, 0);
     assert_int_equal(r.pieces, 0);
     assert_int_equal(r.tokens, 0);
@@ -132,7 +132,7 @@ static void test_generation(void **state)
     assert_int_equal(r.stats.n_pieces, 0);
     assert_true(isnan(gen_eval_pc_distance(&r, &r.stats)));
 
-    assert_int_equal(gen_eval_run(g_model, 2, 16, 7, progress, &g_n_progress, &r, err), 0);
+    assert_int_equal(gen_eval_run(g_model, NULL, 2, 16, 7, progress, &g_n_progress, &r, err), 0);
     assert_int_equal(g_n_progress, 2);
     assert_int_equal(g_progress[0][0], 1);
     assert_int_equal(g_progress[1][0], 2);
@@ -151,7 +151,7 @@ static void test_generation(void **state)
     assert_true(r.seconds > 0);
     /* seeded: the same pieces again */
     gen_eval_result r2;
-    assert_int_equal(gen_eval_run(g_model, 2, 16, 7, NULL, NULL, &r2, err), 0);
+    assert_int_equal(gen_eval_run(g_model, NULL, 2, 16, 7, NULL, NULL, &r2, err), 0);
     assert_int_equal(r2.tokens, r.tokens);
     assert_int_equal(r2.grammar_errors, r.grammar_errors);
     for (int k = 0; k < GRAMMAR_N_KINDS; k++) assert_int_equal(r2.error_kinds[k], r.error_kinds[k]);

@@ -29,6 +29,7 @@
 #include "data/midi_worker.h"
 #include "data/tokenizer.h"
 #include "engine/eval/gen_eval.h"
+#include "engine/sample/note_limits.h"
 #include "engine/eval/music_stats.h"
 #include "engine/eval/ngram.h"
 #include "engine/eval/scoring.h"
@@ -218,6 +219,8 @@ typedef struct {
     music_stats dstats;         /* of the evaluation files */
     gen_eval_result gen;
     double pcd;                 /* pitch-class distance generated vs data */
+    const char *data_dir;       /* --data */
+    int have_limits;            /* the generated pieces used the data's note limits */
 } eval_run;
 
 /* Parse the options into O. -1 to go on, else the exit code. */
@@ -349,7 +352,11 @@ static int evaluate(eval_run *r)
         fprintf(stderr, "aurl eval: out of memory\n");
         return AURL_EXIT_RUNTIME;
     }
-    if (gen_eval_run(r->m, (int)r->o.pieces, (int)r->o.length, (uint64_t)r->o.seed, r->quiet ? NULL : on_piece,
+    note_limits nl;
+    char lerr[AURL_ERR_LEN];
+    r->have_limits = note_limits_from_cache(r->data_dir, &nl, lerr) == 0;
+    if (!r->have_limits && !r->quiet) log_info("eval: %s: generated pieces use the flat 8 s note limit", lerr);
+    if (gen_eval_run(r->m, r->have_limits ? &nl.limits : NULL, (int)r->o.pieces, (int)r->o.length, (uint64_t)r->o.seed, r->quiet ? NULL : on_piece,
                      NULL, &r->gen, err) != 0) {
         fprintf(stderr, "aurl eval: %s\n", err);
         return AURL_EXIT_RUNTIME;
@@ -391,6 +398,9 @@ static void print_json(const eval_run *r)
     cJSON_AddItemToObject(gj, "stats", eval_music_stats_json(&gen->stats));
     cJSON_AddItemToObject(gj, "pitch_class_distance", eval_music_json_number(r->pcd));
     if (gen->pieces > 0) cJSON_AddItemToObject(gj, "music", eval_music_compare_json(&gen->stats, &r->dstats));
+    cJSON_AddItemToObject(gj, "raw_stats", eval_music_stats_json(&gen->raw_stats));
+    if (gen->pieces > 0) cJSON_AddItemToObject(gj, "raw_music", eval_music_compare_json(&gen->raw_stats, &r->dstats));
+    cJSON_AddBoolToObject(gj, "data_note_limits", r->have_limits);
     cJSON_AddItemToObject(o, "data_stats", eval_music_stats_json(&r->dstats));
     cJSON_AddNumberToObject(o, "eval_seconds", r->sc.seconds);
     char *s = cJSON_PrintUnformatted(o);
@@ -422,7 +432,10 @@ static void print_table(const eval_run *r)
                gen->pieces, r->o.length, r->o.seed, gen->seconds, gen->grammar_errors, gen->tokens,
                100 * gen->grammar_error_rate);
         print_error_kinds(gen);
+        printf("decoded as `aurl generate` does (typed mask, %s note limits):\n", r->have_limits ? "the data's" : "flat 8 s");
         eval_music_print_table("generated", &gen->stats, &r->dstats);
+        printf("\nthe model alone (no mask, no limits):\n");
+        eval_music_print_table("raw", &gen->raw_stats, &r->dstats);
     }
 }
 
@@ -445,6 +458,7 @@ int eval_cmd_main(int argc, char **argv, const aurl_globals *g)
     const char *outputs = g && g->outputs_dir ? g->outputs_dir : "outputs";
     if (r.o.music) return eval_music_main(r.o.inputs, r.o.n_inputs, r.o.json, g);
     rc = open_model(&r, outputs);
+    r.data_dir = data_dir;
     if (rc == AURL_EXIT_OK) rc = open_data(&r, data_dir);
     if (rc == AURL_EXIT_OK) rc = evaluate(&r);
     if (rc == AURL_EXIT_OK) {

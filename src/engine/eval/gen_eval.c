@@ -57,9 +57,10 @@ static void classify_piece(const sampler_result *r, const sampler_settings *s, l
     for (int k = 1; k < GRAMMAR_N_KINDS; k++) kinds[k] += first[k];
 }
 
-/* Piece I: raw for the grammar errors, masked for the statistics. 0 or -1 (err set). */
-static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_result *out,
-                     music_stats_acc *acc, char err[AURL_ERR_LEN])
+/* Piece I: raw for the grammar errors and the raw statistics, decoded by
+ * default for the statistics. 0 or -1 (err set). */
+static int gen_piece(const transformer *m, const grammar_limits *limits, int length, uint64_t seed,
+                     gen_eval_result *out, music_stats_acc *acc, music_stats_acc *raw_acc, char err[AURL_ERR_LEN])
 {
     sampler_settings s;
     sampler_settings_default(&s);
@@ -67,7 +68,9 @@ static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_r
     s.min_tokens = length < 64 ? length / 2 : 64;
     s.seed = seed;
     for (int masked = 0; masked <= 1; masked++) {
-        s.grammar = masked;
+        s.grammar = masked ? SAMPLER_MASK_TYPED : SAMPLER_MASK_RAW;
+        s.data_limits = masked && limits;
+        if (s.data_limits) s.limits = *limits;
         sampler_result r;
         if (sampler_generate(m, &s, NULL, 0, NULL, 0, NULL, NULL, &r, err) != 0) return -1;
         int rc = 0;
@@ -75,6 +78,7 @@ static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_r
             out->grammar_errors += r.grammar_errors;
             out->tokens += r.n_generated;
             classify_piece(&r, &s, out->error_kinds);
+            rc = add_piece(raw_acc, &r);
         } else {
             rc = add_piece(acc, &r);
         }
@@ -87,17 +91,18 @@ static int gen_piece(const transformer *m, int length, uint64_t seed, gen_eval_r
     return 0;
 }
 
-int gen_eval_run(const transformer *m, int pieces, int length, uint64_t seed, gen_eval_progress_fn progress,
+int gen_eval_run(const transformer *m, const grammar_limits *limits, int pieces, int length, uint64_t seed, gen_eval_progress_fn progress,
                  void *user, gen_eval_result *out, char err[AURL_ERR_LEN])
 {
     memset(out, 0, sizeof *out);
     out->grammar_error_rate = NAN;
-    music_stats_acc acc;
+    music_stats_acc acc, raw_acc;
     music_stats_acc_init(&acc);
+    music_stats_acc_init(&raw_acc);
     if (pieces > 0) {
         double t0 = clock_monotonic();
         for (int i = 0; i < pieces; i++) {
-            if (gen_piece(m, length, seed + (uint64_t)i, out, &acc, err) != 0) return -1;
+            if (gen_piece(m, limits, length, seed + (uint64_t)i, out, &acc, &raw_acc, err) != 0) return -1;
             out->pieces++;
             if (progress) progress(i + 1, pieces, user);
         }
@@ -105,6 +110,7 @@ int gen_eval_run(const transformer *m, int pieces, int length, uint64_t seed, ge
     }
     if (out->tokens > 0) out->grammar_error_rate = (double)out->grammar_errors / out->tokens;
     music_stats_acc_result(&acc, &out->stats);
+    music_stats_acc_result(&raw_acc, &out->raw_stats);
     return 0;
 }
 

@@ -2,9 +2,13 @@
  *
  * N pieces are sampled (engine/sample/sampler, its default settings, top-p
  * 0.9), piece i with seed SEED + i, each twice with the same seed: once raw
- * (grammar = 0) to count the tokens the grammar mask would have forbidden,
- * by kind (engine/sample/grammar's grammar_classify), and once masked (what a user hears) for the pooled music statistics
- * (engine/eval/music_stats), which can then be compared with the data's. */
+ * (no mask, no limits: the model alone) to count the tokens the grammar
+ * mask would have forbidden, by kind (engine/sample/grammar's
+ * grammar_classify), and for the raw pieces' music statistics; and once as
+ * `aurl generate` decodes by default (TYPED mask, the data's note limits
+ * when given: what a user hears) for the pooled music statistics
+ * (engine/eval/music_stats). Both can then be compared with the data's:
+ * the constrained figures never hide the model's own. */
 #ifndef AURL_GEN_EVAL_H
 #define AURL_GEN_EVAL_H
 
@@ -30,17 +34,19 @@ typedef struct {
      * (never seen), the difference goes to GRAMMAR_ERR_OTHER. */
     long error_kinds[GRAMMAR_N_KINDS];
     double seconds;            /* wall time of all sampling (0 for no piece) */
-    music_stats stats;         /* of the masked pieces (empty for no piece) */
+    music_stats stats;         /* of the pieces decoded by default (empty for no piece) */
+    music_stats raw_stats;     /* of the raw pieces */
 } gen_eval_result;
 
 /* Called after each piece: DONE of TOTAL pieces generated. */
 typedef void (*gen_eval_progress_fn)(int done, int total, void *user);
 
 /* Generate PIECES (>= 0) pieces of LENGTH tokens (min_tokens: 64, or
- * LENGTH / 2 below 64) from M, seeds SEED, SEED + 1, ...; PROGRESS (NULL:
- * none) is told after each. 0, or -1 (err set: the sampler's failure, or out
- * of memory). */
-int gen_eval_run(const transformer *m, int pieces, int length, uint64_t seed, gen_eval_progress_fn progress,
+ * LENGTH / 2 below 64) from M, seeds SEED, SEED + 1, ...; LIMITS (NULL: the
+ * flat 8 s) are the data's note limits for the default decoding; PROGRESS
+ * (NULL: none) is told after each. 0, or -1 (err set: the sampler's failure,
+ * or out of memory). */
+int gen_eval_run(const transformer *m, const grammar_limits *limits, int pieces, int length, uint64_t seed, gen_eval_progress_fn progress,
                  void *user, gen_eval_result *out, char err[AURL_ERR_LEN]);
 
 /* Pitch-class distance (music_stats_pc_distance) between the generated

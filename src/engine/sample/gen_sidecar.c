@@ -18,7 +18,7 @@ void gen_sidecar_init(gen_sidecar *sc)
     gen_sidecar_settings *st = &sc->settings;
     st->temperature = st->top_p = st->length_penalty = st->repetition_penalty = -1;
     st->top_k = st->beams = st->length = st->min_tokens = st->seed = -1;
-    st->seconds = st->max_note_seconds = -1;
+    st->seconds = st->max_note_seconds = st->note_age_bias = -1;
     st->grammar = -1;
     sc->stage = sc->tokens = sc->prime_end = sc->generated_tokens = sc->notes = sc->grammar_errors = -1;
     sc->prime_seconds = sc->duration_seconds = sc->seconds_taken = sc->first_token_seconds = -1;
@@ -61,6 +61,8 @@ void gen_sidecar_fill(gen_sidecar *sc, const sampler_settings *s, const sampler_
     st->seconds = s->max_seconds;
     st->min_tokens = s->min_tokens;
     st->max_note_seconds = s->max_note_seconds;
+    snprintf(st->note_limits, sizeof st->note_limits, "%s", s->data_limits ? "data" : "flat");
+    st->note_age_bias = s->data_limits ? setting(s->note_age_bias) : 0;
     st->grammar = s->grammar ? 1 : 0;
     snprintf(st->mask, sizeof st->mask, "%s", sampler_mask_name(s->grammar));
     st->seed = (long long)s->seed;
@@ -109,6 +111,8 @@ static void add_settings(cJSON *j, const gen_sidecar_settings *s, int *ok)
     add_num(st, "seconds", s->seconds, ok);
     add_num(st, "min_tokens", (double)s->min_tokens, ok);
     add_num(st, "max_note_seconds", s->max_note_seconds, ok);
+    if (s->note_limits[0]) add_str(st, "note_limits", s->note_limits, ok);
+    if (s->note_age_bias >= 0) add_num(st, "note_age_bias", s->note_age_bias, ok);
     if (!cJSON_AddBoolToObject(st, "grammar", s->grammar > 0)) *ok = 0;
     if (s->mask[0]) add_str(st, "mask", s->mask, ok);
     add_num(st, "seed", (double)s->seed, ok);
@@ -227,6 +231,8 @@ static void read_settings(const cJSON *st, gen_sidecar_settings *s)
     s->seconds = num_of(st, "seconds", SECONDS_MAX);
     s->min_tokens = int_of(st, "min_tokens", COUNT_MAX);
     s->max_note_seconds = num_of(st, "max_note_seconds", SECONDS_MAX);
+    str_of(st, "note_limits", s->note_limits, sizeof s->note_limits);
+    s->note_age_bias = num_of(st, "note_age_bias", 100);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(st, "grammar");
     s->grammar = cJSON_IsBool(g) ? cJSON_IsTrue(g) : -1;
     str_of(st, "mask", s->mask, sizeof s->mask);

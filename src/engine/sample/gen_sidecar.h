@@ -5,7 +5,8 @@
  *   midi, checkpoint, stage,
  *   settings { mode, strategy, temperature, top_k, top_p, beams,
  *              length_penalty, repetition_penalty, length, seconds,
- *              min_tokens, max_note_seconds, grammar, mask, seed, prime|null },
+ *              min_tokens, max_note_seconds, note_limits ("data"|"flat"),
+ *              note_age_bias, grammar, mask, seed, prime|null },
  *   tokens, prime_end, prime_seconds, generated_tokens, notes,
  *   duration_seconds, seconds_taken, first_token_seconds, tokens_per_s,
  *   grammar_errors, created_at,
@@ -39,6 +40,8 @@ typedef struct {
     double seconds;                      /* max_seconds; 0 = no limit */
     long long min_tokens;
     double max_note_seconds;
+    char note_limits[8];                 /* "data" (per-family limits from the data) | "flat"; "" unknown */
+    double note_age_bias;                /* with data limits; -1 unknown */
     int grammar;                         /* 1 mask on, 0 off */
     char mask[8];                        /* sampler_mask_name: raw | plain | typed; "" unknown */
     long long seed;

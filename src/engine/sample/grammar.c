@@ -145,24 +145,36 @@ static void put(int32_t *out, int max, int *n, int32_t tok)
     (*n)++;
 }
 
-/* NOTE_OFFs of the sounding notes with onset in [from, before) (and
- * SUSTAIN_OFFs if pedals), grouped by instrument, current instrument first;
- * *inst tracks the instrument. */
-static void close_group(const grammar_state *g, int64_t from, int64_t before, int pedals, int *inst, int32_t *out,
-                        int max, int *n)
+/* Steps the note of instrument I, pitch P must still sound before its
+ * NOTE_OFF may close it: to its family's shortest length, and at least one
+ * step for a note that started now (so that no note is empty); 0 if ready
+ * (or silent). */
+static int64_t close_wait(const grammar_state *g, int i, int p)
+{
+    if (g->onset[i][p] < 0) return 0;
+    int64_t need = g->min_note_steps[i] > 0 ? g->min_note_steps[i] : 1;
+    int64_t age = g->now - g->onset[i][p];
+    return age < need ? need - age : 0;
+}
+
+/* NOTE_OFFs of the sounding notes that are ready (YOUNG = 0) or not yet
+ * ready (YOUNG = 1) to close (close_wait), and SUSTAIN_OFFs if PEDALS,
+ * grouped by instrument, current instrument first; *inst tracks the
+ * instrument. */
+static void close_group(const grammar_state *g, int young, int pedals, int *inst, int32_t *out, int max, int *n)
 {
     for (int k = 0; k < SCORE_N_INSTRUMENTS; k++) {
         int i = (g->instrument + k) % SCORE_N_INSTRUMENTS;
         int need = pedals && g->sustain[i];
         for (int p = 0; p < GRAMMAR_N_PITCHES && !need; p++)
-            need = g->onset[i][p] >= from && g->onset[i][p] < before;
+            need = g->onset[i][p] >= 0 && (close_wait(g, i, p) > 0) == young;
         if (!need) continue;
         if (*inst != i) {
             put(out, max, n, TOK_INSTRUMENT + i);
             *inst = i;
         }
         for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
-            if (g->onset[i][p] >= from && g->onset[i][p] < before) put(out, max, n, TOK_NOTE_OFF + p);
+            if (g->onset[i][p] >= 0 && (close_wait(g, i, p) > 0) == young) put(out, max, n, TOK_NOTE_OFF + p);
         if (pedals && g->sustain[i]) put(out, max, n, TOK_SUSTAIN_OFF);
     }
 }
@@ -171,14 +183,19 @@ int grammar_close(const grammar_state *g, int32_t *out, int max)
 {
     int n = 0, inst = g->instrument;
     if (!g->ended) {
-        int started_now = 0;
-        for (int i = 0; i < SCORE_N_INSTRUMENTS && !started_now; i++)
-            for (int p = 0; p < GRAMMAR_N_PITCHES; p++)
-                if (g->onset[i][p] == g->now) started_now = 1;
-        close_group(g, 0, g->now, !started_now, &inst, out, max, &n);
-        if (started_now) {
-            put(out, max, &n, TOK_TIME_SHIFT); /* one step, so no note is empty */
-            close_group(g, g->now, g->now + 1, 1, &inst, out, max, &n);
+        int64_t wait = 0;
+        for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+            for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
+                int64_t w = close_wait(g, i, p);
+                if (w > wait) wait = w;
+            }
+        close_group(g, 0, wait == 0, &inst, out, max, &n);
+        if (wait > TOK_MAX_SHIFT_STEPS) wait = TOK_MAX_SHIFT_STEPS;
+        if (wait > 0) {
+            /* the young notes sound on to their shortest length (< the
+             * longest, so the shift takes no note past its limit) */
+            put(out, max, &n, TOK_TIME_SHIFT + (int32_t)wait - 1);
+            close_group(g, 1, 1, &inst, out, max, &n);
         }
     }
     put(out, max, &n, TOK_END);
@@ -199,6 +216,8 @@ int grammar_route_of(const grammar_state *g, int p)
     return age >= g->min_note_steps[best] && grammar_allows(g, TOK_TIME_SHIFT) ? best : -1;
 }
 
+static int64_t close_wait(const grammar_state *g, int i, int p);
+
 int grammar_steal_of(const grammar_state *g, int p)
 {
     int i = g->instrument;
@@ -208,7 +227,7 @@ int grammar_steal_of(const grammar_state *g, int p)
     for (int q = 0; q < GRAMMAR_N_PITCHES; q++)
         if (g->onset[i][q] >= 0 && (victim < 0 || g->onset[i][q] < g->onset[i][victim])) victim = q;
     /* with more than max_poly notes sounding (the prefix), one steal is not enough */
-    return victim >= 0 && g->onset[i][victim] < g->now && g->sounding_on[i] == g->max_poly[i] ? victim : -1;
+    return victim >= 0 && close_wait(g, i, victim) == 0 && g->sounding_on[i] == g->max_poly[i] ? victim : -1;
 }
 
 double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }

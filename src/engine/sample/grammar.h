@@ -22,9 +22,11 @@
  *     note younger than that (the data's limits give melodic families one);
  *   - polyphony: with a limit max_poly[family] > 0, no NOTE_ON while that
  *     many notes already sound on the current instrument.
- * grammar_close lists the tokens that end a piece cleanly: a one-step
- * TIME_SHIFT if a note started now, the NOTE_OFFs of every sounding note
- * (with INSTRUMENT switches), SUSTAIN_OFF for pedals still down, then END. */
+ * grammar_close lists the tokens that end a piece cleanly: the NOTE_OFFs of
+ * every sounding note (with INSTRUMENT switches), SUSTAIN_OFF for pedals
+ * still down, then END; notes not yet at their family's shortest length (or
+ * started now: no note is empty) are closed after one TIME_SHIFT that
+ * takes them there. */
 #ifndef AURL_GRAMMAR_H
 #define AURL_GRAMMAR_H
 
@@ -90,7 +92,8 @@ int grammar_route_of(const grammar_state *g, int p);
 /* Voice stealing for a NOTE_ON of pitch index P that only the polyphony
  * limit forbids: the pitch index of the note to release first (the oldest
  * sounding on the current instrument, lowest pitch among equals) when it
- * started before now and the NOTE_ON is allowed after its NOTE_OFF; else
+ * has reached its shortest length (and started before now) and the NOTE_ON
+ * is allowed after its NOTE_OFF; else
  * -1. (The sampler's TYPED mask writes NOTE_OFF victim, NOTE_ON P.) */
 int grammar_steal_of(const grammar_state *g, int p);
 /* Music time in seconds. */
