@@ -93,6 +93,7 @@ static void test_force_close(void **state)
     assert_false(grammar_allows(&g, SHIFT(41)));
     /* an expired note on another instrument: only the switch back is allowed */
     grammar_feed(&g, TOK_INSTRUMENT + 3, 1);
+    grammar_feed(&g, ON(70), 1); /* an INSTRUMENT is followed by an event of it */
     grammar_feed(&g, SHIFT(40), 1);
     uint8_t a[TOK_VOCAB_SIZE];
     assert_int_equal(grammar_mask(&g, a), 1);
@@ -353,6 +354,58 @@ static void test_route_respects_min_length(void **state)
     assert_int_equal(grammar_route_of(&g, 50 - TOK_PITCH_MIN), 3);
 }
 
+/* The tokenizer's economy, the gap limit and the END-before-time rule. */
+static void test_state_tokens_and_gaps(void **state)
+{
+    (void)state;
+    grammar_state g;
+    grammar_init(&g, 0, 8.0);
+    grammar_feed(&g, TOK_VELOCITY + 5, 1);
+    /* a VELOCITY is followed by its NOTE_ON only */
+    assert_int_equal(count_allowed(&g, 0, TOK_VOCAB_SIZE), GRAMMAR_N_PITCHES);
+    assert_int_equal(grammar_classify(&g, SHIFT(1)), GRAMMAR_ERR_STATE);
+    grammar_feed(&g, ON(60), 1);
+    grammar_feed(&g, TOK_TEMPO + 3, 1);
+    assert_int_equal(grammar_classify(&g, TOK_TEMPO + 4), GRAMMAR_ERR_STATE); /* two tempos in a row */
+    grammar_feed(&g, SHIFT(4), 1);
+    assert_true(grammar_allows(&g, TOK_TEMPO + 4));
+    grammar_feed(&g, TOK_INSTRUMENT + 5, 1);
+    /* after an INSTRUMENT: no TIME_SHIFT, TEMPO, INSTRUMENT or END */
+    assert_false(grammar_allows(&g, SHIFT(1)));
+    assert_false(grammar_allows(&g, TOK_TEMPO + 1));
+    assert_false(grammar_allows(&g, TOK_INSTRUMENT + 6));
+    assert_false(grammar_allows(&g, TOK_END));
+    assert_true(grammar_allows(&g, TOK_VELOCITY + 1) && grammar_allows(&g, ON(40)) && grammar_allows(&g, TOK_SUSTAIN_ON));
+    grammar_feed(&g, ON(40), 1);
+    assert_int_equal(g.errors, 0);
+
+    /* gaps: at most 20 steps since the last onset; END not before 100 steps */
+    grammar_limits L;
+    memset(&L, 0, sizeof L);
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) L.max_note_steps[i] = 512;
+    L.max_gap_steps = 20;
+    grammar_init(&g, 0, 8.0);
+    grammar_set_limits(&g, &L);
+    g.min_end_steps = 100;
+    assert_int_equal(grammar_classify(&g, TOK_END), GRAMMAR_ERR_END_EARLY);
+    assert_true(grammar_allows(&g, SHIFT(20)));
+    assert_int_equal(grammar_classify(&g, SHIFT(21)), GRAMMAR_ERR_GAP);
+    grammar_feed(&g, SHIFT(15), 1);
+    grammar_feed(&g, ON(50), 1);
+    assert_true(grammar_allows(&g, SHIFT(20)));
+    assert_false(grammar_allows(&g, SHIFT(21)));
+    grammar_feed(&g, SHIFT(20), 1);
+    assert_false(grammar_allows(&g, SHIFT(1))); /* a note must start first */
+    assert_true(grammar_allows(&g, ON(52)));
+    for (int k = 0; k < 4; k++) {
+        grammar_feed(&g, ON(52 + k), 1);
+        grammar_feed(&g, SHIFT(20), 1);
+    }
+    assert_int_equal(g.now, 115);
+    assert_true(grammar_allows(&g, TOK_END));
+    assert_int_equal(g.errors, 0);
+}
+
 static void test_classify(void **state)
 {
     (void)state;
@@ -374,6 +427,8 @@ static void test_classify(void **state)
     assert_int_equal(grammar_classify(&g, OFF(60)), GRAMMAR_ERR_OFF_OTHER_INSTRUMENT);
     assert_int_equal(grammar_classify(&g, OFF(61)), GRAMMAR_ERR_OFF_SILENT);
     assert_int_equal(grammar_classify(&g, ON(60)), GRAMMAR_OK); /* a note of this instrument */
+    assert_int_equal(grammar_classify(&g, SHIFT(10)), GRAMMAR_ERR_STATE); /* an INSTRUMENT needs an event */
+    grammar_feed(&g, TOK_SUSTAIN_ON, 1);
     grammar_feed(&g, SHIFT(10), 1);
     assert_int_equal(grammar_classify(&g, SHIFT(54)), GRAMMAR_OK);
     assert_int_equal(grammar_classify(&g, SHIFT(55)), GRAMMAR_ERR_SHIFT_PAST_LIMIT);
@@ -427,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_family_limits),
         cmocka_unit_test(test_route_respects_min_length),
+        cmocka_unit_test(test_state_tokens_and_gaps),
         cmocka_unit_test(test_no_grammar_counts_errors),
         cmocka_unit_test(test_random_models),
         cmocka_unit_test(test_real_data_follows_the_grammar),

@@ -385,7 +385,21 @@ static void test_beam(void **state)
         assert_same_tokens(&b1, &g);
         s.beams = 4;
         s.length_penalty = 0.0f;
+        s.beam_sampled = 0; /* exact beams: never worse than greedy */
         gen(m, &s, NULL, 0, &b4);
+        /* sampled beams: reproducible per seed, different across seeds */
+        sampler_result x1, x2, y;
+        s.beam_sampled = 1;
+        s.seed = 5;
+        gen(m, &s, NULL, 0, &x1);
+        gen(m, &s, NULL, 0, &x2);
+        assert_same_tokens(&x1, &x2);
+        s.seed = 6;
+        gen(m, &s, NULL, 0, &y);
+        assert_true(x1.n_tokens != y.n_tokens || memcmp(x1.tokens, y.tokens, (size_t)y.n_tokens * sizeof *y.tokens));
+        sampler_result_free(&x1);
+        sampler_result_free(&x2);
+        sampler_result_free(&y);
         int ng = sampled(&g, 30), nb = sampled(&b4, 30);
         assert_int_equal(ng, 30);
         assert_int_equal(nb, 30);

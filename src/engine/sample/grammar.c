@@ -22,6 +22,7 @@ void grammar_set_limits(grammar_state *g, const grammar_limits *L)
         if (g->min_note_steps[i] >= g->max_note_steps[i]) g->min_note_steps[i] = g->max_note_steps[i] - 1;
         g->max_poly[i] = L->max_poly[i] < 0 ? 0 : L->max_poly[i];
     }
+    g->max_gap_steps = L->max_gap_steps < 0 ? 0 : L->max_gap_steps;
 }
 
 int64_t grammar_note_age(const grammar_state *g, int i, int p)
@@ -57,6 +58,33 @@ static summary summarise(const grammar_state *g)
     return s;
 }
 
+/* A NOTE_ON may start on the current instrument (polyphony limit). */
+static int poly_room(const grammar_state *g)
+{
+    return g->max_poly[g->instrument] == 0 || g->sounding_on[g->instrument] < g->max_poly[g->instrument];
+}
+
+/* TOK may follow the last token: after a VELOCITY its NOTE_ON (when one
+ * may start), after an INSTRUMENT an event of that instrument (no
+ * TIME_SHIFT, TEMPO, INSTRUMENT or END), after a TEMPO no TEMPO. */
+static int in_context(const grammar_state *g, int32_t tok)
+{
+    if (g->last >= TOK_VELOCITY && g->last < TOK_SUSTAIN_ON && poly_room(g))
+        return tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF;
+    if (g->last >= TOK_INSTRUMENT)
+        return tok != TOK_END && (tok < TOK_TIME_SHIFT || (tok >= TOK_VELOCITY && tok < TOK_TEMPO));
+    if (g->last >= TOK_TEMPO && g->last < TOK_INSTRUMENT) return tok < TOK_TEMPO || tok >= TOK_INSTRUMENT;
+    return 1;
+}
+
+/* TIME_SHIFT TOK takes the time since the last onset past the gap limit. */
+static int past_gap(const grammar_state *g, int32_t tok)
+{
+    if (g->max_gap_steps <= 0) return 0;
+    int64_t since = g->last_onset >= 0 ? g->last_onset : 0;
+    return g->now + tok_shift_steps((uint16_t)tok) - since > g->max_gap_steps;
+}
+
 static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
 {
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK) return 0;
@@ -68,17 +96,18 @@ static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
                    g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] >= g->max_note_steps[g->instrument];
         return tok >= TOK_INSTRUMENT && ((s->expired_inst >> (tok - TOK_INSTRUMENT)) & 1u);
     }
-    if (tok == TOK_END) return g->generated >= g->min_tokens;
+    if (!in_context(g, tok)) return 0;
+    if (tok == TOK_END) return g->generated >= g->min_tokens && g->now >= g->min_end_steps;
     if (tok < TOK_NOTE_OFF)
-        return (g->max_poly[g->instrument] == 0 || g->sounding_on[g->instrument] < g->max_poly[g->instrument]) &&
-               g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 && g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
+        return poly_room(g) && g->onset[g->instrument][tok - TOK_NOTE_ON] < 0 &&
+               g->empty_at[g->instrument][tok - TOK_NOTE_ON] != g->now;
     if (tok < TOK_TIME_SHIFT) {
         /* a note that started at this very step may end here too: a
          * zero-length note, as the tokenizer writes short drum hits */
         int64_t on = g->onset[g->instrument][tok - TOK_NOTE_OFF];
         return on >= 0 && g->now - on >= g->min_note_steps[g->instrument];
     }
-    if (tok < TOK_VELOCITY) return tok_shift_steps((uint16_t)tok) <= s->shift_room;
+    if (tok < TOK_VELOCITY) return tok_shift_steps((uint16_t)tok) <= s->shift_room && !past_gap(g, tok);
     return 1;
 }
 
@@ -110,12 +139,14 @@ void grammar_feed(grammar_state *g, int32_t tok, int generated)
         g->generated++;
     }
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || g->ended) return;
+    g->last = tok;
     if (tok == TOK_END) {
         g->ended = 1;
     } else if (tok < TOK_NOTE_ON) {
         return;
     } else if (tok < TOK_NOTE_OFF) {
         int64_t *on = &g->onset[g->instrument][tok - TOK_NOTE_ON];
+        g->last_onset = g->now;
         if (*on < 0) {
             g->n_sounding++;
             g->sounding_on[g->instrument]++;
@@ -249,30 +280,27 @@ grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK)
         return GRAMMAR_ERR_SPECIAL;
     if (g->ended) return GRAMMAR_ERR_OTHER;
-    if (tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT && g->onset[g->instrument][tok - TOK_NOTE_OFF] < 0) {
+    int is_off = tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT, is_on = tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF;
+    if (is_off && g->onset[g->instrument][tok - TOK_NOTE_OFF] < 0) {
         for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
             if (g->onset[i][tok - TOK_NOTE_OFF] >= 0) return GRAMMAR_ERR_OFF_OTHER_INSTRUMENT;
         return GRAMMAR_ERR_OFF_SILENT;
     }
-    if (tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT && grammar_allows(g, TOK_TIME_SHIFT) &&
-        g->now - g->onset[g->instrument][tok - TOK_NOTE_OFF] < g->min_note_steps[g->instrument])
-        return GRAMMAR_ERR_OFF_TOO_SHORT;
-    if (tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && g->onset[g->instrument][tok - TOK_NOTE_ON] >= 0)
-        return GRAMMAR_ERR_ON_SOUNDING;
-    /* a forbidden TIME_SHIFT can only be one that expires a note */
-    if (tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY) return GRAMMAR_ERR_SHIFT_PAST_LIMIT;
-    /* force-close mode is on exactly when even a one-step TIME_SHIFT is forbidden */
-    if (!grammar_allows(g, TOK_TIME_SHIFT)) return GRAMMAR_ERR_LIMIT_OPEN;
+    if (is_on && g->onset[g->instrument][tok - TOK_NOTE_ON] >= 0) return GRAMMAR_ERR_ON_SOUNDING;
+    summary s = summarise(g);
+    if (s.expired) return tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY ? GRAMMAR_ERR_SHIFT_PAST_LIMIT : GRAMMAR_ERR_LIMIT_OPEN;
+    if (!in_context(g, tok)) return GRAMMAR_ERR_STATE;
+    if (is_off) return GRAMMAR_ERR_OFF_TOO_SHORT; /* sounding here, not forced, in context: too young */
+    if (tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY)
+        return tok_shift_steps((uint16_t)tok) > s.shift_room ? GRAMMAR_ERR_SHIFT_PAST_LIMIT : GRAMMAR_ERR_GAP;
     if (tok == TOK_END) return GRAMMAR_ERR_END_EARLY;
-    if (tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && g->max_poly[g->instrument] > 0 &&
-        g->sounding_on[g->instrument] >= g->max_poly[g->instrument])
-        return GRAMMAR_ERR_POLY_LIMIT;
+    if (is_on && !poly_room(g)) return GRAMMAR_ERR_POLY_LIMIT;
     return GRAMMAR_ERR_OTHER;
 }
 
 static const char *const error_keys[GRAMMAR_N_KINDS] = {
     "ok", "special", "note_off_other_instrument", "note_off_silent", "note_off_too_short", "note_on_sounding",
-    "time_shift_past_limit", "limit_note_open", "end_early", "poly_limit", "other",
+    "time_shift_past_limit", "limit_note_open", "end_early", "poly_limit", "state_token", "gap", "other",
 };
 
 static const char *const error_labels[GRAMMAR_N_KINDS] = {
@@ -286,6 +314,8 @@ static const char *const error_labels[GRAMMAR_N_KINDS] = {
     "note at the length limit left open",
     "END too early",
     "NOTE_ON past the polyphony limit",
+    "VELOCITY/TEMPO/INSTRUMENT out of place",
+    "TIME_SHIFT past the longest gap between onsets",
     "other",
 };
 

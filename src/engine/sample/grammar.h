@@ -20,6 +20,16 @@
  *     So no note ever sounds longer than its family's limit;
  *   - shortest note: with a limit min_note_steps[family] > 0, no NOTE_OFF of a
  *     note younger than that (the data's limits give melodic families one);
+ *   - the tokenizer's order (data/tokenizer.c): a VELOCITY is followed by
+ *     its NOTE_ON (when one may start), an INSTRUMENT by an event of that
+ *     instrument (no TIME_SHIFT, TEMPO, INSTRUMENT or END), a TEMPO by no
+ *     TEMPO. The data never breaks these; a model looping on such tokens
+ *     makes no music (greedy decoding did). (Repeating a current value is
+ *     not forbidden: under the TYPED mask that mass would move to another
+ *     value and force an event the model did not mean.)
+ *   - gaps: with max_gap_steps > 0, no TIME_SHIFT taking the time since the
+ *     last NOTE_ON past it (the data's longest usual gap);
+ *   - no END before min_end_steps of music (the length a user asked for);
  *   - polyphony: with a limit max_poly[family] > 0, no NOTE_ON while that
  *     many notes already sound on the current instrument.
  * grammar_close lists the tokens that end a piece cleanly: the NOTE_OFFs of
@@ -51,6 +61,10 @@ typedef struct {
     int64_t max_note_steps[SCORE_N_INSTRUMENTS]; /* note-length limit per family, > 0 */
     int64_t min_note_steps[SCORE_N_INSTRUMENTS]; /* shortest note per family, 0 = none */
     int max_poly[SCORE_N_INSTRUMENTS];            /* polyphony limit per family, 0 = none */
+    int32_t last;           /* last token fed, -1 none */
+    int64_t last_onset;     /* step of the last NOTE_ON, -1 none */
+    int64_t max_gap_steps;  /* longest time without a NOTE_ON, 0 = no limit */
+    int64_t min_end_steps;  /* no END before this time, 0 = none */
 } grammar_state;
 
 /* Decoding limits per instrument family (engine/sample/note_limits derives
@@ -61,12 +75,13 @@ typedef struct {
     int64_t typical_note_steps[SCORE_N_INSTRUMENTS]; /* a typical length, steps (> 0): where the
                                                       * sampler's NOTE_OFF ageing bias starts */
     int max_poly[SCORE_N_INSTRUMENTS];               /* notes sounding at once (> 0) */
+    int64_t max_gap_steps;                           /* longest time between onsets, steps (0 none) */
 } grammar_limits;
 
 /* Fresh state (time 0, piano, nothing sounding), every family limited to
  * max_note_seconds (<= 0 means the decoder's 8 s), no polyphony limit. */
 void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds);
-/* Take L's note-length and polyphony limits (before the first token). */
+/* Take L's note-length, polyphony and gap limits (before the first token). */
 void grammar_set_limits(grammar_state *g, const grammar_limits *L);
 /* Steps the note of pitch index P on instrument I has sounded; -1 if silent. */
 int64_t grammar_note_age(const grammar_state *g, int i, int p);
@@ -116,6 +131,8 @@ typedef enum {
     GRAMMAR_ERR_LIMIT_OPEN,       /* a note is at the limit: anything but closing it (force-close) */
     GRAMMAR_ERR_END_EARLY,        /* END before min_tokens generated tokens */
     GRAMMAR_ERR_POLY_LIMIT,       /* NOTE_ON while the family's polyphony limit is reached */
+    GRAMMAR_ERR_STATE,            /* VELOCITY/TEMPO/INSTRUMENT out of place (see the order above) */
+    GRAMMAR_ERR_GAP,              /* TIME_SHIFT past the longest gap between onsets */
     GRAMMAR_ERR_OTHER,            /* the rest: a re-struck zero-length note, a token after END */
     GRAMMAR_N_KINDS
 } grammar_error_kind;

@@ -15,6 +15,7 @@ typedef struct {
     long len[SCORE_N_INSTRUMENTS + 1][LEN_BINS];   /* [family][steps]; row 16: pooled melodic */
     long poly[SCORE_N_INSTRUMENTS + 1][POLY_BINS]; /* [family][notes sounding at an onset] */
     long n[SCORE_N_INSTRUMENTS + 1];
+    long gap[LEN_BINS]; /* steps between consecutive onset times (any instrument) */
 } histograms;
 
 /* Replay one token sequence, counting note lengths and onset polyphony. */
@@ -24,7 +25,7 @@ static void count_seq(const uint16_t *t, size_t n, histograms *h)
     int sounding[SCORE_N_INSTRUMENTS] = {0};
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
         for (int p = 0; p < GRAMMAR_N_PITCHES; p++) onset[i][p] = -1;
-    int64_t now = 0;
+    int64_t now = 0, last_onset = -1;
     int inst = 0;
     for (size_t k = 0; k < n; k++) {
         int tok = t[k];
@@ -33,6 +34,8 @@ static void count_seq(const uint16_t *t, size_t n, histograms *h)
             int64_t *on = &onset[inst][tok - TOK_NOTE_ON];
             if (*on < 0) sounding[inst]++;
             *on = now;
+            if (last_onset >= 0 && now > last_onset) h->gap[now - last_onset < LEN_BINS ? now - last_onset : LEN_BINS - 1]++;
+            last_onset = now;
             int c = sounding[inst] < POLY_BINS ? sounding[inst] : POLY_BINS - 1;
             h->poly[inst][c]++;
             if (inst != TOK_DRUM_FAMILY) h->poly[SCORE_N_INSTRUMENTS][c]++;
@@ -86,6 +89,7 @@ int note_limits_from_seqs(const dataset_seq *seqs, size_t n, note_limits *out, c
         errmsg_set(err, "note limits: the data holds no melodic note");
         return -1;
     }
+    out->limits.max_gap_steps = at_least(quantile(h->gap, LEN_BINS, NOTE_LIMITS_GAP_Q), TOK_STEPS_PER_SECOND);
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
         /* a family with too few notes takes the pooled melodic figures
          * (drums always keep their own: their notes are zero-length hits) */

@@ -57,6 +57,7 @@ void sampler_settings_default(sampler_settings *s)
     s->min_tokens = 64;
     s->max_note_seconds = 8;
     s->note_age_bias = 0.5f;
+    s->beam_sampled = 1;
     s->grammar = SAMPLER_MASK_TYPED;
     s->seed = 1;
 }
@@ -340,7 +341,14 @@ static void hyp_copy(hyp *to, const hyp *from)
 static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, int n_prefix)
 {
     grammar_init(&h->g, s->min_tokens, s->max_note_seconds);
-    if (s->data_limits) grammar_set_limits(&h->g, &s->limits);
+    if (s->data_limits) {
+        grammar_set_limits(&h->g, &s->limits);
+        /* the gap limit keeps deterministic decoding out of endless
+         * silence; sampling keeps the model's own rests */
+        if (s->strategy != SAMPLER_GREEDY && s->strategy != SAMPLER_BEAM) h->g.max_gap_steps = 0;
+    }
+    /* no END before the length asked for (the mask is what enforces it) */
+    if (s->grammar && s->max_seconds > 0) h->g.min_end_steps = (int64_t)(s->max_seconds * TOK_STEPS_PER_SECOND);
     h->pending = -1;
     h->toks[h->n++] = TOK_START;
     for (int i = 0; i < n_prefix; i++) {
@@ -579,6 +587,8 @@ typedef struct {
     int32_t *next_tok; /* newest token of each next row */
     int *rows;       /* 0, 1, ..., nb-1: the cache rows of the live set */
     const hyp **live; /* &hy[0..nb) */
+    float *key;      /* the candidates' keys: log-prob (exact) or log-prob / T + Gumbel noise (sampled) */
+    rng_state rng;   /* the Gumbel noise (sampled beams) */
 } beam_set;
 
 static void beam_free(beam_set *bs)
@@ -590,6 +600,7 @@ static void beam_free(beam_set *bs)
     free(bs->hy);
     free(bs->fin);
     free(bs->lsm);
+    free(bs->key);
     free(bs->cands);
     free(bs->src);
     free(bs->next_tok);
@@ -606,12 +617,14 @@ static int beam_alloc(beam_set *bs, int nb, const decoder *d)
     bs->hy = calloc((size_t)nb * 2, sizeof *bs->hy);
     bs->fin = calloc((size_t)nb, sizeof *bs->fin);
     bs->lsm = malloc((size_t)d->V * sizeof(float));
+    bs->key = malloc((size_t)d->V * sizeof(float));
+    rng_seed(&bs->rng, d->s->seed);
     bs->cands = malloc((size_t)nb * ((size_t)nb + 1) * sizeof *bs->cands);
     bs->src = malloc((size_t)nb * sizeof(int));
     bs->next_tok = malloc((size_t)nb * sizeof(int32_t));
     bs->rows = malloc((size_t)nb * sizeof(int));
     bs->live = malloc((size_t)nb * sizeof *bs->live);
-    if (!bs->hy || !bs->fin || !bs->lsm || !bs->cands || !bs->src || !bs->next_tok || !bs->rows || !bs->live) return -1;
+    if (!bs->hy || !bs->fin || !bs->lsm || !bs->key || !bs->cands || !bs->src || !bs->next_tok || !bs->rows || !bs->live) return -1;
     for (int i = 0; i < nb; i++) {
         bs->rows[i] = i;
         bs->live[i] = &bs->hy[i];
@@ -621,25 +634,36 @@ static int beam_alloc(beam_set *bs, int nb, const decoder *d)
     return 0;
 }
 
-/* The best nb + 1 tokens of live beam B (enough for nb live ones) as
- * candidates into cands; returns how many (a beam with no allowed token
+/* The best nb + 1 tokens of live beam B (enough for nb live ones), or with
+ * beam_sampled nb + 1 sampled ones, as candidates into cands; returns how many (a beam with no allowed token
  * offers END at its own score). */
 static int beam_expand(const decoder *d, beam_set *bs, int b, cand *cands)
 {
     const hyp *h = &bs->hy[b];
-    float *lg = d->logits + (size_t)b * d->V, *lsm = bs->lsm;
+    float *lg = d->logits + (size_t)b * d->V, *lsm = bs->lsm, *key = bs->key;
     process_logits(d, lg, h, 0); /* beams score token by token: no routing */
     log_softmax(lsm, lg, d->V);
+    /* sampled beams: the nb + 1 largest log p / T + Gumbel keys are nb + 1
+     * draws without replacement from the tempered distribution (the
+     * Gumbel-top-k trick), so the candidates are what sampling would try
+     * and the beam keeps the likeliest continuations among them */
+    for (int t = 0; t < d->V; t++) {
+        key[t] = lsm[t];
+        if (d->s->beam_sampled && lsm[t] > -INFINITY) {
+            double u = rng_uniform_double(&bs->rng);
+            key[t] = lsm[t] / d->s->temperature - (float)log(-log(u > 0 ? u : 1e-300));
+        }
+    }
     int n = 0;
     for (int k = 0; k < bs->nb + 1; k++) {
         int best = -1;
         for (int t = 0; t < d->V; t++)
-            if (lsm[t] > -INFINITY && (best < 0 || lsm[t] > lsm[best])) best = t;
+            if (key[t] > -INFINITY && (best < 0 || key[t] > key[best])) best = t;
         if (best < 0) break;
         cand c = {0, h->logp + lsm[best], b, best};
         c.score = score_of(c.logp, h->n + 1 - d->prime_end, d->s->length_penalty);
         cands[n++] = c;
-        lsm[best] = -INFINITY;
+        key[best] = -INFINITY;
     }
     if (!n) cands[n++] = (cand){h->logp, h->logp, b, TOK_END};
     return n;

@@ -27,6 +27,8 @@ typedef struct {
     int top_k;                /* >= 1 */
     float top_p;              /* (0, 1] */
     int beams;                /* >= 1, beam search only */
+    int beam_sampled;         /* 1 (default): each beam's candidates are drawn from the tempered
+                               * distribution (Gumbel-top-k), 0: the exact top candidates */
     float length_penalty;     /* beam score = logp / len^length_penalty */
     float repetition_penalty; /* >= 1; 1 = off (CTRL-style on recent tokens) */
     int max_tokens;           /* tokens to generate after the prefix (> 0) */
@@ -69,7 +71,7 @@ void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *a
 
 /* Defaults: top_p 0.9, temperature 1.0, top_k 40, beams 4, length_penalty
  * 1.0, repetition_penalty 1.0, max_tokens 1024, max_seconds 0,
- * min_tokens 64, max_note_seconds 8, no data limits, note_age_bias 0.5,
+ * min_tokens 64, max_note_seconds 8, no data limits, note_age_bias 0.5, beam_sampled 1,
  * grammar SAMPLER_MASK_TYPED, seed 1. */
 void sampler_settings_default(sampler_settings *s);
 /* Check ranges; returns 0, or -1 with a message naming the bad setting. */
