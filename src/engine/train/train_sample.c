@@ -65,9 +65,11 @@ static void write_data_stats(const char *outputs_dir)
 }
 
 /* The data's statistics (the training split of DATA_DIR's cache), computed
- * on the first call for that dir; NULL when there is no usable cache. */
+ * on the first call for that dir (writing data_stats.json below OUTPUTS_DIR
+ * unless NULL); NULL when there is no usable cache. */
 static const music_stats *data_stats(const char *data_dir, const char *outputs_dir)
 {
+    if (!data_dir) return NULL;
     if (g_data.tried && !strcmp(g_data.data_dir, data_dir)) return g_data.have ? &g_data.stats : NULL;
     g_data.tried = 1;
     g_data.have = 0;
@@ -87,7 +89,7 @@ static const music_stats *data_stats(const char *data_dir, const char *outputs_d
     if (seqs && k > 0 && music_stats_of_sequences(seqs, k, &g_data.stats) == 0) {
         g_data.have = 1;
         snprintf(g_data.source, sizeof g_data.source, "training split of %s", cache_dir(c));
-        write_data_stats(outputs_dir);
+        if (outputs_dir) write_data_stats(outputs_dir);
     }
     free(seqs);
     cache_close(c);
@@ -197,14 +199,35 @@ static int write_piece(const train_config *cfg, const char *outputs_dir, const c
     rc = gen_sidecar_write(side, j, err);
     free(j);
     if (rc != 0) return -1;
+    data_stats(data_dir, outputs_dir); /* computed (and data_stats.json written) once */
+    return train_sample_measure(sc, data_dir, mus, cfg->stage, step, c, err);
+}
+
+int train_sample_measure(const score *sc, const char *data_dir, const char *music_json_path, int stage,
+                         long long step, music_compare *out, char err[AURL_ERR_LEN])
+{
     music_stats gs;
-    if (music_stats_of_score(sc, &gs) != 0) return errmsg_set(err, "out of memory measuring the sample"), -1;
-    music_compare_stats(&gs, data_stats(data_dir, outputs_dir), c);
-    char *text = compare_json(c, step, cfg->stage);
+    if (music_stats_of_score(sc, &gs) != 0) return errmsg_set(err, "out of memory measuring the piece"), -1;
+    music_compare_stats(&gs, data_stats(data_dir, NULL), out);
+    char *text = compare_json(out, step, stage);
     if (!text) return errmsg_set(err, "out of memory"), -1;
-    rc = file_write_atomic(mus, text, strlen(text), err);
+    int rc = file_write_atomic(music_json_path, text, strlen(text), err);
     free(text);
     return rc;
+}
+
+void train_sample_format_line(const music_compare *c, char *out, size_t len)
+{
+    double v[3] = {NAN, NAN, NAN};
+    const char *keys[3] = {"notes_per_second", "polyphony", "pitch_class_entropy"};
+    for (int i = 0; i < c->n_rows; i++)
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(c->rows[i].key, keys[k])) v[k] = c->rows[i].gen;
+    char d[32];
+    if (isfinite(c->distance)) snprintf(d, sizeof d, "%.2f", c->distance);
+    else snprintf(d, sizeof d, "- (no data cache)");
+    snprintf(out, len, "music: %.1f notes/s, polyphony %.2f, pitch-class entropy %.2f bits, distance to data %s", v[0],
+             v[1], v[2], d);
 }
 
 int train_sample_run(const train_config *cfg, const char *outputs_dir, const char *data_dir, long long step,

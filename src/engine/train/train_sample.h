@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include "data/score.h"
+#include "engine/eval/music_compare.h"
 #include "engine/model/transformer.h"
 #include "engine/model/vaegan.h"
 #include "engine/train/metrics.h"
@@ -48,4 +50,17 @@ void train_sample_maybe(const train_config *cfg, const char *outputs_dir, const 
 int train_sample_run(const train_config *cfg, const char *outputs_dir, const char *data_dir, long long step,
                      const transformer *model, vaegan *vg, metrics *met, double *cost_seconds,
                      char err[AURL_ERR_LEN]);
+
+/* Measure the piece SC against the data (the training split of DATA_DIR's
+ * token cache, computed once per process; NULL or no cache: no data column)
+ * into OUT and write it as MUSIC_JSON_PATH (the .music.json layout above,
+ * with STAGE and STEP; `aurl generate` passes its checkpoint's stage and
+ * -1). 0, or -1 with err set. */
+int train_sample_measure(const score *sc, const char *data_dir, const char *music_json_path, int stage,
+                         long long step, music_compare *out, char err[AURL_ERR_LEN]);
+
+/* The one-line summary `aurl generate` prints and the TUI shows:
+ * "music: 29.5 notes/s, polyphony 3.84, pitch-class entropy 3.36 bits,
+ * distance to data 1.56". */
+void train_sample_format_line(const music_compare *c, char *out, size_t len);
 #endif
