@@ -49,7 +49,7 @@ void music_view_free(music_view *v)
 int music_view_tick(music_view *v, tui_ctx *c)
 {
     int changed = 0;
-    if (c->now >= v->next_scan) {
+    if (v->list && c->now >= v->next_scan) { /* only the list needs the files */
         v->next_scan = c->now + RESCAN_SECONDS;
         size_t before = v->samples.n;
         msample_list_free(&v->samples);
