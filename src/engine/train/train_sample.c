@@ -77,7 +77,7 @@ static const music_stats *data_stats(const char *data_dir, const char *outputs_d
     char err[AURL_ERR_LEN];
     cache *c;
     if (cache_open(data_dir, &c, err) != 0) {
-        log_warn("training samples: no data statistics (%s)", err);
+        log_warn("music metrics: no data column (%s)", err);
         return NULL;
     }
     size_t n = cache_n_entries(c), k = 0;
