@@ -26,6 +26,7 @@
 
 #include "data/midi_worker.h"
 #include "data/midi_write.h"
+#include "engine/train/train_sample.h"
 #include "data/tokenizer.h"
 #include "engine/train/ckpt_pick.h"
 #include "engine/model/model_ckpt.h"
@@ -383,6 +384,24 @@ static int parse_args(int argc, char **argv, gen_opts *o)
     return bad || check_opts(o) ? -1 : 0;
 }
 
+/* The piece's music metrics vs the data, written to <stem>.music.json (the
+ * TUI's pieces list reads it) and, without --json, printed as one line. */
+static void print_music_line(const gen_opts *o, const aurl_globals *g, const char *mid_path, const score *sc)
+{
+    char mpath[4200], err[AURL_ERR_LEN], line[256];
+    size_t n = strlen(mid_path);
+    snprintf(mpath, sizeof mpath, "%.*s.music.json", (int)(n > 4 ? n - 4 : n), mid_path);
+    music_compare *c = malloc(sizeof *c);
+    if (!c) return;
+    if (train_sample_measure(sc, g->data_dir ? g->data_dir : "data", mpath, -1, -1, c, err) != 0)
+        fprintf(stderr, "aurl generate: %s\n", err);
+    else if (!o->json) {
+        train_sample_format_line(c, line, sizeof line);
+        printf("  %s\n", line);
+    }
+    free(c);
+}
+
 /* Decode, write and report one sampled piece: the .mid at --out or
  * <outputs>/generated/<stem>.mid, its sidecar (vae: the "vae" member, NULL
  * in transformer mode), a --json line or a summary line (note: appended to
@@ -439,6 +458,7 @@ static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_se
         if (r->prime_end > 1) printf("; continuation starts at token %d, %.2f s", r->prime_end, j->prime_seconds);
         printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, j->tokens_per_s, note);
     }
+    print_music_line(o, g, path, &sc);
     fflush(stdout);
     rc = AURL_EXIT_OK;
 done:

@@ -16,6 +16,8 @@ typedef struct {
     mtail tail;
     eta_est rate;             /* smoothed steps/s */
     procstat_proc trainer;    /* CPU%, RSS, threads of the trainer */
+    procstat_cpu cpu;         /* the machine's CPU%, total and per core */
+    int ranks;                /* MPI ranks of the run (training_state.json "ranks"; 1 when missing) */
     double load[3];
     long mem_total_kb, mem_avail_kb;
     long long disk_bytes;     /* used by the outputs dir */

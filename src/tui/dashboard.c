@@ -1,6 +1,11 @@
-/* dashboard: the screen `aurl` opens — stage progress with ETA, resources,
- * the loss chart (train raw + EMA, validation points; log-y, smoothing
- * and stage filter toggles) and the log tail. Lays out from 60x15 up. */
+/* dashboard: the screen `aurl` opens — stage progress with ETA, resources
+ * (the machine's CPU% total and per core, memory; the trainer's CPU%, RSS,
+ * threads, BLAS kernel and MPI ranks), the loss chart (train raw + EMA,
+ * validation points; log-y, smoothing and stage filter toggles) and the log
+ * tail; `m` switches the lower part to the Music page (tui/music_view: the
+ * latest training sample's metrics vs the data's, the distance chart, the
+ * samples list, piano roll and playback). From 200 columns the Music panel
+ * sits beside the chart. Lays out from 60x15 up. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +14,7 @@
 #include "engine/nn/blas_core.h"
 #include "tui/app.h"
 #include "tui/chart.h"
+#include "tui/music_view.h"
 #include "tui/screen.h"
 #include "tui/term.h"
 #include "tui/widgets.h"
@@ -22,6 +28,8 @@ typedef struct {
     int logy, alpha_i, filter; /* filter 0 = all stages */
     int dirty;
     int no_hint; /* the next-step dialog is shown this frame */
+    int music;   /* the Music page instead of the chart and log */
+    music_view mv;
 } dash;
 
 enum { ST_RAW = 1, ST_EMA = 2, ST_VAL = 3 };
@@ -30,6 +38,7 @@ static int tick(tui_screen *s, tui_ctx *c)
 {
     dash *d = s->state;
     app_state *a = app_get();
+    if (music_view_tick(&d->mv, c)) d->dirty = 1;
     if (a->version != d->seen_version || d->dirty) {
         d->seen_version = a->version;
         d->dirty = 0;
@@ -106,18 +115,21 @@ static void draw_resources(WINDOW *w, int y, int x, int h, int wd)
     widget_box(w, y, x, h, wd, "Resources");
     int row = y + 1, inner = wd - 3;
     char b1[32], b2[32];
+    char cores[160] = "";
+    for (int i = 0, k = 0; i < a->cpu.n_cpus && k < (int)sizeof cores - 8; i++)
+        k += snprintf(cores + k, sizeof cores - (size_t)k, " %.0f", a->cpu.core_pct[i] >= 0 ? a->cpu.core_pct[i] : 0);
+    if (a->cpu.total_pct >= 0)
+        widget_textf(w, row++, x + 2, inner, A_NORMAL, "CPU %.0f%% [%s ] load %.1f", a->cpu.total_pct, cores + 1,
+                     a->load[0]);
+    else widget_textf(w, row++, x + 2, inner, A_NORMAL, "CPU ... load %.1f", a->load[0]);
     if (a->run.pid > 0 && a->trainer.pid) {
         widget_human_bytes((long long)a->trainer.rss_kb * 1024, b1, sizeof b1);
-        if (a->trainer.cpu_pct >= 0)
-            widget_textf(w, row++, x + 2, inner, A_NORMAL, "trainer %d: CPU %.0f%%", a->run.pid, a->trainer.cpu_pct);
-        else widget_textf(w, row++, x + 2, inner, A_NORMAL, "trainer %d: CPU ...", a->run.pid);
-        widget_textf(w, row++, x + 2, inner, A_NORMAL, "RSS %s  threads %d", b1, a->trainer.threads);
-    } else {
-        widget_text(w, row++, x + 2, inner, term_attr(ROLE_DIM), "no trainer running");
-        row++;
-    }
-    if (row < y + h - 1)
-        widget_textf(w, row++, x + 2, inner, A_NORMAL, "load %.2f %.2f %.2f", a->load[0], a->load[1], a->load[2]);
+        char cpu[16] = "...";
+        if (a->trainer.cpu_pct >= 0) snprintf(cpu, sizeof cpu, "%.0f%%", a->trainer.cpu_pct);
+        widget_textf(w, row++, x + 2, inner, A_NORMAL, "trainer %d: CPU %s, %d rank%s", a->run.pid, cpu, a->ranks,
+                     a->ranks == 1 ? "" : "s");
+        if (row < y + h - 1) widget_textf(w, row++, x + 2, inner, A_NORMAL, "RSS %s  threads %d", b1, a->trainer.threads);
+    } else widget_text(w, row++, x + 2, inner, term_attr(ROLE_DIM), "no trainer running");
     if (row < y + h - 1) { /* our own kernel choice, which the trainer we start inherits */
         blas_core_info bi;
         blas_core_info_get(&bi);
@@ -290,8 +302,20 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
     d->no_hint = ns != NULL;
     draw_progress(w, 0, 0, toph, lw);
     draw_resources(w, 0, lw, toph, W - lw);
-    draw_chart(d, w, toph, 0, charth, W);
-    draw_log(w, toph + charth, 0, logh, W);
+    if (d->music) music_view_draw(&d->mv, w, toph, 0, charth + logh, W);
+    else if (W >= 200) { /* room for the Music panel beside the chart */
+        draw_chart(d, w, toph, 0, charth, W - 100);
+        music_view_draw(&d->mv, w, toph, W - 100, charth, 100);
+        draw_log(w, toph + charth, 0, logh, W);
+    } else {
+        draw_chart(d, w, toph, 0, charth, W);
+        draw_log(w, toph + charth, 0, logh, W);
+    }
+    if (d->mv.roll_open) {
+        werase(w);
+        music_view_draw_roll(&d->mv, w);
+        return;
+    }
     if (ns) {
         /* wrap the text into lines that fit the body */
         char buf[AURL_ERR_LEN + 200], *lines[8];
@@ -314,6 +338,21 @@ static void draw(tui_screen *s, tui_ctx *c, WINDOW *w)
 static int key(tui_screen *s, tui_ctx *c, int ch)
 {
     dash *d = s->state;
+    if (ch == 'm' && !d->mv.roll_open) {
+        d->music = !d->music;
+        if (!d->music) d->mv.list = 0;
+        d->dirty = 1;
+        return SCREEN_KEY_HANDLED;
+    }
+    if (d->music || d->mv.roll_open || ch == 'o') { /* p stays pause outside the Music page */
+        int r = music_view_key(&d->mv, c, ch);
+        d->dirty = 1;
+        if (r == SCREEN_KEY_HANDLED || d->mv.roll_open) return r;
+        if (ch == 27) {
+            d->music = 0;
+            return SCREEN_KEY_HANDLED;
+        }
+    }
     switch (ch) {
     case 'l': d->logy = !d->logy; break;
     case 'f': d->filter = (d->filter + 1) % (MTAIL_STAGES + 1); break;
@@ -328,12 +367,24 @@ static int key(tui_screen *s, tui_ctx *c, int ch)
     return SCREEN_KEY_HANDLED;
 }
 
-static const char *keybar(tui_screen *s) { return "l log-y  f stage  +/- smooth"; }
+static const char *keybar(tui_screen *s)
+{
+    dash *d = s->state;
+    if (d->mv.roll_open) return "arrows scroll  +/- zoom  p play  Esc close";
+    if (d->music) return d->mv.list ? "Up/Dn  Enter roll  p play  Esc back  m chart" : "m chart  o roll  p play  v samples";
+    return "l log-y  f stage  +/- smooth  m music  o roll";
+}
+
+static void destroy(tui_screen *s)
+{
+    if (s && s->state) music_view_free(&((dash *)s->state)->mv);
+    screen_free(s);
+}
 
 static void enter(tui_screen *s, tui_ctx *c) { ((dash *)s->state)->dirty = 1; }
 
 static const tui_screen OPS = {.name = "Dashboard", .enter = enter, .tick = tick, .draw = draw, .key = key,
-                                .keybar = keybar, .destroy = screen_free};
+                                .keybar = keybar, .destroy = destroy};
 
 tui_screen *dashboard_screen_create(void)
 {
@@ -341,5 +392,6 @@ tui_screen *dashboard_screen_create(void)
     if (!s) return NULL;
     dash *d = s->state;
     d->alpha_i = 2;
+    music_view_init(&d->mv);
     return s;
 }

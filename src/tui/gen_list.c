@@ -2,7 +2,11 @@
  * and progress lines (see gen_list.h). */
 #include "tui/gen_list.h"
 
+#include <math.h>
+
 #include <dirent.h>
+
+#include "tui/music_panel.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -106,6 +110,21 @@ static glist_item *item_for(glist *l, size_t *cap, const char *name)
     return it;
 }
 
+/* The music metrics of IT from <stem>.music.json beside its .mid (NAN when missing). */
+static void read_music(glist_item *it)
+{
+    msample m;
+    char path[4200];
+    const char *src = it->mid_path[0] ? it->mid_path : it->json_path;
+    const char *dot = strrchr(src, '.');
+    snprintf(path, sizeof path, "%.*s.music.json", (int)(dot ? dot - src : (long)strlen(src)), src);
+    msample_read_metrics(&m, path);
+    it->notes_per_second = m.notes_per_second;
+    it->polyphony = m.polyphony;
+    it->pc_entropy = m.pc_entropy;
+    it->distance = m.distance;
+}
+
 int glist_scan(glist *l, const char *outputs_dir, char err[AURL_ERR_LEN])
 {
     glist_free(l);
@@ -124,7 +143,8 @@ int glist_scan(glist *l, const char *outputs_dir, char err[AURL_ERR_LEN])
         const char *dot = strrchr(de->d_name, '.');
         if (de->d_name[0] == '.' || !dot) continue;
         int is_mid = !strcasecmp(dot, ".mid"), is_json = !strcmp(dot, ".json");
-        if (!is_mid && !is_json) continue;
+        size_t nl = strlen(de->d_name);
+        if ((!is_mid && !is_json) || (nl > 11 && !strcmp(de->d_name + nl - 11, ".music.json"))) continue;
         char stem[256];
         size_t sl = (size_t)(dot - de->d_name);
         if (sl >= sizeof stem) continue;
@@ -166,6 +186,7 @@ int glist_scan(glist *l, const char *outputs_dir, char err[AURL_ERR_LEN])
             continue;
         }
         read_sidecar(it, sc);
+        read_music(it);
         if (it->ok && !it->mid_path[0]) {
             it->ok = 0;
             snprintf(it->error, sizeof it->error, "the .mid is missing");

@@ -1,7 +1,8 @@
 /* gen_list: curses-free models behind the TUI's Generate screen: the list
  * of generated pieces in <outputs>/generated (each .mid with its .json
  * sidecar, read by engine/sample/gen_sidecar; a missing or broken
- * sidecar is a row with its error), the
+ * sidecar is a row with its error; its music metrics come from
+ * <stem>.music.json, see tui/music_panel), the
  * settings form (fields with ranges, stepping, typed numbers, validation by
  * sampler_settings_validate), the argv of `aurl generate`, and parsing of
  * its `progress <done> <total>` lines. */
@@ -28,6 +29,8 @@ typedef struct {
     double seconds_taken;  /* "seconds_taken" (generation time), -1 when unknown */
     char strategy[24];     /* "settings"."strategy", "" when unknown */
     long long seed;        /* "settings"."seed", -1 when unknown */
+    /* <stem>.music.json (written by `aurl generate`): NAN when missing */
+    double notes_per_second, polyphony, pc_entropy, distance;
 } glist_item;
 
 typedef struct {

@@ -2,8 +2,10 @@
  * temperature, top-k/p, beams, length, seconds, seed, mode), `g` runs
  * `aurl generate --progress --json` as a child process with a progress bar
  * (Esc/x cancels), the list of generated pieces (newest first), Enter opens
- * a piece as a piano roll with a playhead, `p` plays it through fluidsynth
+ * a piece as a piano roll with a playhead (each piece with its music
+ * metrics: notes/s, polyphony, pitch-class entropy, distance to data), `p` plays it through fluidsynth
  * or, without an audio device, renders a WAV and shows its path. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,9 +215,11 @@ static void draw_progress(gs_state *st, WINDOW *w, int y, int wd)
 static void draw_list(gs_state *st, WINDOW *w, int y, int h, int wd)
 {
     char line[512];
-    int name_w = wd - 6 - 8 - 8 - 10 - 4;
+    int strat = wd >= 100; /* room for the strategy column */
+    int name_w = wd - 6 - 8 - 8 - 4 - 26 - (strat ? 10 : 0);
     if (name_w < 12) name_w = 12;
-    snprintf(line, sizeof line, "%-*s %6s %7s %7s  %s", name_w, "Generated piece", "Notes", "Length", "Took", "");
+    snprintf(line, sizeof line, "%-*s %6s %7s %7s %5s %5s %5s %5s  %s", name_w, "Generated piece", "Notes", "Length",
+             "Took", "n/s", "poly", "H", "dist", "");
     roll_put(w, y, 0, wd, A_UNDERLINE | term_attr(ROLE_TITLE), line);
     int rows = h - y - 1;
     if (!st->list.n) {
@@ -233,8 +237,14 @@ static void draw_list(gs_state *st, WINDOW *w, int y, int h, int wd)
             char dur[32], took[32];
             snprintf(dur, sizeof dur, "%.1fs", it->duration);
             snprintf(took, sizeof took, "%.1fs", it->seconds_taken);
-            snprintf(line, sizeof line, "%-*.*s %6ld %7s %7s  %s", name_w, name_w, it->name, it->n_notes,
-                     it->duration >= 0 ? dur : "?", it->seconds_taken >= 0 ? took : "?", it->strategy);
+            char m[4][16];
+            const double mv[4] = {it->notes_per_second, it->polyphony, it->pc_entropy, it->distance};
+            for (int q = 0; q < 4; q++)
+                if (isfinite(mv[q])) snprintf(m[q], sizeof m[q], "%.*f", q == 0 ? 1 : 2, mv[q]);
+                else snprintf(m[q], sizeof m[q], "-");
+            snprintf(line, sizeof line, "%-*.*s %6ld %7s %7s %5s %5s %5s %5s  %s", name_w, name_w, it->name,
+                     it->n_notes, it->duration >= 0 ? dur : "?", it->seconds_taken >= 0 ? took : "?", m[0], m[1],
+                     m[2], m[3], strat ? it->strategy : "");
         } else
             snprintf(line, sizeof line, "%-*.*s  (%s)", name_w, name_w, it->name, it->error);
         attr_t a = k == st->sel && st->focus == FOCUS_LIST ? term_attr(ROLE_SELECTED)

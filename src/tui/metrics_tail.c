@@ -72,6 +72,7 @@ static void reset_metrics_data(mtail *t)
     t->n_tps = 0;
     t->n_new_rates = 0;
     t->records = t->garbage = 0;
+    mpanel_init(&t->music);
 }
 
 void mtail_init(mtail *t, const char *outputs_dir)
@@ -82,6 +83,7 @@ void mtail_init(mtail *t, const char *outputs_dir)
     file_init(&t->metrics, p);
     snprintf(p, sizeof p, "%s/logs/train.log", outputs_dir);
     file_init(&t->log, p);
+    mpanel_init(&t->music);
 }
 
 void mtail_free(mtail *t)
@@ -157,6 +159,8 @@ int mtail_feed_metrics_line(mtail *t, const char *line)
             } else if (!strcmp(names[i], "lr")) t->last_lr = v;
             else if (!strcmp(names[i], "epoch")) t->last_epoch = v;
         }
+    } else if (!strcmp(kind, "music")) {
+        mpanel_feed_line(&t->music, line);
     } else if (!strcmp(kind, "val")) {
         for (int i = 0; i < n; i++)
             if (!strcmp(names[i], "loss") && si >= 0) series_add(&t->val[si], (double)step, values[i]);

@@ -4,7 +4,8 @@
  * a partial last line waits for its newline; garbage lines are skipped and
  * counted. Keeps per-stage train/val loss series for the chart, the latest
  * rates, a tokens/s history for the sparkline and a ring of recent events
- * (stage/epoch events, NaN skips, stops, checkpoints, warnings, errors).
+ * (stage/epoch events, NaN skips, stops, checkpoints, warnings, errors),
+ * and the training samples' music records (tui/music_panel).
  * Curses-free. */
 #ifndef AURL_TUI_METRICS_TAIL_H
 #define AURL_TUI_METRICS_TAIL_H
@@ -12,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "tui/music_panel.h"
 
 #define MTAIL_STAGES 3
 #define MTAIL_EVENTS 64
@@ -56,6 +59,7 @@ typedef struct {
     long records, garbage;   /* metrics lines parsed / skipped */
     int failed;              /* train.log: an ERROR after the last stage start */
     char fail_msg[200];
+    mpanel music;            /* the training samples' music records (Music panel) */
     unsigned generation;     /* bumped on every change (reset or new data) */
 } mtail;
 

@@ -111,3 +111,52 @@ long long procstat_du(const char *dir)
     if (nftw(dir, du_entry, 16, FTW_PHYS | FTW_MOUNT) != 0) return g_du_total;
     return g_du_total;
 }
+
+int procstat_cpu_parse(procstat_cpu *c, const char *text)
+{
+    unsigned long long busy[PROCSTAT_MAX_CPUS + 1] = {0}, all[PROCSTAT_MAX_CPUS + 1] = {0};
+    int n = 0, have_total = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "cpu", 3) != 0) continue;
+        unsigned long long v[8] = {0};
+        int idx = -1, off = 0;
+        if (line[3] == ' ') idx = 0, off = 3;
+        else if (sscanf(line + 3, "%d%n", &idx, &off) == 1 && idx >= 0 && idx < PROCSTAT_MAX_CPUS) idx++, off += 3;
+        else continue;
+        /* user nice system idle iowait irq softirq steal */
+        if (sscanf(line + off, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]) < 4)
+            continue;
+        unsigned long long idle = v[3] + v[4], tot = 0;
+        for (int k = 0; k < 8; k++) tot += v[k];
+        busy[idx] = tot - idle;
+        all[idx] = tot;
+        if (idx == 0) have_total = 1;
+        else if (idx > n) n = idx;
+    }
+    if (!have_total) return -1;
+    c->n_cpus = n;
+    c->total_pct = -1;
+    for (int i = 0; i <= n; i++) {
+        unsigned long long da = all[i] - c->all[i], db = busy[i] - c->busy[i];
+        double pct = c->samples > 0 && all[i] > c->all[i] ? 100.0 * (double)db / (double)da : -1;
+        if (pct > 100) pct = 100;
+        if (i == 0) c->total_pct = pct;
+        else c->core_pct[i - 1] = pct;
+        c->busy[i] = busy[i];
+        c->all[i] = all[i];
+    }
+    c->samples++;
+    return 0;
+}
+
+int procstat_cpu_sample(procstat_cpu *c)
+{
+    char buf[16384];
+    FILE *f = fopen("/proc/stat", "re");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return procstat_cpu_parse(c, buf);
+}

@@ -141,7 +141,7 @@ void metrics_log(metrics *m, const char *kind, int64_t step, int n, const char *
         }
         cJSON_free(text);
     }
-    if (strcmp(kind, "train") != 0 && strcmp(kind, "val") != 0) return;
+    if (strcmp(kind, "train") != 0 && strcmp(kind, "val") != 0 && strcmp(kind, "music") != 0) return;
     int bad = 0;
     for (int i = 0; i < n; i++) {
         if (!names[i] || is_reserved(names[i])) continue;

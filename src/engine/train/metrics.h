@@ -20,7 +20,7 @@ void metrics_close(metrics *m);
 
 /* One record: kind is "train", "val", "event", ...; the n scalars
  * (names[i], values[i]) go to both the JSONL line (with "kind", "stage",
- * "step", "time") and, for train/val, TensorBoard as "<kind>/<name>".
+ * "step", "time") and, for train/val/music, TensorBoard as "<kind>/<name>".
  * note (may be NULL) adds a "msg" string (stage/epoch events, warnings).
  * Non-finite values are written as null in JSON. Flushed per record. */
 void metrics_log(metrics *m, const char *kind, int64_t step, int n, const char *const *names,

@@ -42,6 +42,8 @@ void train_config_defaults(train_config *cfg)
     cfg->checkpoint_every = 500;
     cfg->keep_checkpoints = 2;
     cfg->log_every = 10;
+    cfg->sample_every = -1;
+    cfg->sample_seconds = 8;
     cfg->seed = 1234;
     cfg->init_from_previous = 1;
     vae_config_defaults(&cfg->vae);
@@ -65,7 +67,7 @@ static const char *const DATA_KEYS[] = {"seq_len", "stride", "augment", "subset"
 static const char *const TRAIN_KEYS[] = {"batch_size", "epochs", "max_steps", "lr", "min_lr", "warmup_steps",
                                          "weight_decay", "beta1", "beta2", "eps", "grad_clip", "eval_every",
                                          "eval_batches", "patience", "min_delta", "checkpoint_every", "keep_checkpoints", "log_every",
-                                         "seed", "init_from_previous", NULL};
+                                         "sample_every", "sample_seconds", "seed", "init_from_previous", NULL};
 static const char *const AUG_KEYS[] = {"transpose", "time_stretch", "velocity", "instrument", "rhythm", NULL};
 
 /* One augmentation operation: `name: {p: .., <a>: .., <b>: ..}`. */
@@ -238,6 +240,8 @@ static int apply_file(train_config *cfg, const char *path, char err[AURL_ERR_LEN
         yaml_doc_int(&d, training, "checkpoint_every", 1, 100000000, &cfg->checkpoint_every, err) ||
         yaml_doc_int(&d, training, "keep_checkpoints", 0, 1000, &cfg->keep_checkpoints, err) ||
         yaml_doc_int(&d, training, "log_every", 1, 100000000, &cfg->log_every, err) ||
+        yaml_doc_int(&d, training, "sample_every", -1, 100000000, &cfg->sample_every, err) ||
+        yaml_doc_double(&d, training, "sample_seconds", 1, 600, &cfg->sample_seconds, err) ||
         yaml_doc_i64(&d, training, "seed", 0, 9223372036854775807LL, &seed, err) ||
         yaml_doc_bool(&d, training, "init_from_previous", &cfg->init_from_previous, err) ||
         yaml_doc_map(&d, root, "vae", &vae, err) || read_vae(&d, vae, &cfg->vae, err) ||

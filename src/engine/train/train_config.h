@@ -41,6 +41,9 @@ typedef struct {
     int checkpoint_every;    /* steps between `last` checkpoints */
     int keep_checkpoints;    /* step checkpoints kept besides best/last */
     int log_every;           /* steps between train metric records */
+    int sample_every;        /* music samples (engine/train/train_sample): -1 at each validation (default),
+                                0 never, N > 0 every N steps */
+    double sample_seconds;   /* music per sample (default 8: 15 s cost >3% of a quick_test stage) */
     uint64_t seed;
     int init_from_previous;  /* start from the previous stage's best weights */
     /* stage 3 (modes vae / vae_gan): the `vae:` and `gan:` sections. They

@@ -24,6 +24,7 @@
 #include "engine/train/run_lock.h"
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
+#include "engine/train/train_sample.h"
 #include "engine/model/transformer.h"
 #include "engine/model/vaegan.h"
 #include "engine/nn/loss.h"
@@ -742,7 +743,8 @@ static loop_next after_step(stage_run *r)
     assert(cfg->checkpoint_every > 0);
     int epoch_end = r->ss->step % (long long)r->batches_per_epoch == 0;
     int want_eval = cfg->eval_every > 0 ? r->ss->step % cfg->eval_every == 0 : epoch_end;
-    if (want_eval || r->ss->step == r->total_steps) {
+    int evaluated = want_eval || r->ss->step == r->total_steps;
+    if (evaluated) {
         report_break(r);
         run_eval(r);
         if (patience_exhausted(r) && r->ss->step < r->total_steps) {
@@ -755,6 +757,7 @@ static loop_next after_step(stage_run *r)
             return LOOP_EARLY_STOP;
         }
     }
+    train_sample_maybe(cfg, r->opts->outputs_dir, r->opts->data_dir, r->ss->step, evaluated, r->model, r->vg, r->met);
     if (r->ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
         g_checkpoint_requested = 0;
         if (checkpoint_last(r) != 0) return LOOP_FAILED;
