@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "data/tokenizer.h"
+#include "engine/nn/attn_decode.h"
 #include "engine/nn/embedding.h"
-#include "engine/nn/fastmath.h"
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
@@ -233,83 +233,27 @@ static void store_kv(kv_cache *c, int l, int n)
     }
 }
 
-/* Dot product of a and b (n floats) over 16 lanes reduced by a fixed tree
- * (the lanes vectorise without reassociating a sum). */
-static inline float dot_lanes(const float *a, const float *b, int n)
-{
-    float acc[16] = {0};
-    int k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[k + j] * b[k + j];
-    for (int j = 0; k + j < n; j++) acc[j] += a[k + j] * b[k + j];
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
-    return acc[0];
-}
-
-/* One row, all heads: softmax over the row's visible keys, weighted values.
- * Keys are read as at most three contiguous slot ranges (the globals, and
- * the window, split where the ring wraps); each key (and value) row is read
- * once, whole, for every head, a streaming pass over the cache. sc holds
- * NH x (cap + n_glob) scores. */
+/* One row, all heads (engine/nn/attn_decode): the row's visible keys are
+ * at most three contiguous slot ranges (the globals, and the window, split
+ * where the ring wraps). sc holds NH x (cap + n_glob) scores. */
 static void attend_row(kv_cache *c, int l, int r, float *sc)
 {
-    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C, NH = c->NH;
-    size_t per = (size_t)(c->cap + c->n_glob);
+    int s = c->rseq[r], t = c->rpos[r], C = c->C;
     const float *q = c->qkv + (size_t)r * 3 * C;
-    float *o = c->atty + (size_t)r * C;
-    float scale = 1.0f / sqrtf((float)hs);
     int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
     int ng = c->stride > 0 ? lo / c->stride : 0;
-    /* ranges: {keys, values, count} */
     const float *rk = ring_k(c, s, l), *rv = ring_v(c, s, l);
-    const float *K[3], *Vv[3];
-    int cnt[3], nr = 0;
-    if (ng) {
-        K[nr] = glob_k(c, s, l);
-        Vv[nr] = glob_v(c, s, l);
-        cnt[nr++] = ng;
-    }
+    attn_span sp[3];
+    int nr = 0;
+    if (ng) sp[nr++] = (attn_span){glob_k(c, s, l), glob_v(c, s, l), ng};
     int a = lo % c->cap, b = t % c->cap;
     if (a <= b) {
-        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = b - a + 1;
+        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, b - a + 1};
     } else {
-        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = c->cap - a;
-        K[nr] = rk, Vv[nr] = rv, cnt[nr++] = b + 1;
+        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, c->cap - a};
+        sp[nr++] = (attn_span){rk, rv, b + 1};
     }
-    int n = 0;
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < cnt[i]; j++, n++) {
-            const float *k = K[i] + (size_t)j * C;
-            for (int h = 0; h < NH; h++) sc[h * per + n] = scale * dot_lanes(q + h * hs, k + h * hs, hs);
-        }
-    float inv[64], *isum = NH <= 64 ? inv : NULL; /* n_heads <= 64 in practice; else normalise per head below */
-    for (int h = 0; h < NH; h++) {
-        float *p = sc + h * per, mx = p[0], sum = 0.0f;
-        for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
-        for (int j = 0; j < n; j++) {
-            p[j] = fastmath_exp_neg(p[j] - mx);
-            sum += p[j];
-        }
-        if (isum) isum[h] = 1.0f / sum;
-        else
-            for (int j = 0; j < n; j++) p[j] /= sum;
-    }
-    memset(o, 0, (size_t)C * sizeof(float));
-    n = 0;
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < cnt[i]; j++, n++) {
-            const float *v = Vv[i] + (size_t)j * C;
-            for (int h = 0; h < NH; h++) {
-                float p = sc[h * per + n];
-                float *oh = o + h * hs;
-                const float *vh = v + h * hs;
-                for (int d = 0; d < hs; d++) oh[d] += p * vh[d];
-            }
-        }
-    if (isum)
-        for (int h = 0; h < NH; h++)
-            for (int d = 0; d < hs; d++) o[h * hs + d] *= isum[h];
+    attn_decode_row(c->atty + (size_t)r * C, q, sp, nr, c->NH, c->hs, sc, c->cap + c->n_glob);
 }
 
 static void attend_rows(kv_cache *c, int l, int n)
