@@ -21,6 +21,7 @@
 
 typedef struct {
     const float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fc1w, *fc1b, *fc2w, *fc2b;
+    kv_packed qkv, proj, fc1, fc2; /* the matrices packed for decode steps (owned) */
 } layer_w;
 
 struct kv_cache {
@@ -41,6 +42,8 @@ struct kv_cache {
     float *pos_table;  /* sinusoidal table (owned) or NULL */
     layer_w *lw;
     const float *lnfw, *lnfb;
+    kv_packed head;    /* wte packed as the tied output head (owned) */
+    int packed;        /* the kv_packed copies exist (made by the first decode step) */
     const float *cond;
     int cond_rows;
     /* scratch for max_rows rows */
@@ -179,6 +182,13 @@ void kv_cache_free(kv_cache *c)
     free(c->tgk);
     free(c->tgv);
     free(c->len);
+    for (int l = 0; c->lw && l < c->L; l++) {
+        kv_packed_free(&c->lw[l].qkv);
+        kv_packed_free(&c->lw[l].proj);
+        kv_packed_free(&c->lw[l].fc1);
+        kv_packed_free(&c->lw[l].fc2);
+    }
+    kv_packed_free(&c->head);
     free(c->lw);
     free(c->pos_table);
     free(c->x);
@@ -265,14 +275,34 @@ static void attend_rows(kv_cache *c, int l, int n)
     for (int r = 0; r < n; r++) attend_row(c, l, r, c->scores + (size_t)r * per);
 }
 
-/* The linear layers of a pass: a decode step (DECODE, any number of rows:
- * one per sequence) always takes kv_linear, whose result for a row does not
- * depend on the other rows, so a batched sequence decodes as it would
- * alone; a prefill chunk of more than KV_GEMV_ROWS rows takes sgemm. */
-#define KV_GEMV_ROWS 4
-static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC, int decode)
+/* Pack every matrix for decode steps, once, at the first step: a cache
+ * that only prefills (and the time to the first token) does not pay for
+ * the ~13 MB copy of the reference model. Returns 0 or -1 (OOM). */
+static int pack_weights(kv_cache *c)
 {
-    if (!decode && n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
+    if (c->packed) return 0;
+    for (int l = 0; l < c->L; l++) {
+        layer_w *w = &c->lw[l];
+        if (kv_linear_pack(&w->qkv, w->qkvw, c->C, 3 * c->C) || kv_linear_pack(&w->proj, w->projw, c->C, c->C) ||
+            kv_linear_pack(&w->fc1, w->fc1w, c->C, c->F) || kv_linear_pack(&w->fc2, w->fc2w, c->F, c->C))
+            return -1;
+    }
+    if (kv_linear_pack(&c->head, c->wte, c->C, c->V)) return -1;
+    c->packed = 1;
+    return 0;
+}
+
+/* The linear layers of a pass: a decode step (DECODE, any number of rows:
+ * one per sequence) always takes the packed weights (kv_linear), whose
+ * result for a row does not depend on the other rows, so a batched sequence
+ * decodes as it would alone; a prefill chunk of more than KV_GEMV_ROWS rows
+ * takes sgemm on the model's own weights, a smaller one kv_linear_forward. */
+#define KV_GEMV_ROWS 4
+static void rows_linear(float *out, const float *inp, const float *w, const kv_packed *pk, const float *b, int n,
+                        int C, int OC, int decode)
+{
+    if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
+    else if (n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
     else kv_linear_forward(out, inp, w, b, n, C, OC);
 }
 
@@ -318,25 +348,25 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int 
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
-        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C, decode);
+        rows_linear(c->qkv, c->ln, w->qkvw, &w->qkv, w->qkvb, n, C, 3 * C, decode);
         store_kv(c, l, n);
         attend_rows(c, l, n);
-        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C, decode);
+        rows_linear(c->tmp, c->atty, w->projw, &w->proj, w->projb, n, C, C, decode);
         add_rows(c->x, c->tmp, NC);
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
-        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F, decode);
+        rows_linear(c->fch, c->ln, w->fc1w, &w->fc1, w->fc1b, n, C, F, decode);
         if (decode) /* row by row: a row's elements meet the same vector lanes at any n */
             for (int r = 0; r < n; r++) gelu_forward(c->fch + (size_t)r * F, c->fch + (size_t)r * F, F);
         else
             gelu_forward(c->fch, c->fch, n * F);
-        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C, decode);
+        rows_linear(c->tmp, c->fch, w->fc2w, &w->fc2, w->fc2b, n, F, C, decode);
         add_rows(c->x, c->tmp, NC);
     }
     int nl = n - first_logit;
     if (!logits || nl <= 0) return;
     const float *xl = c->x + (size_t)first_logit * C;
     layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
-    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V, decode);
+    rows_linear(logits, c->ln, c->wte, &c->head, NULL, nl, C, V, decode);
 }
 
 int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
@@ -367,6 +397,7 @@ int kv_cache_step_seqs(kv_cache *c, const int *seqs, const int32_t *tokens, int 
         c->rpos[r] = c->len[s];
         c->rtok[r] = tokens[r];
     }
+    if (pack_weights(c)) return -1;
     run_rows(c, n, 0, logits, 1);
     for (int r = 0; r < n; r++) c->len[seqs[r]]++;
     return 0;
