@@ -39,10 +39,9 @@ void gelu_forward(float *out, const float *inp, int n)
     }
 }
 
-/* dinp += dout * d/dx gelu(x). */
-void gelu_backward(float *dinp, const float *inp, const float *dout, int n)
+/* dinp += dout * d/dx gelu(x) over n elements, on the calling thread. */
+static void gelu_backward_span(float *dinp, const float *inp, const float *dout, int n)
 {
-    #pragma omp parallel for simd schedule(static) if (n > GELU_PAR_MIN)
     for (int i = 0; i < n; i++) {
         float x = inp[i];
         float u = GELU_K * (x + GELU_A * x * x * x);
@@ -50,5 +49,21 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, int n)
         float sech2 = 1.0f - th * th;
         float g = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
         dinp[i] += g * dout[i];
+    }
+}
+
+/* dinp += dout * d/dx gelu(x), split as gelu_forward. */
+void gelu_backward(float *dinp, const float *inp, const float *dout, int n)
+{
+    if (n <= GELU_PAR_MIN) {
+        gelu_backward_span(dinp, inp, dout, n);
+        return;
+    }
+    #pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int per = ((n + nt - 1) / nt + 15) & ~15;
+        int a = id * per, b = a + per < n ? a + per : n;
+        if (a < b) gelu_backward_span(dinp + a, inp + a, dout + a, b - a);
     }
 }
