@@ -127,11 +127,11 @@ static void attn_group(float *out, const float *q, const attn_span *spans, int n
                        float *sc, int per, int vec)
 {
     float isum[ATTN_GROUP_HEADS];
-    int n = 0, W = NHg * hs;
+    int n = 0;
     scores_softmax(q, spans, nspans, NHg, hs, C, sc, per, &n, isum);
 #if defined(__AVX512F__)
     if (vec && hs % 16 == 0) {
-        int col = 0;
+        int col = 0, W = NHg * hs;
         for (; col + 256 <= W; col += 256) wv_block(out, spans, nspans, C, hs, sc, per, col, 16);
         for (; col < W; col += 16) wv_block(out, spans, nspans, C, hs, sc, per, col, 1);
     } else
