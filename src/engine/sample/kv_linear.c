@@ -1,9 +1,11 @@
-/* kv_linear: batch-invariant small-batch linear layer for decode steps (see
- * kv_linear.h). With AVX-512 it blocks 4 weight rows x 4 input rows (16
+/* kv_linear: batch-invariant small-batch linear layers for decode steps (see
+ * kv_linear.h). Row kernel: with AVX-512 it blocks 4 weight rows x 4 input rows (16
  * accumulators held in registers: each weight vector is loaded once for 4
  * inputs) and prefetches the next rows of weights, which stream from L3 at
  * batch 1; the blocking never changes an output's own arithmetic. Without
- * AVX-512, a portable version does the same arithmetic pair by pair. */
+ * AVX-512, a portable version does the same arithmetic pair by pair.
+ * Packed kernel (end of file): panels of KV_PANEL outputs, 6 input rows x
+ * 64 outputs of accumulators in registers. */
 #include "engine/sample/kv_linear.h"
 
 #include <stddef.h>

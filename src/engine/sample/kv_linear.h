@@ -1,9 +1,11 @@
 /* kv_linear: the linear layer of a decode step (a few rows through one
- * weight matrix, PyTorch nn.Linear layout), for kv_cache. It reads the
- * weights once per step whatever the number of rows (no packing copy, as
- * sgemm makes), and it is batch-invariant: out[r][o] is computed by the same
- * operations in the same order whether r is one row of 1 or of 64, so a
- * sequence decoded in a batch gets bit-for-bit the logits it gets alone. */
+ * weight matrix), for kv_cache. Two kernels, each batch-invariant (out[r][o]
+ * is computed by the same operations in the same order whether r is one row
+ * of 1 or of 64, so a sequence decoded in a batch gets bit-for-bit the
+ * logits it gets alone): kv_linear_forward on the PyTorch nn.Linear layout
+ * (row dot products; small prefill chunks), and kv_linear_forward_packed on
+ * a copy packed once into panels (decode steps: no horizontal sums, 1.6x
+ * at 16 rows). Both read the weights once per call whatever the rows. */
 #ifndef AURL_KV_LINEAR_H
 #define AURL_KV_LINEAR_H
 
