@@ -187,7 +187,7 @@ static void test_cpu_and_library_readings_are_consistent(void **state)
  * return its JSON object (the caller deletes it). */
 static cJSON *bench_json(void)
 {
-    const char *args[] = {"bench", "--batch", "1", "--seq", "8", "--steps", "1", "--sample", "0", "--json", NULL};
+    const char *args[] = {"bench", "--batch", "1", "--seq", "8", "--steps", "1", "--sample", "3", "--json", NULL};
     assert_int_equal(testutil_run_aurl(NULL, args, "bench.out", "bench.err"), 0);
     char *out = (char *)testutil_read_file(testutil_path("bench.out"), NULL);
     char *last = strrchr(out, '{');
@@ -254,6 +254,11 @@ static void test_binary_honours_the_user_core(void **state)
     cJSON *o = bench_json();
     assert_string_equal(json_str(o, "blas_core"), "Prescott");
     assert_string_equal(json_str(o, "blas_core_source"), "user");
+    /* KV-cached sampling speed and time to first token are reported */
+    const cJSON *kv = cJSON_GetObjectItemCaseSensitive(o, "kv_sample_tokens_per_s");
+    const cJSON *ft = cJSON_GetObjectItemCaseSensitive(o, "first_token_ms");
+    assert_true(cJSON_IsNumber(kv) && kv->valuedouble > 0);
+    assert_true(cJSON_IsNumber(ft) && ft->valuedouble > 0 && ft->valuedouble < 60e3);
     cJSON_Delete(o);
 
     /* the first line of `aurl train` says which kernel runs (here before the

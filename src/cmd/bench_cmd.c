@@ -16,6 +16,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/blas_core.h"
 #include "engine/nn/loss.h"
+#include "engine/sample/kv_cache.h"
 #include "cmd/cli.h"
 #include "util/clock.h"
 #include "util/rng.h"
@@ -36,7 +37,8 @@ static void usage(FILE *out)
             "  --batch B       override the batch size\n"
             "  --seq T         sequence length (default max_seq_len; raises max_seq_len if larger)\n"
             "  --attention K   override the attention variant; --window W its window\n"
-            "  --sample N      also time greedy sampling of N tokens, no KV cache (default 64, 0: off)\n"
+            "  --sample N      also time greedy sampling of N tokens, without and with the KV cache\n"
+            "                  (tokens/s, time to first token; default 64, 0: off)\n"
             "  --json          end with one JSON object: tokens_per_s, gflops, peak_rss_mb, step_ms, ...\n");
 }
 
@@ -175,11 +177,42 @@ static double time_sampling(transformer *m, int32_t *tok, int V, int n)
     return n > 0 ? n / (clock_monotonic() - t0) : 0.0;
 }
 
+/* Greedy KV-cached decoding of N tokens from START (what `aurl generate`
+ * runs, without the grammar): tokens per second and, in *first_ms, the
+ * time to the first token (cache creation, the START prefill and its
+ * argmax). 0 for N 0 or when the model cannot decode incrementally. */
+static double time_kv_sampling(const transformer *m, int V, int n, double *first_ms)
+{
+    *first_ms = 0;
+    if (n <= 0) return 0.0;
+    char err[AURL_ERR_LEN];
+    float *logits = malloc((size_t)V * sizeof(float));
+    kv_cache *c = NULL;
+    double t0 = clock_monotonic();
+    if (!logits || kv_cache_create(&c, m, 1, err) != 0) {
+        free(logits);
+        return 0.0;
+    }
+    int32_t tok = TOK_START;
+    kv_cache_prefill(c, 0, &tok, 1, logits);
+    tok = loss_argmax(logits, V);
+    *first_ms = 1e3 * (clock_monotonic() - t0);
+    for (int i = 1; i < n; i++) {
+        kv_cache_step(c, &tok, 1, logits);
+        tok = loss_argmax(logits, V);
+    }
+    double tps = n / (clock_monotonic() - t0);
+    kv_cache_free(c);
+    free(logits);
+    return tps;
+}
+
 /* What a run measured. */
 typedef struct {
     int B, T, steps, n_sample;
     bench_times t;
     double step_ms, tps, gflops, rss, sample_tps, load;
+    double kv_tps, kv_first_ms; /* KV-cached greedy decoding of n_sample tokens */
     blas_core_info blas;  /* the OpenBLAS core this process runs */
     char blas_line[160];  /* blas_core_describe */
     char omp_line[128];   /* blas_core_omp_describe */
@@ -199,6 +232,9 @@ static void print_report(const bench_report *r, const model_config *cfg, const t
     if (r->n_sample > 0)
         printf("bench: greedy sampling without KV cache, %d tokens from START: %.1f tokens/s\n", r->n_sample,
                r->sample_tps);
+    if (r->n_sample > 0 && r->kv_tps > 0)
+        printf("bench: greedy sampling with KV cache, %d tokens from START: %.1f tokens/s, first token %.2f ms\n",
+               r->n_sample, r->kv_tps, r->kv_first_ms);
     if (!json) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "tokens_per_s", r->tps);
@@ -209,6 +245,8 @@ static void print_report(const bench_report *r, const model_config *cfg, const t
     cJSON_AddNumberToObject(o, "backward_ms", 1e3 * r->t.bwd / steps);
     cJSON_AddNumberToObject(o, "adamw_ms", 1e3 * r->t.opt / steps);
     cJSON_AddNumberToObject(o, "sample_tokens_per_s", r->sample_tps);
+    cJSON_AddNumberToObject(o, "kv_sample_tokens_per_s", r->kv_tps);
+    cJSON_AddNumberToObject(o, "first_token_ms", r->kv_first_ms);
     cJSON_AddNumberToObject(o, "batch", r->B);
     cJSON_AddNumberToObject(o, "seq_len", r->T);
     cJSON_AddStringToObject(o, "attention", attn_kind_name(cfg->attn.kind));
@@ -271,6 +309,7 @@ int bench_cmd_main(int argc, char **argv, const aurl_globals *g)
     r.t = time_steps(m, tok, B, T, r.steps);
     r.n_sample = o.sample < T ? o.sample : T - 1;
     r.sample_tps = time_sampling(m, tok, cfg.vocab_size, r.n_sample);
+    r.kv_tps = time_kv_sampling(m, cfg.vocab_size, r.n_sample, &r.kv_first_ms);
     double total = r.t.fwd + r.t.bwd + r.t.opt;
     r.step_ms = 1e3 * total / r.steps;
     r.tps = (double)N * r.steps / total;

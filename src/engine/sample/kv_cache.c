@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "data/tokenizer.h"
+#include "engine/nn/attn_decode.h"
 #include "engine/nn/embedding.h"
-#include "engine/nn/fastmath.h"
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
@@ -21,6 +21,7 @@
 
 typedef struct {
     const float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fc1w, *fc1b, *fc2w, *fc2b;
+    kv_packed qkv, proj, fc1, fc2; /* the matrices packed for decode steps (owned) */
 } layer_w;
 
 struct kv_cache {
@@ -41,6 +42,8 @@ struct kv_cache {
     float *pos_table;  /* sinusoidal table (owned) or NULL */
     layer_w *lw;
     const float *lnfw, *lnfb;
+    kv_packed head;    /* wte packed as the tied output head (owned) */
+    int packed;        /* the kv_packed copies exist (made by the first decode step) */
     const float *cond;
     int cond_rows;
     /* scratch for max_rows rows */
@@ -179,6 +182,13 @@ void kv_cache_free(kv_cache *c)
     free(c->tgk);
     free(c->tgv);
     free(c->len);
+    for (int l = 0; c->lw && l < c->L; l++) {
+        kv_packed_free(&c->lw[l].qkv);
+        kv_packed_free(&c->lw[l].proj);
+        kv_packed_free(&c->lw[l].fc1);
+        kv_packed_free(&c->lw[l].fc2);
+    }
+    kv_packed_free(&c->head);
     free(c->lw);
     free(c->pos_table);
     free(c->x);
@@ -233,83 +243,27 @@ static void store_kv(kv_cache *c, int l, int n)
     }
 }
 
-/* Dot product of a and b (n floats) over 16 lanes reduced by a fixed tree
- * (the lanes vectorise without reassociating a sum). */
-static inline float dot_lanes(const float *a, const float *b, int n)
-{
-    float acc[16] = {0};
-    int k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int j = 0; j < 16; j++) acc[j] += a[k + j] * b[k + j];
-    for (int j = 0; k + j < n; j++) acc[j] += a[k + j] * b[k + j];
-    for (int h = 8; h >= 1; h /= 2)
-        for (int j = 0; j < h; j++) acc[j] += acc[j + h];
-    return acc[0];
-}
-
-/* One row, all heads: softmax over the row's visible keys, weighted values.
- * Keys are read as at most three contiguous slot ranges (the globals, and
- * the window, split where the ring wraps); each key (and value) row is read
- * once, whole, for every head, a streaming pass over the cache. sc holds
- * NH x (cap + n_glob) scores. */
+/* One row, all heads (engine/nn/attn_decode): the row's visible keys are
+ * at most three contiguous slot ranges (the globals, and the window, split
+ * where the ring wraps). sc holds NH x (cap + n_glob) scores. */
 static void attend_row(kv_cache *c, int l, int r, float *sc)
 {
-    int s = c->rseq[r], t = c->rpos[r], hs = c->hs, C = c->C, NH = c->NH;
-    size_t per = (size_t)(c->cap + c->n_glob);
+    int s = c->rseq[r], t = c->rpos[r], C = c->C;
     const float *q = c->qkv + (size_t)r * 3 * C;
-    float *o = c->atty + (size_t)r * C;
-    float scale = 1.0f / sqrtf((float)hs);
     int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
     int ng = c->stride > 0 ? lo / c->stride : 0;
-    /* ranges: {keys, values, count} */
     const float *rk = ring_k(c, s, l), *rv = ring_v(c, s, l);
-    const float *K[3], *Vv[3];
-    int cnt[3], nr = 0;
-    if (ng) {
-        K[nr] = glob_k(c, s, l);
-        Vv[nr] = glob_v(c, s, l);
-        cnt[nr++] = ng;
-    }
+    attn_span sp[3];
+    int nr = 0;
+    if (ng) sp[nr++] = (attn_span){glob_k(c, s, l), glob_v(c, s, l), ng};
     int a = lo % c->cap, b = t % c->cap;
     if (a <= b) {
-        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = b - a + 1;
+        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, b - a + 1};
     } else {
-        K[nr] = rk + (size_t)a * C, Vv[nr] = rv + (size_t)a * C, cnt[nr++] = c->cap - a;
-        K[nr] = rk, Vv[nr] = rv, cnt[nr++] = b + 1;
+        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, c->cap - a};
+        sp[nr++] = (attn_span){rk, rv, b + 1};
     }
-    int n = 0;
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < cnt[i]; j++, n++) {
-            const float *k = K[i] + (size_t)j * C;
-            for (int h = 0; h < NH; h++) sc[h * per + n] = scale * dot_lanes(q + h * hs, k + h * hs, hs);
-        }
-    float inv[64], *isum = NH <= 64 ? inv : NULL; /* n_heads <= 64 in practice; else normalise per head below */
-    for (int h = 0; h < NH; h++) {
-        float *p = sc + h * per, mx = p[0], sum = 0.0f;
-        for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
-        for (int j = 0; j < n; j++) {
-            p[j] = fastmath_exp_neg(p[j] - mx);
-            sum += p[j];
-        }
-        if (isum) isum[h] = 1.0f / sum;
-        else
-            for (int j = 0; j < n; j++) p[j] /= sum;
-    }
-    memset(o, 0, (size_t)C * sizeof(float));
-    n = 0;
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < cnt[i]; j++, n++) {
-            const float *v = Vv[i] + (size_t)j * C;
-            for (int h = 0; h < NH; h++) {
-                float p = sc[h * per + n];
-                float *oh = o + h * hs;
-                const float *vh = v + h * hs;
-                for (int d = 0; d < hs; d++) oh[d] += p * vh[d];
-            }
-        }
-    if (isum)
-        for (int h = 0; h < NH; h++)
-            for (int d = 0; d < hs; d++) o[h * hs + d] *= isum[h];
+    attn_decode_row(c->atty + (size_t)r * C, q, sp, nr, c->NH, c->hs, sc, c->cap + c->n_glob);
 }
 
 static void attend_rows(kv_cache *c, int l, int n)
@@ -321,14 +275,34 @@ static void attend_rows(kv_cache *c, int l, int n)
     for (int r = 0; r < n; r++) attend_row(c, l, r, c->scores + (size_t)r * per);
 }
 
-/* The linear layers of a pass: a decode step (DECODE, any number of rows:
- * one per sequence) always takes kv_linear, whose result for a row does not
- * depend on the other rows, so a batched sequence decodes as it would
- * alone; a prefill chunk of more than KV_GEMV_ROWS rows takes sgemm. */
-#define KV_GEMV_ROWS 4
-static void rows_linear(float *out, const float *inp, const float *w, const float *b, int n, int C, int OC, int decode)
+/* Pack every matrix for decode steps, once, at the first step: a cache
+ * that only prefills (and the time to the first token) does not pay for
+ * the ~13 MB copy of the reference model. Returns 0 or -1 (OOM). */
+static int pack_weights(kv_cache *c)
 {
-    if (!decode && n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
+    if (c->packed) return 0;
+    for (int l = 0; l < c->L; l++) {
+        layer_w *w = &c->lw[l];
+        if (kv_linear_pack(&w->qkv, w->qkvw, c->C, 3 * c->C) || kv_linear_pack(&w->proj, w->projw, c->C, c->C) ||
+            kv_linear_pack(&w->fc1, w->fc1w, c->C, c->F) || kv_linear_pack(&w->fc2, w->fc2w, c->F, c->C))
+            return -1;
+    }
+    if (kv_linear_pack(&c->head, c->wte, c->C, c->V)) return -1;
+    c->packed = 1;
+    return 0;
+}
+
+/* The linear layers of a pass: a decode step (DECODE, any number of rows:
+ * one per sequence) always takes the packed weights (kv_linear), whose
+ * result for a row does not depend on the other rows, so a batched sequence
+ * decodes as it would alone; a prefill chunk of more than KV_GEMV_ROWS rows
+ * takes sgemm on the model's own weights, a smaller one kv_linear_forward. */
+#define KV_GEMV_ROWS 4
+static void rows_linear(float *out, const float *inp, const float *w, const kv_packed *pk, const float *b, int n,
+                        int C, int OC, int decode)
+{
+    if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
+    else if (n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
     else kv_linear_forward(out, inp, w, b, n, C, OC);
 }
 
@@ -374,25 +348,25 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int 
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
-        rows_linear(c->qkv, c->ln, w->qkvw, w->qkvb, n, C, 3 * C, decode);
+        rows_linear(c->qkv, c->ln, w->qkvw, &w->qkv, w->qkvb, n, C, 3 * C, decode);
         store_kv(c, l, n);
         attend_rows(c, l, n);
-        rows_linear(c->tmp, c->atty, w->projw, w->projb, n, C, C, decode);
+        rows_linear(c->tmp, c->atty, w->projw, &w->proj, w->projb, n, C, C, decode);
         add_rows(c->x, c->tmp, NC);
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
-        rows_linear(c->fch, c->ln, w->fc1w, w->fc1b, n, C, F, decode);
+        rows_linear(c->fch, c->ln, w->fc1w, &w->fc1, w->fc1b, n, C, F, decode);
         if (decode) /* row by row: a row's elements meet the same vector lanes at any n */
             for (int r = 0; r < n; r++) gelu_forward(c->fch + (size_t)r * F, c->fch + (size_t)r * F, F);
         else
             gelu_forward(c->fch, c->fch, n * F);
-        rows_linear(c->tmp, c->fch, w->fc2w, w->fc2b, n, F, C, decode);
+        rows_linear(c->tmp, c->fch, w->fc2w, &w->fc2, w->fc2b, n, F, C, decode);
         add_rows(c->x, c->tmp, NC);
     }
     int nl = n - first_logit;
     if (!logits || nl <= 0) return;
     const float *xl = c->x + (size_t)first_logit * C;
     layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
-    rows_linear(logits, c->ln, c->wte, NULL, nl, C, V, decode);
+    rows_linear(logits, c->ln, c->wte, &c->head, NULL, nl, C, V, decode);
 }
 
 int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
@@ -423,6 +397,7 @@ int kv_cache_step_seqs(kv_cache *c, const int *seqs, const int32_t *tokens, int 
         c->rpos[r] = c->len[s];
         c->rtok[r] = tokens[r];
     }
+    if (pack_weights(c)) return -1;
     run_rows(c, n, 0, logits, 1);
     for (int r = 0; r < n; r++) c->len[seqs[r]]++;
     return 0;

@@ -1,9 +1,11 @@
-/* kv_linear: batch-invariant small-batch linear layer for decode steps (see
- * kv_linear.h). With AVX-512 it blocks 4 weight rows x 4 input rows (16
+/* kv_linear: batch-invariant small-batch linear layers for decode steps (see
+ * kv_linear.h). Row kernel: with AVX-512 it blocks 4 weight rows x 4 input rows (16
  * accumulators held in registers: each weight vector is loaded once for 4
  * inputs) and prefetches the next rows of weights, which stream from L3 at
  * batch 1; the blocking never changes an output's own arithmetic. Without
- * AVX-512, a portable version does the same arithmetic pair by pair. */
+ * AVX-512, a portable version does the same arithmetic pair by pair.
+ * Packed kernel (end of file): panels of KV_PANEL outputs, 6 input rows x
+ * 64 outputs of accumulators in registers. */
 #include "engine/sample/kv_linear.h"
 
 #include <stddef.h>
@@ -79,6 +81,109 @@ void kv_linear_forward(float *out, const float *inp, const float *weight, const 
             for (int h = 8; h >= 1; h /= 2)
                 for (int j = 0; j < h; j++) lane[j] += lane[j + h];
             out[(size_t)n * OC + o] = bias ? lane[0] + bias[o] : lane[0];
+        }
+}
+#endif
+
+/* ---- packed panels (kv_linear_forward_packed) ---- */
+
+#include <stdlib.h>
+
+int kv_linear_pack(kv_packed *pk, const float *weight, int C, int OC)
+{
+    pk->C = C;
+    pk->OC = OC;
+    pk->npanels = (OC + KV_PANEL - 1) / KV_PANEL;
+    size_t n = (size_t)pk->npanels * C * KV_PANEL;
+    pk->p = aligned_alloc(64, n * sizeof(float));
+    if (!pk->p) return -1;
+    for (int b = 0; b < pk->npanels; b++) {
+        float *pb = pk->p + (size_t)b * C * KV_PANEL;
+        int w = OC - b * KV_PANEL < KV_PANEL ? OC - b * KV_PANEL : KV_PANEL;
+        for (int k = 0; k < C; k++, pb += KV_PANEL) {
+            for (int i = 0; i < w; i++) pb[i] = weight[(size_t)(b * KV_PANEL + i) * C + k];
+            for (int i = w; i < KV_PANEL; i++) pb[i] = 0.0f;
+        }
+    }
+    return 0;
+}
+
+void kv_packed_free(kv_packed *pk)
+{
+    free(pk->p);
+    pk->p = NULL;
+}
+
+#if defined(__AVX512F__)
+/* Bytes ahead of the current panel row that the loop prefetches. */
+#ifndef KV_PACK_PREFETCH
+#define KV_PACK_PREFETCH 4096
+#endif
+
+/* Panel b for NB (<= 6, a constant after inlining) input rows from n0. */
+static inline __attribute__((always_inline)) void panel_block(float *out, const float *inp, const kv_packed *pk,
+                                                             const float *bias, int b, int n0, int NB)
+{
+    int C = pk->C, OC = pk->OC;
+    const float *pb = pk->p + (size_t)b * C * KV_PANEL, *x = inp + (size_t)n0 * C;
+    __m512 acc[6][4];
+    for (int j = 0; j < NB; j++)
+        for (int r = 0; r < 4; r++) acc[j][r] = _mm512_setzero_ps();
+    for (int k = 0; k < C; k++, pb += KV_PANEL) {
+        _mm_prefetch((const char *)pb + KV_PACK_PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 192, _MM_HINT_T0);
+        __m512 w0 = _mm512_load_ps(pb), w1 = _mm512_load_ps(pb + 16), w2 = _mm512_load_ps(pb + 32),
+               w3 = _mm512_load_ps(pb + 48);
+        for (int j = 0; j < NB; j++) {
+            __m512 xv = _mm512_set1_ps(x[(size_t)j * C + k]);
+            acc[j][0] = _mm512_fmadd_ps(xv, w0, acc[j][0]);
+            acc[j][1] = _mm512_fmadd_ps(xv, w1, acc[j][1]);
+            acc[j][2] = _mm512_fmadd_ps(xv, w2, acc[j][2]);
+            acc[j][3] = _mm512_fmadd_ps(xv, w3, acc[j][3]);
+        }
+    }
+    int o0 = b * KV_PANEL;
+    for (int r = 0; r < 4; r++) {
+        int o = o0 + 16 * r, left = OC - o;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        for (int j = 0; j < NB; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
+    }
+}
+
+void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk, const float *bias, int N)
+{
+    for (int b = 0; b < pk->npanels; b++) {
+        int n0 = 0;
+        for (; n0 + 6 <= N; n0 += 6) panel_block(out, inp, pk, bias, b, n0, 6);
+        switch (N - n0) {
+        case 5: panel_block(out, inp, pk, bias, b, n0, 5); break;
+        case 4: panel_block(out, inp, pk, bias, b, n0, 4); break;
+        case 3: panel_block(out, inp, pk, bias, b, n0, 3); break;
+        case 2: panel_block(out, inp, pk, bias, b, n0, 2); break;
+        case 1: panel_block(out, inp, pk, bias, b, n0, 1); break;
+        default: break;
+        }
+    }
+}
+
+#else /* portable: the same chain per output, one input row at a time */
+
+void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk, const float *bias, int N)
+{
+    int C = pk->C, OC = pk->OC;
+    for (int n = 0; n < N; n++)
+        for (int b = 0; b < pk->npanels; b++) {
+            const float *pb = pk->p + (size_t)b * C * KV_PANEL, *x = inp + (size_t)n * C;
+            float acc[KV_PANEL] = {0};
+            for (int k = 0; k < C; k++)
+                for (int i = 0; i < KV_PANEL; i++) acc[i] += x[k] * pb[(size_t)k * KV_PANEL + i];
+            for (int i = 0; i < KV_PANEL && b * KV_PANEL + i < OC; i++)
+                out[(size_t)n * OC + b * KV_PANEL + i] = bias ? acc[i] + bias[b * KV_PANEL + i] : acc[i];
         }
 }
 #endif
