@@ -17,6 +17,7 @@
 #include "engine/eval/music_stats.h"
 #include "engine/model/vae.h"
 #include "engine/sample/gen_sidecar.h"
+#include "engine/sample/note_limits.h"
 #include "engine/sample/sampler.h"
 #include "engine/sample/vae_sample.h"
 #include "util/clock.h"
@@ -29,8 +30,9 @@
 /* The data's statistics, computed once per process for one data dir. */
 static struct {
     char data_dir[4096];
-    int tried, have;
+    int tried, have, have_limits;
     music_stats stats;
+    note_limits limits; /* the decoding limits `aurl generate` uses by default */
     char source[4200];
 } g_data;
 
@@ -72,7 +74,7 @@ static const music_stats *data_stats(const char *data_dir, const char *outputs_d
     if (!data_dir) return NULL;
     if (g_data.tried && !strcmp(g_data.data_dir, data_dir)) return g_data.have ? &g_data.stats : NULL;
     g_data.tried = 1;
-    g_data.have = 0;
+    g_data.have = g_data.have_limits = 0;
     snprintf(g_data.data_dir, sizeof g_data.data_dir, "%s", data_dir);
     char err[AURL_ERR_LEN];
     cache *c;
@@ -86,6 +88,7 @@ static const music_stats *data_stats(const char *data_dir, const char *outputs_d
         const cache_entry *e = cache_entry_at(c, i);
         if (e->split == CACHE_TRAIN) seqs[k++] = (dataset_seq){e->tokens, e->n_tokens};
     }
+    g_data.have_limits = seqs && note_limits_from_seqs(seqs, k, &g_data.limits, err) == 0;
     if (seqs && k > 0 && music_stats_of_sequences(seqs, k, &g_data.stats) == 0) {
         g_data.have = 1;
         snprintf(g_data.source, sizeof g_data.source, "training split of %s", cache_dir(c));
@@ -241,6 +244,11 @@ int train_sample_run(const train_config *cfg, const char *outputs_dir, const cha
     s.max_tokens = (int)(cfg->sample_seconds * TOKENS_PER_SECOND_CAP);
     if (s.min_tokens > s.max_tokens) s.min_tokens = s.max_tokens;
     s.seed = cfg->seed;
+    data_stats(data_dir, outputs_dir); /* computed (and data_stats.json written) once */
+    if (g_data.have_limits) { /* decoded as `aurl generate` decodes by default */
+        s.data_limits = 1;
+        s.limits = g_data.limits.limits;
+    }
     sampler_result res;
     memset(&res, 0, sizeof res);
     int window = 0, latent = 0;
