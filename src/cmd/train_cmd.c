@@ -322,6 +322,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
         cJSON_AddStringToObject(o, "outputs", g->outputs_dir);
         cJSON_AddBoolToObject(o, "running", pid > 0);
         cJSON_AddNumberToObject(o, "trainer_pid", pid);
+        cJSON_AddNumberToObject(o, "ranks", st.ranks);
         cJSON_AddNumberToObject(o, "stage", cur);
         cJSON_AddNumberToObject(o, "epoch", ss->epoch + 1);
         cJSON_AddNumberToObject(o, "step", (double)ss->step);
@@ -346,6 +347,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
     printf("outputs:  %s\n", g->outputs_dir);
     printf("trainer:  %s", pid > 0 ? "running" : "not running");
     if (pid > 0) printf(" (pid %d)", pid);
+    if (st.ranks > 1) printf(", %d MPI ranks", st.ranks);
     printf("\n");
     if (loaded == 0) {
         printf("state:    no training yet (`aurl train` starts it)\n");

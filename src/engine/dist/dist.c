@@ -5,14 +5,54 @@
 
 #include <limits.h>
 #include <mpi.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "util/clock.h"
+#include "util/log.h"
 
 static int g_mpi;      /* 1 while MPI is initialised by us */
 static int g_rank, g_size = 1;
 static double g_comm_s;
+/* the watchdog: when the current collective started (0: none) */
+static _Atomic double g_wait_since;
+static const volatile int *g_stop;
+static double g_timeout = 600;
+static _Atomic double g_step_s;
+static pthread_t g_watchdog;
+static atomic_int g_watchdog_run;
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&g_watchdog_run)) {
+        usleep(200000);
+        double since = atomic_load(&g_wait_since);
+        if (since <= 0) continue;
+        double waited = clock_monotonic() - since;
+        int stopping = g_stop && *g_stop;
+        if (waited > g_timeout || (stopping && waited > 1 + 2 * atomic_load(&g_step_s))) {
+            log_error("rank %d of %d: no answer from the other ranks for %.0f s%s; a rank probably died (see "
+                      "mpirun's message). Ending this rank; the job resumes from its last checkpoint",
+                      g_rank, g_size, waited, stopping ? " after a stop signal" : "");
+            _exit(1);
+        }
+    }
+    return NULL;
+}
+
+void dist_watch_stop_flag(const volatile int *stop) { g_stop = stop; }
+void dist_note_step_seconds(double s) { atomic_store(&g_step_s, s); }
+
+static void wait_begin(void) { atomic_store(&g_wait_since, clock_monotonic()); }
+static void wait_end(double t0)
+{
+    atomic_store(&g_wait_since, 0.0);
+    g_comm_s += clock_monotonic() - t0;
+}
 
 int dist_launched_by_mpi(void)
 {
@@ -41,6 +81,10 @@ int dist_init(char *err, size_t err_len)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    const char *t = getenv("AURL_DIST_TIMEOUT");
+    if (t && atof(t) > 0) g_timeout = atof(t);
+    atomic_store(&g_watchdog_run, 1);
+    if (g_size > 1 && pthread_create(&g_watchdog, NULL, watchdog_main, NULL) != 0) atomic_store(&g_watchdog_run, 0);
     return 0;
 }
 
@@ -54,14 +98,18 @@ static int allreduce_sum(void *x, size_t n, MPI_Datatype type, size_t size, char
     if (!g_mpi || g_size == 1) return 0;
     double t0 = clock_monotonic();
     char *p = x;
+    wait_begin();
     while (n > 0) {
         int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
         int rc = MPI_Allreduce(MPI_IN_PLACE, p, chunk, type, MPI_SUM, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce", err, err_len);
+        if (rc != MPI_SUCCESS) {
+            wait_end(t0);
+            return mpi_fail(rc, "MPI_Allreduce", err, err_len);
+        }
         p += (size_t)chunk * size;
         n -= (size_t)chunk;
     }
-    g_comm_s += clock_monotonic() - t0;
+    wait_end(t0);
     return 0;
 }
 
@@ -91,14 +139,18 @@ int dist_broadcast(void *buf, size_t n, int root, char *err, size_t err_len)
     if (!g_mpi || g_size == 1) return 0;
     double t0 = clock_monotonic();
     char *p = buf;
+    wait_begin();
     while (n > 0) {
         int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
         int rc = MPI_Bcast(p, chunk, MPI_BYTE, root, MPI_COMM_WORLD);
-        if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Bcast", err, err_len);
+        if (rc != MPI_SUCCESS) {
+            wait_end(t0);
+            return mpi_fail(rc, "MPI_Bcast", err, err_len);
+        }
         p += chunk;
         n -= (size_t)chunk;
     }
-    g_comm_s += clock_monotonic() - t0;
+    wait_end(t0);
     return 0;
 }
 
@@ -138,6 +190,7 @@ int dist_barrier(char *err, size_t err_len)
 void dist_finalize(void)
 {
     if (!g_mpi) return;
+    if (atomic_exchange(&g_watchdog_run, 0)) pthread_join(g_watchdog, NULL);
     MPI_Finalize();
     g_mpi = 0;
 }

@@ -40,6 +40,16 @@ int dist_first_failure(int failed, char *msg, size_t len, int *who, char *err, s
 int dist_barrier(char *err, size_t err_len);
 /* Seconds spent inside collectives since dist_init (for the bench). */
 double dist_comm_seconds(void);
+/* The watchdog (a thread, started by dist_init under MPI): a rank that
+ * waits in one collective longer than the timeout (AURL_DIST_TIMEOUT
+ * seconds, default 600), or longer than 1 s + twice the latest step
+ * (dist_note_step_seconds) after *STOP became non-zero (a
+ * stop signal: mpirun sends SIGTERM when a rank died), logs an error that
+ * names the wait and ends the process with exit code 1. Checkpoints are
+ * atomic, so the job resumes from the last one. STOP may be NULL. */
+void dist_watch_stop_flag(const volatile int *stop);
+/* The duration of the latest training step (sizes the watchdog's grace). */
+void dist_note_step_seconds(double s);
 /* End the layer (MPI_Finalize when it was started). */
 void dist_finalize(void);
 /* End every rank of the job now with CODE (MPI_Abort; exit without MPI). */

@@ -52,6 +52,7 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_checkpoint_signal;
     sigaction(SIGUSR1, &sa, NULL);
+    dist_watch_stop_flag((const volatile int *)&g_stop_requested);
 }
 
 int trainer_stage_config_path(const char *configs_dir, int stage, char *out, size_t out_len, char *err,
@@ -917,7 +918,9 @@ static int stage_loop(stage_run *r)
     r->window_tokens = r->window_steps = 0;
     r->last_loss = NAN;
     while (r->ss->step < r->total_steps) {
+        double t0 = clock_monotonic();
         if (train_one_step(r) != 0) return AURL_EXIT_RUNTIME;
+        dist_note_step_seconds(clock_monotonic() - t0);
         switch (after_step(r)) {
         case LOOP_CONTINUE: break;
         case LOOP_EARLY_STOP: return AURL_EXIT_OK;
