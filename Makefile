@@ -14,7 +14,7 @@ TESTPKG := cmocka
 DEB_PKGS := libsmf-dev libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev libncurses-dev \
             libfluidsynth-dev timgm6mb-soundfont libcmocka-dev pkg-config \
             python3-mido fluidsynth tmux libopenmpi-dev openmpi-bin
-# OpenMPI (data-parallel training, always linked; see src/engine/dist).
+# OpenMPI (data-parallel training, always linked; see src/util/dist.c).
 MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null)
 

@@ -22,7 +22,7 @@
 #include "engine/train/run_lock.h"
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
-#include "engine/dist/dist.h"
+#include "util/dist.h"
 #include "engine/train/trainer.h"
 #include "cmd/cli.h"
 #include "util/fileio.h"

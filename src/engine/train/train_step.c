@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/dist/dist.h"
+#include "util/dist.h"
 
 int train_dp_init(train_dp *p, int rank, int ranks, int accumulate, int batch_size, int seq_len, size_t n_params)
 {

@@ -18,7 +18,7 @@
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
-#include "engine/dist/dist.h"
+#include "util/dist.h"
 #include "engine/model/checkpoint.h"
 #include "engine/train/metrics.h"
 #include "engine/model/model_ckpt.h"

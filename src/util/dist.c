@@ -1,7 +1,7 @@
 /* dist: MPI (OpenMPI) behind the small interface of dist.h. Without an MPI
  * launcher nothing here touches MPI, so a plain `aurl train` pays no MPI
  * start-up cost. Errors come back as codes with MPI's own message. */
-#include "engine/dist/dist.h"
+#include "util/dist.h"
 
 #include <limits.h>
 #include <mpi.h>
