@@ -109,6 +109,7 @@ typedef struct {
     double started;           /* clock_monotonic() then */
     double window_start;      /* start of the current throughput window */
     long long window_tokens, window_steps;
+    double window_comm;       /* dist_comm_seconds() at the window's start */
     float last_loss;          /* of the latest step */
     /* data parallelism (dist.h): ranks x accumulate micro-batches per step */
     int rank, ranks;
@@ -806,12 +807,17 @@ static void log_train_record(stage_run *r, const step_result *res, uint64_t epoc
     double t = clock_monotonic();
     double tps = r->window_tokens / fmax(t - r->window_start, 1e-9);
     double sps = r->window_steps / fmax(t - r->window_start, 1e-9);
-    const char *names[STEP_MAX_METRICS + 3] = {res->names[0], res->names[1], res->names[2], "tokens_per_s",
+    const char *names[STEP_MAX_METRICS + 4] = {res->names[0], res->names[1], res->names[2], "tokens_per_s",
                                                "steps_per_s", "epoch"};
-    double vals[STEP_MAX_METRICS + 3] = {res->vals[0], res->vals[1], res->vals[2], tps, sps,
+    double vals[STEP_MAX_METRICS + 4] = {res->vals[0], res->vals[1], res->vals[2], tps, sps,
                                          (double)epoch + (double)batch / r->batches_per_epoch};
     int n = 6;
     for (int i = 3; i < res->n; i++, n++) names[n] = res->names[i], vals[n] = res->vals[i];
+    if (r->ranks > 1) { /* seconds in collectives (all-reduce, waiting for peers) since the last record */
+        names[n] = "comm_s";
+        vals[n++] = dist_comm_seconds() - r->window_comm;
+        r->window_comm = dist_comm_seconds();
+    }
     metrics_log(r->met, "train", r->ss->step, n, names, vals, NULL);
     report_progress(r, res->loss, tps);
     r->window_start = t;
@@ -916,6 +922,7 @@ static int stage_loop(stage_run *r)
     r->start_step = r->ss->step;
     r->started = r->window_start = clock_monotonic();
     r->window_tokens = r->window_steps = 0;
+    r->window_comm = dist_comm_seconds();
     r->last_loss = NAN;
     while (r->ss->step < r->total_steps) {
         double t0 = clock_monotonic();
