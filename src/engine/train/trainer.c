@@ -1121,11 +1121,14 @@ int trainer_run(const trainer_opts *o)
         goto out;
     }
     cache *c = NULL;
-    if (cache_ensure(o->data_dir, o->jobs, o->on_cache_progress, o->progress_user, &c, err) != 0) {
-        log_error("%s", err);
-        rc = AURL_EXIT_USAGE;
+    for (int turn = 0; turn < 2 && rc == AURL_EXIT_OK; turn++) { /* rank 0 first: it may build the cache */
+        if ((turn == 0) == (rank == 0) &&
+            cache_ensure(o->data_dir, o->jobs, o->on_cache_progress, o->progress_user, &c, err) != 0) {
+            log_error("%s", err);
+            rc = AURL_EXIT_USAGE;
+        }
+        rc = agree_rc(rc);
     }
-    rc = agree_rc(rc);
     if (rc == AURL_EXIT_OK) rc = run_stages(o, &st, state_path, profile, c);
     cache_close(c);
     st.trainer_pid = 0;
