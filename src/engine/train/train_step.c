@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "util/dist.h"
+#include "util/globals.h"
+#include "util/hash.h"
+#include "util/log.h"
+#include <stdio.h>
 
 int train_dp_init(train_dp *p, int rank, int ranks, int accumulate, int batch_size, int seq_len, size_t n_params)
 {
@@ -80,4 +84,46 @@ int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, co
     *out = (train_dp_result){.loss = loss, .tokens = (long long)sums[1], .grad_norm = r.grad_norm, .lr = r.lr,
                              .lr_mult = r.lr_mult, .skipped = r.skipped};
     return 0;
+}
+
+int train_dp_agree_rc(int rc)
+{
+    char msg[AURL_ERR_LEN], err[AURL_ERR_LEN];
+    int who;
+    snprintf(msg, sizeof msg, "%s", rc != AURL_EXIT_OK ? log_last_error() : "");
+    int any = dist_first_failure(rc != AURL_EXIT_OK, msg, sizeof msg, &who, err, sizeof err);
+    if (any < 0) {
+        log_error("%s", err);
+        return AURL_EXIT_RUNTIME;
+    }
+    if (!any) return AURL_EXIT_OK;
+    if (who != dist_rank()) log_error("rank %d failed: %s", who, msg);
+    return rc != AURL_EXIT_OK ? rc : AURL_EXIT_RUNTIME;
+}
+
+int train_dp_sync(transformer *m, adamw *opt, void *record, size_t record_len)
+{
+    char err[AURL_ERR_LEN];
+    size_t bytes = transformer_n_params(m) * sizeof(float);
+    if (dist_broadcast(record, record_len, 0, err, sizeof err) != 0 ||
+        dist_broadcast(transformer_params(m), bytes, 0, err, sizeof err) != 0 ||
+        dist_broadcast(transformer_adam_m(m), bytes, 0, err, sizeof err) != 0 ||
+        dist_broadcast(transformer_adam_v(m), bytes, 0, err, sizeof err) != 0 ||
+        dist_broadcast(opt, sizeof *opt, 0, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int train_dp_replica_check(transformer *m)
+{
+    char err[AURL_ERR_LEN];
+    uint64_t h = hash_fnv1a64(transformer_params(m), transformer_n_params(m) * sizeof(float), HASH_FNV_SEED);
+    int same;
+    if (dist_agree_u64(h, &same, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return same ? 0 : 1;
 }

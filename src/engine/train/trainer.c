@@ -32,7 +32,6 @@
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/globals.h"
-#include "util/hash.h"
 #include "util/json_num.h"
 #include "util/log.h"
 
@@ -693,57 +692,22 @@ static int stage_build_model(stage_run *r, const char *config_path)
     return prepare_weights(r, prev) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
 }
 
-/* All ranks agree on RC: if any rank failed, every rank returns a failure
- * and rank 0 logs the first failed rank's message with its rank. */
-static int agree_rc(int rc)
-{
-    char msg[AURL_ERR_LEN], err[AURL_ERR_LEN];
-    int who;
-    snprintf(msg, sizeof msg, "%s", rc != AURL_EXIT_OK ? log_last_error() : "");
-    int any = dist_first_failure(rc != AURL_EXIT_OK, msg, sizeof msg, &who, err, sizeof err);
-    if (any < 0) {
-        log_error("%s", err);
-        return AURL_EXIT_RUNTIME;
-    }
-    if (!any) return AURL_EXIT_OK;
-    if (who != dist_rank()) log_error("rank %d failed: %s", who, msg);
-    return rc != AURL_EXIT_OK ? rc : AURL_EXIT_RUNTIME;
-}
-
-/* Every rank takes rank 0's stage record, weights and optimiser state (at
- * the start of a stage and after a resume). AURL_EXIT_OK or RUNTIME. */
+/* Every rank takes rank 0's stage record, weights and optimiser state. */
 static int sync_replicas(stage_run *r)
 {
-    char err[AURL_ERR_LEN];
     if (r->ranks == 1) return AURL_EXIT_OK;
-    size_t P = transformer_n_params(r->model);
-    if (dist_broadcast(r->ss, sizeof *r->ss, 0, err, sizeof err) != 0 ||
-        dist_broadcast(transformer_params(r->model), P * sizeof(float), 0, err, sizeof err) != 0 ||
-        dist_broadcast(transformer_adam_m(r->model), P * sizeof(float), 0, err, sizeof err) != 0 ||
-        dist_broadcast(transformer_adam_v(r->model), P * sizeof(float), 0, err, sizeof err) != 0 ||
-        dist_broadcast(&r->opt, sizeof r->opt, 0, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return AURL_EXIT_RUNTIME;
-    }
-    return AURL_EXIT_OK;
+    return train_dp_sync(r->model, &r->opt, r->ss, sizeof *r->ss) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
 }
 
-/* Stop the job if the ranks' parameters differ (hash MIN != MAX). 0 or -1. */
+/* Stop the job if the ranks' parameters differ. 0 or -1 (logged). */
 static int replica_check(stage_run *r)
 {
-    char err[AURL_ERR_LEN];
     if (r->ranks == 1) return 0;
-    uint64_t h = hash_fnv1a64(transformer_params(r->model), transformer_n_params(r->model) * sizeof(float),
-                              HASH_FNV_SEED);
-    int same;
-    if (dist_agree_u64(h, &same, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    if (!same)
+    int rc = train_dp_replica_check(r->model);
+    if (rc > 0)
         log_error("stage %d step %lld: the ranks' parameters differ (replica check failed); stopping. Resume "
                   "from the last checkpoint", r->cfg->stage, (long long)r->ss->step);
-    return same ? 0 : -1;
+    return rc == 0 ? 0 : -1;
 }
 
 /* Log what the stage trains: sizes, windows, steps, and the VAE-GAN's settings. */
@@ -779,7 +743,7 @@ static int stage_setup(stage_run *r, cache *c, const char *config_path)
     char err[AURL_ERR_LEN];
     int rc = stage_open_data(r, c);
     if (rc == AURL_EXIT_OK) rc = stage_build_model(r, config_path);
-    rc = agree_rc(rc);
+    rc = train_dp_agree_rc(rc);
     if (rc == AURL_EXIT_OK) rc = sync_replicas(r);
     if (rc != AURL_EXIT_OK) return rc;
     r->ss->total_steps = r->total_steps;
@@ -1078,7 +1042,7 @@ static int run_stages(const trainer_opts *o, train_state *st, const char *state_
     for (int s = first; s <= last; s++) {
         train_config cfg;
         char cfg_path[4096];
-        rc = agree_rc(load_stage_config(o, s, profile, &cfg, cfg_path, sizeof cfg_path));
+        rc = train_dp_agree_rc(load_stage_config(o, s, profile, &cfg, cfg_path, sizeof cfg_path));
         if (rc != AURL_EXIT_OK) return rc;
         if (!o->only_stage && !o->config_file && st->stages[s - 1].status == STAGE_COMPLETE) continue;
         rc = run_stage(o, &cfg, st, state_path, cfg_path, c);
@@ -1112,7 +1076,7 @@ int trainer_run(const trainer_opts *o)
     train_state_init(&st);
     snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
     if (rc == AURL_EXIT_OK && rank == 0) rc = open_outputs(o, &lock, &locked, state_path, &st);
-    rc = agree_rc(rc);
+    rc = train_dp_agree_rc(rc);
     if (rc != AURL_EXIT_OK) goto out;
     install_signal_handlers();
     if (dist_broadcast(&st, sizeof st, 0, err, sizeof err) != 0) {
@@ -1127,7 +1091,7 @@ int trainer_run(const trainer_opts *o)
             log_error("%s", err);
             rc = AURL_EXIT_USAGE;
         }
-        rc = agree_rc(rc);
+        rc = train_dp_agree_rc(rc);
     }
     if (rc == AURL_EXIT_OK) rc = run_stages(o, &st, state_path, profile, c);
     cache_close(c);
