@@ -67,9 +67,9 @@ static void local_micro_batches(train_dp *p, transformer *m, const dataset *ds, 
     }
 }
 
-int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, const augment_config *aug,
-                  uint64_t seed, uint64_t epoch, size_t batch, long long step, int32_t *in, int32_t *tg,
-                  train_dp_result *out, char *err, size_t err_len)
+int train_dp_gradients(train_dp *p, transformer *m, const dataset *ds, const augment_config *aug, uint64_t seed,
+                       uint64_t epoch, size_t batch, long long step, int32_t *in, int32_t *tg, double *loss,
+                       long long *tokens, char *err, size_t err_len)
 {
     size_t P = transformer_n_params(m);
     double sums[2] = {0, 0};
@@ -79,9 +79,21 @@ int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, co
     float *g = transformer_grads(m);
     float n = (float)sums[1];
     for (size_t i = 0; i < P; i++) g[i] = n > 0 ? p->acc[i] / n : 0.0f;
-    float loss = sums[1] > 0 ? (float)(sums[0] / sums[1]) : 0.0f;
-    adamw_result r = transformer_step(m, opt, loss);
-    *out = (train_dp_result){.loss = loss, .tokens = (long long)sums[1], .grad_norm = r.grad_norm, .lr = r.lr,
+    *loss = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+    *tokens = (long long)sums[1];
+    return 0;
+}
+
+int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, const augment_config *aug,
+                  uint64_t seed, uint64_t epoch, size_t batch, long long step, int32_t *in, int32_t *tg,
+                  train_dp_result *out, char *err, size_t err_len)
+{
+    double loss;
+    long long tokens;
+    if (train_dp_gradients(p, m, ds, aug, seed, epoch, batch, step, in, tg, &loss, &tokens, err, err_len) != 0)
+        return -1;
+    adamw_result r = transformer_step(m, opt, (float)loss);
+    *out = (train_dp_result){.loss = (float)loss, .tokens = tokens, .grad_norm = r.grad_norm, .lr = r.lr,
                              .lr_mult = r.lr_mult, .skipped = r.skipped};
     return 0;
 }

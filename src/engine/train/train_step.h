@@ -42,6 +42,13 @@ size_t train_dp_micro_index(const train_dp *p, size_t batch, int k);
 /* The dropout seed of global micro-batch K at STEP (K = 0: the seed a
  * one-process run without accumulation uses). */
 uint64_t train_dp_dropout_seed(uint64_t seed, long long step, int k);
+/* The step's gradient without the update: this rank's micro-batches, the
+ * all-reduce, the division by the global target count; leaves it in the
+ * model's gradient arena, *loss the global mean, *tokens the global
+ * target count. 0 or -1 (err set). */
+int train_dp_gradients(train_dp *p, transformer *m, const dataset *ds, const augment_config *aug, uint64_t seed,
+                       uint64_t epoch, size_t batch, long long step, int32_t *in, int32_t *tg, double *loss,
+                       long long *tokens, char *err, size_t err_len);
 /* One optimiser step at STEP on batch BATCH of EPOCH. IN/TG hold micro_b x
  * seq_len tokens each. 0, or -1 when a collective failed (err set). */
 int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, const augment_config *aug,
