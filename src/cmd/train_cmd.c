@@ -228,7 +228,7 @@ static int train_cmd_start(trainer_opts *o, progress_out *out, const aurl_global
     char blas_line[160];
     blas_core_describe(&blas, blas_line, sizeof blas_line);
     if (rank == 0) {
-        if (ranks > 1) log_info("ranks: %d (MPI data-parallel), %d threads each; BLAS: %s", ranks, g->threads, blas_line);
+        if (ranks > 1) log_info("ranks: %d (MPI data-parallel), threads per rank: %d; BLAS: %s", ranks, g->threads, blas_line);
         else log_info("ranks: 1; BLAS: %s", blas_line);
     }
     progress_out_init(out, quiet || rank != 0);

@@ -109,7 +109,7 @@ int train_dp_agree_rc(int rc)
         return AURL_EXIT_RUNTIME;
     }
     if (!any) return AURL_EXIT_OK;
-    if (who != dist_rank()) log_error("rank %d failed: %s", who, msg);
+    if (who != 0 && dist_rank() == 0) log_error("rank %d failed: %s", who, msg);
     return rc != AURL_EXIT_OK ? rc : AURL_EXIT_RUNTIME;
 }
 

@@ -55,8 +55,8 @@ int train_dp_step(train_dp *p, transformer *m, adamw *opt, const dataset *ds, co
                   uint64_t seed, uint64_t epoch, size_t batch, long long step, int32_t *in, int32_t *tg,
                   train_dp_result *out, char *err, size_t err_len);
 /* All ranks agree on the exit code RC (AURL_EXIT_*): if any rank failed,
- * every rank returns a failure code and the others log the first failed
- * rank's message (its latest log_error) as "rank N failed: ...". */
+ * every rank returns a failure code and rank 0 logs the first failed
+ * rank's message (its latest log_error) as "rank N failed: ..." (N > 0). */
 int train_dp_agree_rc(int rc);
 /* Copy rank 0's RECORD (RECORD_LEN bytes, e.g. the stage state), weights,
  * Adam moments and optimiser counters to every rank. 0 or -1 (logged). */
