@@ -13,7 +13,10 @@ TESTPKG := cmocka
 # Debian packages that provide the pkg-config modules above (for `make deps`).
 DEB_PKGS := libsmf-dev libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev libncurses-dev \
             libfluidsynth-dev timgm6mb-soundfont libcmocka-dev pkg-config \
-            python3-mido fluidsynth tmux
+            python3-mido fluidsynth tmux libopenmpi-dev openmpi-bin
+# OpenMPI (data-parallel training, always linked; see src/util/dist.c).
+MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null)
 
 ifeq ($(SANITIZE),1)
 BUILD   := build-san
@@ -30,8 +33,8 @@ WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_INC)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs $(TESTPKG) 2>/dev/null)
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fopenmp $(CFLAGS) $(SANFLAGS)
-ALL_LIBS   = $(PKG_LIBS) $(BLAS_LIBS) -fopenmp -lm -lpthread $(SANFLAGS) $(LDFLAGS)
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) $(MPI_CFLAGS) -fopenmp $(CFLAGS) $(SANFLAGS)
+ALL_LIBS   = $(PKG_LIBS) $(MPI_LIBS) $(BLAS_LIBS) -fopenmp -lm -lpthread $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC  := $(sort $(shell find src -name "*.c" ! -path src/main.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -78,11 +81,12 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libaurl.a
 # Install the Debian packages whose pkg-config modules (or files) are missing.
 deps:
 	@missing=""; \
-	for p in $(PKGS) $(TESTPKG); do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
+	for p in $(PKGS) $(TESTPKG) ompi-c; do pkg-config --exists $$p 2>/dev/null || missing=1; done; \
 	[ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || missing=1; \
 	[ -f $(BLAS_DIR)/libopenblas.so ] || missing=1; \
 	command -v fluidsynth >/dev/null || missing=1; \
 	command -v tmux >/dev/null || missing=1; \
+	command -v mpirun >/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS); \

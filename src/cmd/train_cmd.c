@@ -22,6 +22,7 @@
 #include "engine/train/run_lock.h"
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
+#include "util/dist.h"
 #include "engine/train/trainer.h"
 #include "cmd/cli.h"
 #include "util/fileio.h"
@@ -134,6 +135,9 @@ static void show_train_progress(const train_progress *p, void *user)
     }
 }
 
+static int train_cmd_run(trainer_opts *o, progress_out *out, const aurl_globals *g, int quiet, int do_detach);
+static int train_cmd_start(trainer_opts *o, progress_out *out, const aurl_globals *g, int quiet, int do_detach);
+
 int train_cmd_main(int argc, char **argv, const aurl_globals *g)
 {
     static const struct option opts[] = {
@@ -185,7 +189,31 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
         train_usage(stderr);
         return AURL_EXIT_USAGE;
     }
-    int owner = run_lock_owner(g->outputs_dir);
+    return train_cmd_run(&o, &out, g, quiet, do_detach);
+}
+
+/* After the options: start the distributed layer (a no-op without an MPI
+ * launcher), check the lock, detach if asked, and run the trainer. */
+static int train_cmd_run(trainer_opts *o, progress_out *out, const aurl_globals *g, int quiet, int do_detach)
+{
+    char err[512];
+    if (dist_init(err, sizeof err) != 0) {
+        fprintf(stderr, "aurl train: %s\n", err);
+        return AURL_EXIT_RUNTIME;
+    }
+    int rc = train_cmd_start(o, out, g, quiet, do_detach);
+    dist_finalize();
+    return rc;
+}
+
+static int train_cmd_start(trainer_opts *o, progress_out *out, const aurl_globals *g, int quiet, int do_detach)
+{
+    int rank = dist_rank(), ranks = dist_size();
+    if (do_detach && ranks > 1) {
+        if (rank == 0) fprintf(stderr, "aurl train: --detach does not combine with mpirun; run mpirun in the background\n");
+        return AURL_EXIT_USAGE;
+    }
+    int owner = rank == 0 ? run_lock_owner(g->outputs_dir) : 0;
     if (owner > 0) {
         fprintf(stderr, "aurl train: a trainer (pid %d) is already running on %s\n", owner, g->outputs_dir);
         return AURL_EXIT_RUNTIME;
@@ -199,9 +227,12 @@ int train_cmd_main(int argc, char **argv, const aurl_globals *g)
     blas_core_info_get(&blas);
     char blas_line[160];
     blas_core_describe(&blas, blas_line, sizeof blas_line);
-    log_info("BLAS: %s", blas_line);
-    progress_out_init(&out, quiet);
-    return trainer_run(&o);
+    if (rank == 0) {
+        if (ranks > 1) log_info("ranks: %d (MPI data-parallel), threads per rank: %d; BLAS: %s", ranks, g->threads, blas_line);
+        else log_info("ranks: 1; BLAS: %s", blas_line);
+    }
+    progress_out_init(out, quiet || rank != 0);
+    return trainer_run(o);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -291,6 +322,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
         cJSON_AddStringToObject(o, "outputs", g->outputs_dir);
         cJSON_AddBoolToObject(o, "running", pid > 0);
         cJSON_AddNumberToObject(o, "trainer_pid", pid);
+        cJSON_AddNumberToObject(o, "ranks", st.ranks);
         cJSON_AddNumberToObject(o, "stage", cur);
         cJSON_AddNumberToObject(o, "epoch", ss->epoch + 1);
         cJSON_AddNumberToObject(o, "step", (double)ss->step);
@@ -315,6 +347,7 @@ int status_cmd_main(int argc, char **argv, const aurl_globals *g)
     printf("outputs:  %s\n", g->outputs_dir);
     printf("trainer:  %s", pid > 0 ? "running" : "not running");
     if (pid > 0) printf(" (pid %d)", pid);
+    if (st.ranks > 1) printf(", %d MPI ranks", st.ranks);
     printf("\n");
     if (loaded == 0) {
         printf("state:    no training yet (`aurl train` starts it)\n");

@@ -7,6 +7,8 @@
 static int g_quiet;
 static log_level g_level = LOG_INFO;
 static FILE *g_file;
+static char g_last_error[1024];
+static const char *g_prefix = "";
 
 void log_set_quiet(int quiet) { g_quiet = quiet; }
 void log_set_level(log_level level) { g_level = level; }
@@ -42,6 +44,7 @@ void log_vmsg(log_level level, const char *fmt, va_list ap)
     if (level < g_level) return;
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
+    if (level >= LOG_ERROR) snprintf(g_last_error, sizeof g_last_error, "%s", line);
     if (g_file) {
         char stamp[32];
         time_t now = time(NULL);
@@ -51,8 +54,8 @@ void log_vmsg(log_level level, const char *fmt, va_list ap)
         fprintf(g_file, "%s %s %s\n", stamp, level_name(level), line);
     }
     if (!g_quiet || level >= LOG_ERROR) {
-        if (level >= LOG_WARN) fprintf(stderr, "aurl: %s: %s\n", level == LOG_WARN ? "warning" : "error", line);
-        else fprintf(stderr, "%s\n", line);
+        if (level >= LOG_WARN) fprintf(stderr, "aurl: %s%s: %s\n", g_prefix, level == LOG_WARN ? "warning" : "error", line);
+        else fprintf(stderr, "%s%s\n", g_prefix, line);
     }
 }
 
@@ -63,3 +66,7 @@ void log_msg(log_level level, const char *fmt, ...)
     log_vmsg(level, fmt, ap);
     va_end(ap);
 }
+
+const char *log_last_error(void) { return g_last_error; }
+
+void log_set_prefix(const char *prefix) { g_prefix = prefix ? prefix : ""; }

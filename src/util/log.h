@@ -18,6 +18,11 @@ void log_close(void);
 /* Write one line: "<time> <LEVEL> message". A trailing newline is added. */
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(log_level level, const char *fmt, va_list ap);
+/* The text of the latest LOG_ERROR message ("" if none yet). */
+const char *log_last_error(void);
+/* A prefix for stderr lines (e.g. "rank 1: " on a non-zero MPI rank); the
+ * string must outlive its use. NULL or "" for none. */
+void log_set_prefix(const char *prefix);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

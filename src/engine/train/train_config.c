@@ -27,6 +27,7 @@ void train_config_defaults(train_config *cfg)
     cfg->augment = 0;
     augment_config_none(&cfg->aug);
     cfg->batch_size = 8;
+    cfg->accumulate = 1;
     cfg->epochs = 20;
     cfg->max_steps = 0;
     cfg->lr = 3e-4;
@@ -67,7 +68,8 @@ static const char *const DATA_KEYS[] = {"seq_len", "stride", "augment", "subset"
 static const char *const TRAIN_KEYS[] = {"batch_size", "epochs", "max_steps", "lr", "min_lr", "warmup_steps",
                                          "weight_decay", "beta1", "beta2", "eps", "grad_clip", "eval_every",
                                          "eval_batches", "patience", "min_delta", "checkpoint_every", "keep_checkpoints", "log_every",
-                                         "sample_every", "sample_seconds", "seed", "init_from_previous", NULL};
+                                         "sample_every", "sample_seconds", "seed", "init_from_previous", "accumulate",
+                                         NULL};
 static const char *const AUG_KEYS[] = {"transpose", "time_stretch", "velocity", "instrument", "rhythm", NULL};
 
 /* One augmentation operation: `name: {p: .., <a>: .., <b>: ..}`. */
@@ -223,6 +225,7 @@ static int apply_file(train_config *cfg, const char *path, char err[AURL_ERR_LEN
         yaml_doc_i64(&d, data, "subset", 0, 1000000000000LL, &cfg->subset, err) || read_augmentation(&d, aug, &cfg->aug, err) ||
         yaml_doc_check_keys(&d, training, TRAIN_KEYS, err) ||
         yaml_doc_int(&d, training, "batch_size", 1, 4096, &cfg->batch_size, err) ||
+        yaml_doc_int(&d, training, "accumulate", 1, 4096, &cfg->accumulate, err) ||
         yaml_doc_int(&d, training, "epochs", 1, 100000, &cfg->epochs, err) ||
         yaml_doc_i64(&d, training, "max_steps", 0, 1000000000000LL, &cfg->max_steps, err) ||
         yaml_doc_double(&d, training, "lr", 1e-9, 10, &cfg->lr, err) ||
@@ -290,6 +293,25 @@ int train_config_load(train_config *cfg, const char *stage_path, const char *pro
         (vae_config_validate(&cfg->vae, &cfg->model, cfg->seq_len, msg) != 0 ||
          (cfg->gan.use_gan && disc_config_validate(&cfg->disc, msg) != 0) || vaegan_config_validate(&cfg->gan, msg) != 0)) {
         snprintf(err, AURL_ERR_LEN, "%s: %s", where, msg);
+        return -1;
+    }
+    return 0;
+}
+
+int train_config_check_parallel(const train_config *cfg, int ranks, const char *where, char err[AURL_ERR_LEN])
+{
+    long long parts = (long long)ranks * cfg->accumulate;
+    if (cfg->batch_size % parts != 0) {
+        snprintf(err, AURL_ERR_LEN,
+                 "%s: training.batch_size (%d) must divide by ranks x training.accumulate (%d x %d = %lld)", where,
+                 cfg->batch_size, ranks, cfg->accumulate, parts);
+        return -1;
+    }
+    if (parts > 1 && train_config_is_vae(cfg)) {
+        snprintf(err, AURL_ERR_LEN,
+                 "%s: mode %s trains on one process without accumulation for now (ranks %d, training.accumulate "
+                 "%d); run it without mpirun and with accumulate 1",
+                 where, cfg->mode, ranks, cfg->accumulate);
         return -1;
     }
     return 0;

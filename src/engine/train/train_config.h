@@ -27,7 +27,8 @@ typedef struct {
     int augment;             /* 0/1: use aug below */
     augment_config aug;
     /* optimisation */
-    int batch_size;
+    int batch_size;          /* the global batch: windows per optimiser step over all ranks */
+    int accumulate;          /* micro-batches per rank per step (batch_size / (ranks x accumulate) windows each) */
     int epochs;
     long long max_steps;     /* > 0 caps the stage's steps */
     double lr, min_lr;
@@ -63,6 +64,9 @@ void train_config_defaults(train_config *cfg);
 /* Defaults, then STAGE_PATH, then PROFILE_PATH (may be NULL). 0 or -1. */
 int train_config_load(train_config *cfg, const char *stage_path, const char *profile_path,
                       char err[AURL_ERR_LEN]);
+/* Check that the global batch splits over RANKS x accumulate micro-batches
+ * (and that the mode supports it); the message names WHERE. 0 or -1. */
+int train_config_check_parallel(const train_config *cfg, int ranks, const char *where, char err[AURL_ERR_LEN]);
 /* FNV-1a hex digest of the settings that decide the weights (model, data,
  * augmentation, optimiser, seed; not the stage's length or bookkeeping), so
  * a stage resumes only under the configuration it started with. */

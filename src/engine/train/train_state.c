@@ -24,6 +24,7 @@ void train_state_init(train_state *st)
     memset(st, 0, sizeof *st);
     st->version = STATE_VERSION;
     st->current_stage = 1;
+    st->ranks = 1;
     for (int i = 0; i < TRAIN_MAX_STAGES; i++) st->stages[i].best_val_loss = INFINITY;
 }
 
@@ -58,6 +59,7 @@ char *train_state_to_json(const train_state *st)
     int ok = root && cJSON_AddNumberToObject(root, "version", st->version) &&
              cJSON_AddNumberToObject(root, "current_stage", st->current_stage) &&
              cJSON_AddNumberToObject(root, "trainer_pid", st->trainer_pid) &&
+             cJSON_AddNumberToObject(root, "ranks", st->ranks) &&
              cJSON_AddStringToObject(root, "profile", st->profile) &&
              (arr = cJSON_AddArrayToObject(root, "stages")) != NULL;
     for (int i = 0; ok && i < TRAIN_MAX_STAGES; i++) ok = add_stage(arr, i, &st->stages[i]);
@@ -183,6 +185,7 @@ static int read_state(reader *r, const cJSON *root, train_state *st)
     if (st->version > STATE_VERSION) return bad_field(r, "version", "is newer than this build understands");
     if (read_int32(r, root, "current_stage", 1, TRAIN_MAX_STAGES, &st->current_stage) ||
         read_int32(r, root, "trainer_pid", 0, 1 << 30, &st->trainer_pid) ||
+        read_int32(r, root, "ranks", 1, 1 << 30, &st->ranks) ||
         read_string(r, root, "profile", st->profile, sizeof st->profile))
         return -1;
     const cJSON *stages = cJSON_GetObjectItemCaseSensitive(root, "stages");

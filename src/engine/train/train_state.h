@@ -42,6 +42,7 @@ typedef struct {
     train_stage_state stages[TRAIN_MAX_STAGES];
     int trainer_pid;         /* last pid (informational; the lock file is authoritative) */
     char profile[64];
+    int ranks;               /* data-parallel ranks of the latest run (1: one process) */
 } train_state;
 
 /* Fresh state: stage 1, nothing done. */

@@ -18,6 +18,7 @@
 #include "data/cache.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"
+#include "util/dist.h"
 #include "engine/model/checkpoint.h"
 #include "engine/train/metrics.h"
 #include "engine/model/model_ckpt.h"
@@ -25,6 +26,7 @@
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
 #include "engine/train/train_sample.h"
+#include "engine/train/train_step.h"
 #include "engine/model/transformer.h"
 #include "engine/model/vaegan.h"
 #include "engine/nn/loss.h"
@@ -50,6 +52,7 @@ static void install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = on_checkpoint_signal;
     sigaction(SIGUSR1, &sa, NULL);
+    dist_watch_stop_flag((const volatile int *)&g_stop_requested);
 }
 
 int trainer_stage_config_path(const char *configs_dir, int stage, char *out, size_t out_len, char *err,
@@ -106,8 +109,17 @@ typedef struct {
     double started;           /* clock_monotonic() then */
     double window_start;      /* start of the current throughput window */
     long long window_tokens, window_steps;
+    double window_comm;       /* dist_comm_seconds() at the window's start */
     float last_loss;          /* of the latest step */
+    /* data parallelism (dist.h): ranks x accumulate micro-batches per step */
+    int rank, ranks;
+    int parallel;             /* 1: steps go through train_dp_step */
+    int model_b;              /* windows per forward: micro_b when parallel, else batch_size */
+    train_dp dp;
 } stage_run;
+
+/* Steps between replica checks (parameter hashes agreed over the ranks). */
+#define REPLICA_CHECK_EVERY 50
 
 static void stage_path(const stage_run *r, const char *kind, char *out, size_t len)
 {
@@ -129,7 +141,7 @@ static int model_build(stage_run *r, const adamw_config *ac, char err[AURL_ERR_L
 {
     const train_config *c = r->cfg;
     if (!train_config_is_vae(c)) {
-        if (transformer_create(&r->model, &c->model, c->batch_size, c->seq_len, c->seed, err) != 0) return -1;
+        if (transformer_create(&r->model, &c->model, r->model_b, c->seq_len, c->seed, err) != 0) return -1;
         adamw_init(&r->opt, ac);
         return 0;
     }
@@ -186,11 +198,37 @@ typedef struct {
     double vals[STEP_MAX_METRICS];
 } step_result;
 
-static void model_train_step(stage_run *r, long long step, step_result *o)
+/* The data-parallel (or accumulated) transformer step. 0 or -1 (logged). */
+static int model_train_step_dp(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
+{
+    const train_config *c = r->cfg;
+    char err[AURL_ERR_LEN];
+    train_dp_result d;
+    const augment_config *aug = c->augment ? &c->aug : NULL;
+    if (train_dp_step(&r->dp, r->model, &r->opt, r->train, aug, c->seed, epoch, batch, step, r->inputs, r->targets,
+                      &d, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    o->loss = d.loss;
+    o->skipped = d.skipped;
+    o->lr_mult = d.lr_mult;
+    o->tokens = (int)d.tokens;
+    const char *names[] = {"loss", "lr", "grad_norm"};
+    double vals[] = {d.loss, d.lr, d.grad_norm};
+    for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
+    return 0;
+}
+
+/* One optimiser step on batch BATCH of EPOCH. 0 or -1 (a collective failed). */
+static int model_train_step(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
 {
     const train_config *c = r->cfg;
     int B = c->batch_size, T = c->seq_len;
     memset(o, 0, sizeof *o);
+    if (r->parallel) return model_train_step_dp(r, step, epoch, batch, o);
+    const augment_config *aug = c->augment ? &c->aug : NULL;
+    dataset_get_batch(r->train, B, c->seed, epoch, batch, 1, aug, r->inputs, r->targets);
     if (r->vg) {
         vaegan_metrics mt;
         int rc = vaegan_train_step(r->vg, r->inputs, r->targets, B, T, (long)step, c->seed, &mt);
@@ -199,9 +237,9 @@ static void model_train_step(stage_run *r, long long step, step_result *o)
         o->lr_mult = vaegan_opt(r->vg)->lr_mult;
         o->tokens = mt.tokens;
         o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
-        return;
+        return 0;
     }
-    uint64_t dropout_seed = c->seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1));
+    uint64_t dropout_seed = train_dp_dropout_seed(c->seed, step, 0);
     float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 1, dropout_seed);
     transformer_backward(r->model);
     adamw_result res = transformer_step(r->model, &r->opt, loss);
@@ -212,6 +250,7 @@ static void model_train_step(stage_run *r, long long step, step_result *o)
     const char *names[] = {"loss", "lr", "grad_norm"};
     double vals[] = {loss, res.lr, res.grad_norm};
     for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
+    return 0;
 }
 
 /* Loss of one validation batch (mean over its non-PAD targets: the
@@ -220,7 +259,7 @@ static void model_train_step(stage_run *r, long long step, step_result *o)
 static double model_eval_batch(stage_run *r, int *count, double *recon, double *kl)
 {
     const train_config *c = r->cfg;
-    int B = c->batch_size, T = c->seq_len;
+    int B = r->model_b, T = c->seq_len;
     if (r->vg) return vaegan_eval(r->vg, r->inputs, r->targets, B, T, recon, kl, count);
     float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
     *count = transformer_target_count(r->model);
@@ -232,6 +271,7 @@ static double model_eval_batch(stage_run *r, int *count, double *recon, double *
 static int save_state(stage_run *r)
 {
     char err[AURL_ERR_LEN];
+    if (r->rank != 0) return 0; /* rank 0 alone writes the outputs */
     r->ss->updated_at = time(NULL);
     r->state->trainer_pid = getpid();
     if (train_state_save(r->state_path, r->state, err) != 0) {
@@ -245,6 +285,7 @@ static int save_state(stage_run *r)
 static int save_checkpoint(stage_run *r, const char *path, double val_loss)
 {
     char err[AURL_ERR_LEN];
+    if (r->rank != 0) return 0;
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddNumberToObject(meta, "stage", r->cfg->stage);
     cJSON_AddNumberToObject(meta, "step", (double)r->ss->step);
@@ -283,29 +324,40 @@ static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, l
 }
 
 /* Mean validation loss (nats/token) and accuracy over eval_batches; for
- * the vaegan also the mean recon (nats/token) and KL (nats/window). */
+ * the vaegan also the mean recon (nats/token) and KL (nats/window). The
+ * windows of those batches are cut into model_b-sized pieces shared
+ * round-robin over the ranks; the sums of nats and counts are reduced. */
 static double evaluate(stage_run *r, double *accuracy, double *recon_out, double *kl_out)
 {
     const train_config *c = r->cfg;
     size_t nb = dataset_batches_per_epoch(r->val, c->batch_size);
     if (c->eval_batches > 0 && (size_t)c->eval_batches < nb) nb = (size_t)c->eval_batches;
-    double loss_sum = 0, count = 0, correct = 0, recon_sum = 0, kl_sum = 0;
-    int V = c->model.vocab_size, T = c->seq_len, B = c->batch_size;
-    for (size_t b = 0; b < nb; b++) {
+    size_t pieces = nb * (size_t)(c->batch_size / r->model_b);
+    /* loss, count, correct, recon, kl, pieces */
+    double sums[6] = {0, 0, 0, 0, 0, 0};
+    int V = c->model.vocab_size, T = c->seq_len, B = r->model_b;
+    for (size_t b = (size_t)r->rank; b < pieces; b += (size_t)r->ranks) {
         dataset_get_batch(r->val, B, c->seed, 0, b, 0, NULL, r->inputs, r->targets);
         int n = 0;
         double recon = 0, kl = 0;
         double loss = model_eval_batch(r, &n, &recon, &kl);
-        loss_sum += loss * n;
-        recon_sum += recon * n;
-        kl_sum += kl;
-        count += n;
-        correct += loss_argmax_correct(transformer_logits(model_logits_source(r)), r->targets, B * T, V, TOK_PAD);
+        sums[0] += loss * n;
+        sums[1] += n;
+        sums[2] += loss_argmax_correct(transformer_logits(model_logits_source(r)), r->targets, B * T, V, TOK_PAD);
+        sums[3] += recon * n;
+        sums[4] += kl;
+        sums[5] += 1;
     }
-    *accuracy = count > 0 ? correct / count : 0;
-    *recon_out = count > 0 ? recon_sum / count : NAN;
-    *kl_out = nb > 0 ? kl_sum / (double)nb : NAN;
-    return count > 0 ? loss_sum / count : NAN;
+    char err[AURL_ERR_LEN];
+    if (dist_allreduce_sum_f64(sums, 6, err, sizeof err) != 0) {
+        log_error("%s", err);
+        sums[1] = sums[5] = 0;
+    }
+    double count = sums[1];
+    *accuracy = count > 0 ? sums[2] / count : 0;
+    *recon_out = count > 0 ? sums[3] / count : NAN;
+    *kl_out = sums[5] > 0 ? sums[4] / sums[5] : NAN;
+    return count > 0 ? sums[0] / count : NAN;
 }
 
 /* Steps of this stage's numbered checkpoints (stageN_stepK.ckpt), up to
@@ -341,6 +393,7 @@ static void step_checkpoint_path(const stage_run *r, long long step, char *out, 
 static void prune_step_checkpoints(stage_run *r)
 {
     long long steps[1024];
+    if (r->rank != 0) return;
     int n = list_step_checkpoints(r, steps, 1024);
     while (n > r->cfg->keep_checkpoints) {
         int oldest = 0;
@@ -624,18 +677,47 @@ static int stage_build_model(stage_run *r, const char *config_path)
     ac.eps = (float)cfg->eps;
     ac.weight_decay = (float)cfg->weight_decay;
     ac.grad_clip = (float)cfg->grad_clip;
+    r->parallel = r->ranks * cfg->accumulate > 1;
+    r->model_b = r->parallel ? cfg->batch_size / (r->ranks * cfg->accumulate) : cfg->batch_size;
     if (model_build(r, &ac, err) != 0) {
         log_error("%s: %s", config_path, err);
         return AURL_EXIT_USAGE;
     }
+    if (r->parallel && train_dp_init(&r->dp, r->rank, r->ranks, cfg->accumulate, cfg->batch_size, cfg->seq_len,
+                                     transformer_n_params(r->model)) != 0) {
+        log_error("out of memory for the gradient buffer");
+        return AURL_EXIT_RUNTIME;
+    }
     train_stage_state *prev = cfg->stage > 1 ? &r->state->stages[cfg->stage - 2] : NULL;
+    if (r->rank != 0) return AURL_EXIT_OK; /* weights and position come from rank 0 (sync_replicas) */
     return prepare_weights(r, prev) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+}
+
+/* Every rank takes rank 0's stage record, weights and optimiser state. */
+static int sync_replicas(stage_run *r)
+{
+    if (r->ranks == 1) return AURL_EXIT_OK;
+    return train_dp_sync(r->model, &r->opt, r->ss, sizeof *r->ss) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+}
+
+/* Stop the job if the ranks' parameters differ. 0 or -1 (logged). */
+static int replica_check(stage_run *r)
+{
+    if (r->ranks == 1) return 0;
+    int rc = train_dp_replica_check(r->model);
+    if (rc > 0)
+        log_error("stage %d step %lld: the ranks' parameters differ (replica check failed); stopping. Resume "
+                  "from the last checkpoint", r->cfg->stage, (long long)r->ss->step);
+    return rc == 0 ? 0 : -1;
 }
 
 /* Log what the stage trains: sizes, windows, steps, and the VAE-GAN's settings. */
 static void log_stage_plan(const stage_run *r)
 {
     const train_config *cfg = r->cfg;
+    if (r->parallel)
+        log_info("stage %d: global batch %d = %d ranks x %d micro-batches x %d windows", cfg->stage, cfg->batch_size,
+                 r->ranks, cfg->accumulate, r->model_b);
     log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
              "epoch, %lld steps; unigram entropy %.3f nats",
              cfg->stage, cfg->name, cfg->mode, model_n_params(r), dataset_n_windows(r->train),
@@ -662,11 +744,13 @@ static int stage_setup(stage_run *r, cache *c, const char *config_path)
     char err[AURL_ERR_LEN];
     int rc = stage_open_data(r, c);
     if (rc == AURL_EXIT_OK) rc = stage_build_model(r, config_path);
+    rc = train_dp_agree_rc(rc);
+    if (rc == AURL_EXIT_OK) rc = sync_replicas(r);
     if (rc != AURL_EXIT_OK) return rc;
     r->ss->total_steps = r->total_steps;
     snprintf(r->ss->config_path, sizeof r->ss->config_path, "%s", config_path);
     r->state->current_stage = cfg->stage;
-    if (metrics_open(&r->met, r->opts->outputs_dir, cfg->stage, err) != 0) {
+    if (r->rank == 0 && metrics_open(&r->met, r->opts->outputs_dir, cfg->stage, err) != 0) {
         log_error("%s", err);
         return AURL_EXIT_RUNTIME;
     }
@@ -688,12 +772,17 @@ static void log_train_record(stage_run *r, const step_result *res, uint64_t epoc
     double t = clock_monotonic();
     double tps = r->window_tokens / fmax(t - r->window_start, 1e-9);
     double sps = r->window_steps / fmax(t - r->window_start, 1e-9);
-    const char *names[STEP_MAX_METRICS + 3] = {res->names[0], res->names[1], res->names[2], "tokens_per_s",
+    const char *names[STEP_MAX_METRICS + 4] = {res->names[0], res->names[1], res->names[2], "tokens_per_s",
                                                "steps_per_s", "epoch"};
-    double vals[STEP_MAX_METRICS + 3] = {res->vals[0], res->vals[1], res->vals[2], tps, sps,
+    double vals[STEP_MAX_METRICS + 4] = {res->vals[0], res->vals[1], res->vals[2], tps, sps,
                                          (double)epoch + (double)batch / r->batches_per_epoch};
     int n = 6;
     for (int i = 3; i < res->n; i++, n++) names[n] = res->names[i], vals[n] = res->vals[i];
+    if (r->ranks > 1) { /* seconds in collectives (all-reduce, waiting for peers) since the last record */
+        names[n] = "comm_s";
+        vals[n++] = dist_comm_seconds() - r->window_comm;
+        r->window_comm = dist_comm_seconds();
+    }
     metrics_log(r->met, "train", r->ss->step, n, names, vals, NULL);
     report_progress(r, res->loss, tps);
     r->window_start = t;
@@ -701,8 +790,9 @@ static void log_train_record(stage_run *r, const step_result *res, uint64_t epoc
 }
 
 /* One optimiser step at r->ss->step: its batch (a function of seed and
- * step), the update, and every log_every steps the train record. */
-static void train_one_step(stage_run *r)
+ * step), the update, and every log_every steps the train record. 0, or -1
+ * when the ranks lost each other (logged). */
+static int train_one_step(stage_run *r)
 {
     const train_config *cfg = r->cfg;
     assert(r->batches_per_epoch > 0 && r->ss->step < r->total_steps);
@@ -715,10 +805,8 @@ static void train_one_step(stage_run *r)
         metrics_log(r->met, "event", step, 0, NULL, NULL, note);
     }
     r->ss->epoch = (int)epoch;
-    const augment_config *aug = cfg->augment ? &cfg->aug : NULL;
-    dataset_get_batch(r->train, cfg->batch_size, cfg->seed, epoch, batch, 1, aug, r->inputs, r->targets);
     step_result res;
-    model_train_step(r, step, &res);
+    if (model_train_step(r, step, epoch, batch, &res) != 0) return -1;
     if (res.skipped) {
         char note[128];
         snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
@@ -730,6 +818,25 @@ static void train_one_step(stage_run *r)
     r->window_steps++;
     r->last_loss = res.loss;
     if (r->ss->step % cfg->log_every == 0 || r->ss->step == r->total_steps) log_train_record(r, &res, epoch, batch);
+    return 0;
+}
+
+/* The ranks agree at a step boundary on the stop and checkpoint requests
+ * (one small all-reduce), so all of them checkpoint and stop at the same
+ * step: *stop gets the signal number (0: none), *ckpt 1 if a checkpoint
+ * was asked for on any rank. 0 or -1 (logged). */
+static int agree_signals(stage_run *r, int *stop, int *ckpt)
+{
+    char err[AURL_ERR_LEN];
+    double f[2] = {(double)g_stop_requested, g_checkpoint_requested ? 1 : 0};
+    if (f[1] > 0) g_checkpoint_requested = 0;
+    if (r->ranks > 1 && dist_allreduce_sum_f64(f, 2, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    *stop = f[0] > 0 ? (g_stop_requested ? (int)g_stop_requested : SIGTERM) : 0;
+    *ckpt = f[1] > 0;
+    return 0;
 }
 
 /* What the step loop does after a step. */
@@ -741,6 +848,9 @@ static loop_next after_step(stage_run *r)
 {
     const train_config *cfg = r->cfg;
     assert(cfg->checkpoint_every > 0);
+    int stop, ckpt;
+    if (agree_signals(r, &stop, &ckpt) != 0) return LOOP_FAILED;
+    if (r->ss->step % REPLICA_CHECK_EVERY == 0 && replica_check(r) != 0) return LOOP_FAILED;
     int epoch_end = r->ss->step % (long long)r->batches_per_epoch == 0;
     int want_eval = cfg->eval_every > 0 ? r->ss->step % cfg->eval_every == 0 : epoch_end;
     int evaluated = want_eval || r->ss->step == r->total_steps;
@@ -757,15 +867,14 @@ static loop_next after_step(stage_run *r)
             return LOOP_EARLY_STOP;
         }
     }
-    train_sample_maybe(cfg, r->opts->outputs_dir, r->opts->data_dir, r->ss->step, evaluated, r->model, r->vg, r->met);
-    if (r->ss->step % cfg->checkpoint_every == 0 || g_checkpoint_requested) {
-        g_checkpoint_requested = 0;
+    /* rank 0 alone samples (the others hold no metrics writer) */
+    if (r->met) train_sample_maybe(cfg, r->opts->outputs_dir, r->opts->data_dir, r->ss->step, evaluated, r->model, r->vg, r->met);
+    if (r->ss->step % cfg->checkpoint_every == 0 || ckpt) {
         if (checkpoint_last(r) != 0) return LOOP_FAILED;
     }
-    if (g_stop_requested) {
+    if (stop) {
         report_break(r);
-        log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r->ss->step,
-                 (int)g_stop_requested);
+        log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r->ss->step, stop);
         if (checkpoint_last(r) != 0) return LOOP_FAILED;
         metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, "stopped by signal");
         return LOOP_SIGNALLED;
@@ -781,9 +890,12 @@ static int stage_loop(stage_run *r)
     r->start_step = r->ss->step;
     r->started = r->window_start = clock_monotonic();
     r->window_tokens = r->window_steps = 0;
+    r->window_comm = dist_comm_seconds();
     r->last_loss = NAN;
     while (r->ss->step < r->total_steps) {
-        train_one_step(r);
+        double t0 = clock_monotonic();
+        if (train_one_step(r) != 0) return AURL_EXIT_RUNTIME;
+        dist_note_step_seconds(clock_monotonic() - t0);
         switch (after_step(r)) {
         case LOOP_CONTINUE: break;
         case LOOP_EARLY_STOP: return AURL_EXIT_OK;
@@ -823,6 +935,7 @@ static void stage_close(stage_run *r)
     dataset_close(r->val);
     free(r->inputs);
     free(r->targets);
+    train_dp_free(&r->dp);
 }
 
 /* Train one stage to completion or until a stop signal. Returns
@@ -833,7 +946,7 @@ static int run_stage(const trainer_opts *o, const train_config *cfg, train_state
 {
     assert(cfg->stage >= 1 && cfg->stage <= TRAIN_MAX_STAGES);
     stage_run r = {.opts = o, .cfg = cfg, .state = st, .ss = &st->stages[cfg->stage - 1],
-                   .state_path = state_path};
+                   .state_path = state_path, .rank = dist_rank(), .ranks = dist_size()};
     int rc = stage_setup(&r, c, config_path);
     if (rc == AURL_EXIT_OK) rc = stage_loop(&r);
     if (rc == AURL_EXIT_OK) rc = stage_finish(&r);
@@ -861,10 +974,11 @@ static void remove_stale_temp_files(const char *dir)
 
 /* ---------------------------------------------------------------------- */
 
-int trainer_run(const trainer_opts *o)
+/* Rank 0's part of the start: the outputs directories, the lock, the log
+ * file, stale temp files and the state file. AURL_EXIT_OK or the code. */
+static int open_outputs(const trainer_opts *o, run_lock *lock, int *locked, const char *state_path, train_state *st)
 {
-    char err[AURL_ERR_LEN], path[4096], state_path[4096], profile_path[4096];
-    int rc = AURL_EXIT_RUNTIME;
+    char err[AURL_ERR_LEN], path[4096];
     snprintf(path, sizeof path, "%s/logs", o->outputs_dir);
     if (file_mkdirs(path, err) != 0) {
         log_error("%s", err);
@@ -875,78 +989,120 @@ int trainer_run(const trainer_opts *o)
         log_error("%s", err);
         return AURL_EXIT_RUNTIME;
     }
+    if (run_lock_acquire(lock, o->outputs_dir, err) != 0) {
+        log_error("%s", err);
+        return AURL_EXIT_RUNTIME;
+    }
+    *locked = 1;
+    snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
+    log_open(path);
+    remove_stale_temp_files(o->outputs_dir);
+    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
+    remove_stale_temp_files(path);
+    if (train_state_load(state_path, st, err) < 0) log_warn("%s; starting from a fresh state", err);
+    if (o->profile) {
+        if (st->profile[0] && strcmp(st->profile, o->profile))
+            log_warn("this outputs dir was trained with profile '%s'; now using '%s'", st->profile, o->profile);
+        snprintf(st->profile, sizeof st->profile, "%s", o->profile);
+    }
+    st->ranks = dist_size();
+    return AURL_EXIT_OK;
+}
+
+/* Load stage S's config (the explicit file or configs/stages) with the
+ * options' overrides, and check it splits over the ranks. 0 or the code. */
+static int load_stage_config(const trainer_opts *o, int s, const char *profile, train_config *cfg, char *cfg_path,
+                             size_t len)
+{
+    char err[AURL_ERR_LEN];
+    if (o->config_file) snprintf(cfg_path, len, "%s", o->config_file);
+    else if (trainer_stage_config_path(o->configs_dir, s, cfg_path, len, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return AURL_EXIT_USAGE;
+    }
+    if (train_config_load(cfg, cfg_path, profile, err) != 0 ||
+        train_config_check_parallel(cfg, dist_size(), profile ? profile : cfg_path, err) != 0) {
+        log_error("%s", err);
+        return AURL_EXIT_USAGE;
+    }
+    if (!o->config_file) cfg->stage = s;
+    if (o->epochs > 0) cfg->epochs = o->epochs;
+    if (o->max_steps > 0) cfg->max_steps = o->max_steps;
+    return AURL_EXIT_OK;
+}
+
+/* The stages from where the state says (or the one asked for). */
+static int run_stages(const trainer_opts *o, train_state *st, const char *state_path, const char *profile, cache *c)
+{
+    int first = o->only_stage ? o->only_stage : st->current_stage;
+    int last = o->only_stage || o->config_file ? first : TRAIN_MAX_STAGES;
+    if (first < 1 || first > TRAIN_MAX_STAGES) first = 1;
+    if (!o->only_stage && !o->config_file && st->stages[first - 1].status == STAGE_COMPLETE &&
+        first == TRAIN_MAX_STAGES) {
+        log_info("all stages are complete (see `aurl status`; `aurl clear` starts over)");
+        return AURL_EXIT_OK;
+    }
+    int rc = AURL_EXIT_OK;
+    for (int s = first; s <= last; s++) {
+        train_config cfg;
+        char cfg_path[4096];
+        rc = train_dp_agree_rc(load_stage_config(o, s, profile, &cfg, cfg_path, sizeof cfg_path));
+        if (rc != AURL_EXIT_OK) return rc;
+        if (!o->only_stage && !o->config_file && st->stages[s - 1].status == STAGE_COMPLETE) continue;
+        rc = run_stage(o, &cfg, st, state_path, cfg_path, c);
+        if (rc == RUN_STAGE_STOPPED) return AURL_EXIT_OK;
+        if (rc != AURL_EXIT_OK) return rc;
+    }
+    return rc;
+}
+
+int trainer_run(const trainer_opts *o)
+{
+    char err[AURL_ERR_LEN], state_path[4096], profile_path[4096];
+    int rank = dist_rank(), locked = 0, rc = AURL_EXIT_OK;
+    static char prefix[32];
+    if (rank != 0) { /* rank 0 speaks for the job; the others report errors only */
+        snprintf(prefix, sizeof prefix, "rank %d: ", rank);
+        log_set_prefix(prefix);
+        log_set_quiet(1);
+    }
     const char *profile = NULL;
     if (o->profile) {
         snprintf(profile_path, sizeof profile_path, "%s/profiles/%s.yaml", o->configs_dir, o->profile);
         if (!file_is_regular(profile_path)) {
             log_error("%s: no such profile (looked for %s)", o->profile, profile_path);
-            return AURL_EXIT_USAGE;
+            rc = AURL_EXIT_USAGE;
         }
         profile = profile_path;
     }
     run_lock lock;
-    if (run_lock_acquire(&lock, o->outputs_dir, err) != 0) {
-        log_error("%s", err);
-        return AURL_EXIT_RUNTIME;
-    }
-    snprintf(path, sizeof path, "%s/logs/train.log", o->outputs_dir);
-    log_open(path);
-    install_signal_handlers();
-    remove_stale_temp_files(o->outputs_dir);
-    snprintf(path, sizeof path, "%s/checkpoints", o->outputs_dir);
-    remove_stale_temp_files(path);
-    snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
     train_state st;
-    if (train_state_load(state_path, &st, err) < 0) log_warn("%s; starting from a fresh state", err);
-    if (o->profile) {
-        if (st.profile[0] && strcmp(st.profile, o->profile))
-            log_warn("this outputs dir was trained with profile '%s'; now using '%s'", st.profile, o->profile);
-        snprintf(st.profile, sizeof st.profile, "%s", o->profile);
+    train_state_init(&st);
+    snprintf(state_path, sizeof state_path, "%s/training_state.json", o->outputs_dir);
+    if (rc == AURL_EXIT_OK && rank == 0) rc = open_outputs(o, &lock, &locked, state_path, &st);
+    rc = train_dp_agree_rc(rc);
+    if (rc != AURL_EXIT_OK) goto out;
+    install_signal_handlers();
+    if (dist_broadcast(&st, sizeof st, 0, err, sizeof err) != 0) {
+        log_error("%s", err);
+        rc = AURL_EXIT_RUNTIME;
+        goto out;
     }
     cache *c = NULL;
-    if (cache_ensure(o->data_dir, o->jobs, o->on_cache_progress, o->progress_user, &c, err) != 0) {
-        log_error("%s", err);
-        rc = AURL_EXIT_USAGE;
-        goto out;
-    }
-    int first = o->only_stage ? o->only_stage : st.current_stage;
-    int last = o->only_stage || o->config_file ? first : TRAIN_MAX_STAGES;
-    if (first < 1 || first > TRAIN_MAX_STAGES) first = 1;
-    if (!o->only_stage && !o->config_file && st.stages[first - 1].status == STAGE_COMPLETE && first == TRAIN_MAX_STAGES) {
-        log_info("all stages are complete (see `aurl status`; `aurl clear` starts over)");
-        rc = AURL_EXIT_OK;
-        goto out;
-    }
-    for (int s = first; s <= last; s++) {
-        train_config cfg;
-        char cfg_path[4096];
-        if (o->config_file) snprintf(cfg_path, sizeof cfg_path, "%s", o->config_file);
-        else if (trainer_stage_config_path(o->configs_dir, s, cfg_path, sizeof cfg_path, err, sizeof err) != 0) {
+    for (int turn = 0; turn < 2 && rc == AURL_EXIT_OK; turn++) { /* rank 0 first: it may build the cache */
+        if ((turn == 0) == (rank == 0) &&
+            cache_ensure(o->data_dir, o->jobs, o->on_cache_progress, o->progress_user, &c, err) != 0) {
             log_error("%s", err);
             rc = AURL_EXIT_USAGE;
-            goto out;
         }
-        if (train_config_load(&cfg, cfg_path, profile, err) != 0) {
-            log_error("%s", err);
-            rc = AURL_EXIT_USAGE;
-            goto out;
-        }
-        if (!o->config_file) cfg.stage = s;
-        if (o->epochs > 0) cfg.epochs = o->epochs;
-        if (o->max_steps > 0) cfg.max_steps = o->max_steps;
-        if (!o->only_stage && !o->config_file && st.stages[s - 1].status == STAGE_COMPLETE) continue;
-        rc = run_stage(o, &cfg, &st, state_path, cfg_path, c);
-        if (rc == RUN_STAGE_STOPPED) {
-            rc = AURL_EXIT_OK;
-            break;
-        }
-        if (rc != AURL_EXIT_OK) break;
+        rc = train_dp_agree_rc(rc);
     }
-out:
+    if (rc == AURL_EXIT_OK) rc = run_stages(o, &st, state_path, profile, c);
     cache_close(c);
     st.trainer_pid = 0;
-    if (file_is_dir(o->outputs_dir)) train_state_save(state_path, &st, err);
+    if (rank == 0 && file_is_dir(o->outputs_dir)) train_state_save(state_path, &st, err);
+out:
     log_close();
-    run_lock_release(&lock);
+    if (locked) run_lock_release(&lock);
     return rc;
 }
