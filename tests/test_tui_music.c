@@ -28,38 +28,9 @@
 
 static char g_exe[512];
 
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static char *capture(const char *sess)
-{
-    static char buf[65536];
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "tmux -L " SOCK " capture-pane -p -t %s 2>/dev/null", sess);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
-    if (p) pclose(p);
-    buf[n] = 0;
-    return buf;
-}
-
-/* Poll the pane until it contains TEXT (at most 20 s). */
-static int wait_for(const char *sess, const char *text)
-{
-    for (int i = 0; i < 400; i++) {
-        if (strstr(capture(sess), text)) return 1;
-        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-    }
-    fprintf(stderr, "pane %s lacks '%s':\n%s\n", sess, text, capture(sess));
-    return 0;
-}
+#define sh testutil_sh
+static char *capture(const char *sess) { return testutil_tmux_capture(SOCK, sess); }
+static int wait_for(const char *sess, const char *text) { return testutil_tmux_wait(SOCK, sess, text); }
 
 static void keys(const char *sess, const char *k) { sh("tmux -L " SOCK " send-keys -t %s %s", sess, k); }
 

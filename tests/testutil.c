@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -245,4 +246,36 @@ void testutil_tiny_model_config(model_config *cfg)
     cfg->d_ff = 64;
     cfg->max_seq_len = 64;
     cfg->dropout = 0;
+}
+
+int testutil_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+char *testutil_tmux_capture(const char *sock, const char *sess)
+{
+    static char buf[65536];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "tmux -L %s capture-pane -p -t %s 2>/dev/null", sock, sess);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
+    if (p) pclose(p);
+    buf[n] = 0;
+    return buf;
+}
+
+int testutil_tmux_wait(const char *sock, const char *sess, const char *text)
+{
+    for (int i = 0; i < 400; i++) {
+        if (strstr(testutil_tmux_capture(sock, sess), text)) return 1;
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    }
+    fprintf(stderr, "pane %s lacks '%s':\n%s\n", sess, text, testutil_tmux_capture(sock, sess));
+    return 0;
 }

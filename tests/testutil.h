@@ -72,4 +72,11 @@ int testutil_rm_rf(const char *path);
  * with d_model 32, 1 layer, 2 heads, d_ff 64, max_seq_len 64, no dropout. */
 void testutil_tiny_model_config(model_config *cfg);
 
+/* Run a shell command made printf-style; returns system()'s status. */
+int testutil_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of tmux pane SESS on server socket SOCK (a static buffer). */
+char *testutil_tmux_capture(const char *sock, const char *sess);
+/* Poll pane SESS until it contains TEXT (at most 20 s: generous for a
+ * loaded 2-core machine); 1 if it did, else 0 after printing the pane. */
+int testutil_tmux_wait(const char *sock, const char *sess, const char *text);
 #endif

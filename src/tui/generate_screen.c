@@ -51,15 +51,6 @@ typedef struct {
     int dirty;
 } gs_state;
 
-static void msg(tui_ctx *c, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msg(tui_ctx *c, int is_error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->message, sizeof c->message, fmt, ap);
-    va_end(ap);
-    c->message_is_error = is_error;
-}
 
 static void check_ckpt(gs_state *st, tui_ctx *c)
 {
@@ -112,9 +103,9 @@ static void finish_run(gs_state *st, tui_ctx *c)
 {
     gen_run *r = &st->run;
     st->run_reported = 1;
-    if (r->cancelled) msg(c, 0, "generation cancelled");
+    if (r->cancelled) tui_message(c, 0, "generation cancelled");
     else if (r->exit_code != 0)
-        msg(c, 1, "generate failed (exit %d): %s", r->exit_code, r->last_error[0] ? r->last_error : "no message");
+        tui_message(c, 1, "generate failed (exit %d): %s", r->exit_code, r->last_error[0] ? r->last_error : "no message");
     else {
         rescan(st, c);
         st->form.s.seed++; /* the next `g` makes a new piece, not a copy of this one */
@@ -122,9 +113,9 @@ static void finish_run(gs_state *st, tui_ctx *c)
         st->focus = FOCUS_LIST;
         if (st->list.n) {
             const glist_item *it = &st->list.items[0];
-            msg(c, 0, "generated %s: %ld notes, %.1f s of music in %.1f s", it->name, it->n_notes, it->duration,
+            tui_message(c, 0, "generated %s: %ld notes, %.1f s of music in %.1f s", it->name, it->n_notes, it->duration,
                 it->seconds_taken);
-        } else msg(c, 0, "generation finished");
+        } else tui_message(c, 0, "generation finished");
     }
 }
 
@@ -132,8 +123,8 @@ static void do_render(gs_state *st, tui_ctx *c)
 {
     char err[AURL_ERR_LEN];
     double peak = 0;
-    if (audition_render_wav(st->render_mid, st->render_wav, NULL, &peak, err) != 0) msg(c, 1, "cannot render a WAV: %s", err);
-    else msg(c, 0, "WAV: %s (no audio device; peak %.2f)", st->render_wav, peak);
+    if (audition_render_wav(st->render_mid, st->render_wav, NULL, &peak, err) != 0) tui_message(c, 1, "cannot render a WAV: %s", err);
+    else tui_message(c, 0, "WAV: %s (no audio device; peak %.2f)", st->render_wav, peak);
 }
 
 static int tick(tui_screen *s, tui_ctx *c)
@@ -276,29 +267,29 @@ static void start_generate(gs_state *st, tui_ctx *c)
 {
     char err[AURL_ERR_LEN];
     if (gen_run_active(&st->run) && !st->run_reported) {
-        msg(c, 0, "already generating (Esc/x cancels)");
+        tui_message(c, 0, "already generating (Esc/x cancels)");
         return;
     }
     check_ckpt(st, c);
     if (!st->ckpt[0]) {
-        msg(c, 1, "No checkpoint yet: train first (F2). (%s)", st->ckpt_err);
+        tui_message(c, 1, "No checkpoint yet: train first (F2). (%s)", st->ckpt_err);
         return;
     }
     if (gform_validate(&st->form, err) != 0) {
-        msg(c, 1, "%s", err);
+        tui_message(c, 1, "%s", err);
         return;
     }
     gen_argv a;
     if (gen_argv_build(&a, c->self_exe, c->g->outputs_dir, c->g->data_dir, &st->form, st->ckpt) != 0) {
-        msg(c, 1, "generate command line too long");
+        tui_message(c, 1, "generate command line too long");
         return;
     }
     if (gen_run_start(&st->run, a.argv, err) != 0) {
-        msg(c, 1, "cannot start aurl generate: %s", err);
+        tui_message(c, 1, "cannot start aurl generate: %s", err);
         return;
     }
     st->run_reported = 0;
-    msg(c, 0, "generating with %s, seed %llu...", sampler_strategy_name(st->form.s.strategy),
+    tui_message(c, 0, "generating with %s, seed %llu...", sampler_strategy_name(st->form.s.strategy),
         (unsigned long long)st->form.s.seed);
 }
 
@@ -312,38 +303,38 @@ static void toggle_play(gs_state *st, tui_ctx *c, const glist_item *it)
     if (st->play) {
         int same = it && !strcmp(st->play_name, it->name);
         stop_play(st);
-        msg(c, 0, "stopped");
+        tui_message(c, 0, "stopped");
         if (same || !it) return;
     }
     if (!it || !it->mid_path[0]) {
-        msg(c, 1, "nothing to play");
+        tui_message(c, 1, "nothing to play");
         return;
     }
     char err[AURL_ERR_LEN];
     if (audition_play(&st->play, it->mid_path, NULL, err) == 0) {
         snprintf(st->play_name, sizeof st->play_name, "%s", it->name);
         st->last_pos = 0;
-        msg(c, 0, "playing %s (p stops)", it->name);
+        tui_message(c, 0, "playing %s (p stops)", it->name);
         return;
     }
     st->play = NULL;
     snprintf(st->render_mid, sizeof st->render_mid, "%s", it->mid_path);
     snprintf(st->render_wav, sizeof st->render_wav, "%s/generated/%s.wav", c->g->outputs_dir, it->name);
     st->render_pending = 2; /* draw the notice first, render on a later tick */
-    msg(c, 0, "rendering %s.wav... (%s)", it->name, err);
+    tui_message(c, 0, "rendering %s.wav... (%s)", it->name, err);
 }
 
 static void open_roll(gs_state *st, tui_ctx *c, const glist_item *it)
 {
     if (!it || !it->mid_path[0]) {
-        msg(c, 1, "%s", it ? it->error : "nothing selected");
+        tui_message(c, 1, "%s", it ? it->error : "nothing selected");
         return;
     }
     score sc;
     score_init(&sc);
     char err[AURL_ERR_LEN];
     if (midi_read_isolated(it->mid_path, &sc, err) != 0) {
-        msg(c, 1, "%s", err);
+        tui_message(c, 1, "%s", err);
         score_free(&sc);
         return;
     }
@@ -361,8 +352,8 @@ static int key_edit(gs_state *st, tui_ctx *c, int ch)
     if (ch == ESC) st->editing = 0;
     else if (is_enter(ch)) {
         char err[AURL_ERR_LEN];
-        if (gform_set_text(&st->form, (gform_field)st->field, st->edit, err) != 0) msg(c, 1, "%s", err);
-        else msg(c, 0, "%s set", gform_label((gform_field)st->field));
+        if (gform_set_text(&st->form, (gform_field)st->field, st->edit, err) != 0) tui_message(c, 1, "%s", err);
+        else tui_message(c, 0, "%s set", gform_label((gform_field)st->field));
         st->editing = 0;
     } else if (is_backspace(ch)) {
         if (n) st->edit[n - 1] = 0;
@@ -381,7 +372,7 @@ static int key(tui_screen *s, tui_ctx *c, int ch)
     int running = gen_run_active(&st->run) && !st->run_reported;
     if (running && (ch == ESC || ch == 'x')) {
         gen_run_cancel(&st->run);
-        msg(c, 0, "cancelling...");
+        tui_message(c, 0, "cancelling...");
         return SCREEN_KEY_HANDLED;
     }
     if (st->roll_open) {

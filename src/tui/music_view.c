@@ -16,15 +16,6 @@
 #define ESC 27
 #define RESCAN_SECONDS 2.0
 
-static void msg(tui_ctx *c, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msg(tui_ctx *c, int is_error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->message, sizeof c->message, fmt, ap);
-    va_end(ap);
-    c->message_is_error = is_error;
-}
 
 void music_view_init(music_view *v)
 {
@@ -65,8 +56,8 @@ int music_view_tick(music_view *v, tui_ctx *c)
         char err[AURL_ERR_LEN];
         double peak = 0;
         if (audition_render_wav(v->render_mid, v->render_wav, NULL, &peak, err) != 0)
-            msg(c, 1, "cannot render a WAV: %s", err);
-        else msg(c, 0, "WAV: %s (no audio device; peak %.2f)", v->render_wav, peak);
+            tui_message(c, 1, "cannot render a WAV: %s", err);
+        else tui_message(c, 0, "WAV: %s (no audio device; peak %.2f)", v->render_wav, peak);
         changed = 1;
     }
     return changed;
@@ -212,14 +203,14 @@ void music_view_draw_roll(music_view *v, WINDOW *w)
 static void open_roll(music_view *v, tui_ctx *c, const char *mid)
 {
     if (!mid || !mid[0]) {
-        msg(c, 1, "no training sample yet");
+        tui_message(c, 1, "no training sample yet");
         return;
     }
     score sc;
     score_init(&sc);
     char err[AURL_ERR_LEN];
     if (midi_read_isolated(mid, &sc, err) != 0) {
-        msg(c, 1, "cannot open the sample: %s", err);
+        tui_message(c, 1, "cannot open the sample: %s", err);
         score_free(&sc);
         return;
     }
@@ -227,7 +218,7 @@ static void open_roll(music_view *v, tui_ctx *c, const char *mid)
     roll_set(&v->roll, &sc, NULL, 0, name ? name + 1 : mid);
     snprintf(v->roll_path, sizeof v->roll_path, "%s", mid);
     v->roll_open = 1;
-    msg(c, 0, "%s: p plays, Esc closes", mid);
+    tui_message(c, 0, "%s: p plays, Esc closes", mid);
 }
 
 /* Play MID (or stop what plays); without audio, render a WAV beside it. */
@@ -236,17 +227,17 @@ static void toggle_play(music_view *v, tui_ctx *c, const char *mid)
     if (v->play) {
         int same = mid && !strcmp(v->play_path, mid);
         stop_play(v);
-        msg(c, 0, "stopped");
+        tui_message(c, 0, "stopped");
         if (same) return;
     }
     if (!mid || !mid[0]) {
-        msg(c, 1, "no training sample yet");
+        tui_message(c, 1, "no training sample yet");
         return;
     }
     char err[AURL_ERR_LEN];
     if (audition_play(&v->play, mid, NULL, err) == 0) {
         snprintf(v->play_path, sizeof v->play_path, "%s", mid);
-        msg(c, 0, "playing %s (p stops)", mid);
+        tui_message(c, 0, "playing %s (p stops)", mid);
         return;
     }
     v->play = NULL;
@@ -254,7 +245,7 @@ static void toggle_play(music_view *v, tui_ctx *c, const char *mid)
     snprintf(v->render_mid, sizeof v->render_mid, "%s", mid);
     snprintf(v->render_wav, sizeof v->render_wav, "%.*s.wav", (int)(n > 4 ? n - 4 : n), mid);
     v->render_pending = 2; /* show the notice first, render on a later tick */
-    msg(c, 0, "rendering a WAV... (%s)", err);
+    tui_message(c, 0, "rendering a WAV... (%s)", err);
 }
 
 static int is_enter(int ch) { return ch == '\n' || ch == '\r' || ch == KEY_ENTER; }

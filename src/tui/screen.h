@@ -23,6 +23,9 @@ typedef struct tui_ctx {
     int switch_to;          /* screen index to switch to, or -1 */
 } tui_ctx;
 
+/* Set the status-line message of C (printf-style); IS_ERROR shows it as an error. */
+void tui_message(tui_ctx *c, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Screen indices for tui_ctx.switch_to. */
 enum { SCREEN_DASHBOARD = 0, SCREEN_DATA, SCREEN_GENERATE, SCREEN_STAGES, SCREEN_HELP, SCREEN_COUNT };
 
