@@ -248,17 +248,7 @@ static void test_damaged_state(void **state)
 
 int main(void)
 {
-    if (system("command -v tmux >/dev/null 2>&1") != 0) {
-        printf("test_tui: tmux is not installed: skipped\n");
-        return 0;
-    }
-    const char *build = getenv("BUILD");
-    snprintf(g_exe, sizeof g_exe, "%s/aurl", build && *build ? build : "build");
-    char *abs = realpath(g_exe, NULL);
-    if (abs) {
-        snprintf(g_exe, sizeof g_exe, "%s", abs);
-        free(abs);
-    }
+    if (!testutil_tmux_start("test_tui", g_exe, sizeof g_exe)) return 0;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dashboard_panels_and_keys),
         cmocka_unit_test(test_ascii_screen_and_soak),

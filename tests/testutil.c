@@ -279,3 +279,19 @@ int testutil_tmux_wait(const char *sock, const char *sess, const char *text)
     fprintf(stderr, "pane %s lacks '%s':\n%s\n", sess, text, testutil_tmux_capture(sock, sess));
     return 0;
 }
+
+int testutil_tmux_start(const char *prog, char *exe, size_t len)
+{
+    if (system("command -v tmux >/dev/null 2>&1") != 0) {
+        printf("%s: tmux is not installed: skipped\n", prog);
+        return 0;
+    }
+    const char *build = getenv("BUILD");
+    snprintf(exe, len, "%s/aurl", build && *build ? build : "build");
+    char *abs = realpath(exe, NULL);
+    if (abs) {
+        snprintf(exe, len, "%s", abs);
+        free(abs);
+    }
+    return 1;
+}

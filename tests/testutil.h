@@ -79,4 +79,8 @@ char *testutil_tmux_capture(const char *sock, const char *sess);
 /* Poll pane SESS until it contains TEXT (at most 20 s: generous for a
  * loaded 2-core machine); 1 if it did, else 0 after printing the pane. */
 int testutil_tmux_wait(const char *sock, const char *sess, const char *text);
+/* For a tmux test program PROG: 0 (after printing that it is skipped) when
+ * tmux is not installed; else 1 with the absolute path of $BUILD/aurl
+ * (default build/aurl) in EXE. */
+int testutil_tmux_start(const char *prog, char *exe, size_t len);
 #endif
