@@ -89,7 +89,7 @@ int note_limits_from_seqs(const dataset_seq *seqs, size_t n, note_limits *out, c
         errmsg_set(err, "note limits: the data holds no melodic note");
         return -1;
     }
-    out->limits.max_gap_steps = at_least(quantile(h->gap, LEN_BINS, NOTE_LIMITS_GAP_Q), TOK_STEPS_PER_SECOND);
+    out->limits.max_gap_steps = at_least(quantile(h->gap, LEN_BINS, NOTE_LIMITS_GAP_Q), NOTE_LIMITS_MIN_LEN_STEPS);
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
         /* a family with too few notes takes the pooled melodic figures
          * (drums always keep their own: their notes are zero-length hits) */

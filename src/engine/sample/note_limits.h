@@ -6,8 +6,9 @@
  * zero-length) and the polyphony limit (the 99th percentile of how many notes sound on
  * the family when one starts). A family with too few notes in the data
  * takes the pooled melodic figures. And for the piece: the gap limit, the
- * 99.9th percentile of the time between consecutive onsets (at least 1 s),
- * so that decoding cannot fall into endless silence. These replace a flat 8 s force-close,
+ * 90th percentile of the time between consecutive onsets, a minimum note
+ * density for greedy and beam decoding, whose likeliest continuation is
+ * otherwise silence. These replace a flat 8 s force-close,
  * which let a model that forgets its notes hold them for 8 s each. */
 #ifndef AURL_NOTE_LIMITS_H
 #define AURL_NOTE_LIMITS_H
@@ -22,8 +23,8 @@
 #define NOTE_LIMITS_MIN_NOTES 200
 /* Quantiles of the note lengths for the limits. */
 #define NOTE_LIMITS_SHORT_Q 0.05
-/* Quantile of the gaps between onsets for the gap limit (no floor below 1 s). */
-#define NOTE_LIMITS_GAP_Q 0.999
+/* Quantile of the gaps between onsets for the gap limit (floor: 1/8 s). */
+#define NOTE_LIMITS_GAP_Q 0.9
 /* Floors: no family's limit is below these (1/8 s; one note). */
 #define NOTE_LIMITS_MIN_LEN_STEPS 8
 #define NOTE_LIMITS_MIN_POLY 1
