@@ -360,7 +360,6 @@ static void test_state_tokens_and_gaps(void **state)
     (void)state;
     grammar_state g;
     grammar_init(&g, 0, 8.0);
-    g.order_rules = 1; /* as greedy and beam decode */
     grammar_feed(&g, TOK_VELOCITY + 5, 1);
     /* a VELOCITY is followed by its NOTE_ON only */
     assert_int_equal(count_allowed(&g, 0, TOK_VOCAB_SIZE), GRAMMAR_N_PITCHES);
@@ -412,7 +411,6 @@ static void test_classify(void **state)
     (void)state;
     grammar_state g;
     grammar_init(&g, 4, 1.0); /* min 4 tokens, 64-step limit */
-    g.order_rules = 1;      /* as greedy and beam decode */
     assert_int_equal(grammar_classify(&g, TOK_START), GRAMMAR_ERR_SPECIAL);
     assert_int_equal(grammar_classify(&g, TOK_PAD), GRAMMAR_ERR_SPECIAL);
     assert_int_equal(grammar_classify(&g, TOK_UNK), GRAMMAR_ERR_SPECIAL);

@@ -12,9 +12,6 @@ void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
     double steps = max_note_seconds > 0 ? max_note_seconds * TOK_STEPS_PER_SECOND : 8.0 * TOK_STEPS_PER_SECOND;
     if (steps > 1e12) steps = 1e12;
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) g->max_note_steps[i] = steps < 1 ? 1 : (int64_t)steps;
-    g->last = -1;
-    g->last_onset = -1;
-    g->order_rules = 0;
 }
 
 void grammar_set_limits(grammar_state *g, const grammar_limits *L)
@@ -72,7 +69,6 @@ static int poly_room(const grammar_state *g)
  * TIME_SHIFT, TEMPO, INSTRUMENT or END), after a TEMPO no TEMPO. */
 static int in_context(const grammar_state *g, int32_t tok)
 {
-    if (!g->order_rules) return 1;
     if (g->last >= TOK_VELOCITY && g->last < TOK_SUSTAIN_ON && poly_room(g))
         return tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF;
     if (g->last >= TOK_INSTRUMENT)

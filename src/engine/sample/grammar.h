@@ -24,9 +24,7 @@
  *     its NOTE_ON (when one may start), an INSTRUMENT by an event of that
  *     instrument (no TIME_SHIFT, TEMPO, INSTRUMENT or END), a TEMPO by no
  *     TEMPO. The data never breaks these; a model looping on such tokens
- *     makes no music (greedy decoding did). The sampler applies them to
- *     greedy and beam decoding only (order_rules): under sampling they
- *     measured worse (forced onsets). (Repeating a current value is
+ *     makes no music (greedy decoding did). (Repeating a current value is
  *     not forbidden: under the TYPED mask that mass would move to another
  *     value and force an event the model did not mean.)
  *   - gaps: with max_gap_steps > 0, no TIME_SHIFT taking the time since the
@@ -67,7 +65,6 @@ typedef struct {
     int64_t last_onset;     /* step of the last NOTE_ON, -1 none */
     int64_t max_gap_steps;  /* longest time without a NOTE_ON, 0 = no limit */
     int64_t min_end_steps;  /* no END before this time, 0 = none */
-    int order_rules;        /* 1: the tokenizer's order rules apply (grammar_init: 0) */
 } grammar_state;
 
 /* Decoding limits per instrument family (engine/sample/note_limits derives

@@ -347,9 +347,6 @@ static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, i
          * silence; sampling keeps the model's own rests */
         if (s->strategy != SAMPLER_GREEDY && s->strategy != SAMPLER_BEAM) h->g.max_gap_steps = 0;
     }
-    /* the tokenizer's order keeps deterministic decoding out of loops of
-     * state tokens; under sampling it measured worse (it forces onsets) */
-    h->g.order_rules = s->strategy == SAMPLER_GREEDY || s->strategy == SAMPLER_BEAM;
     /* no END before the length asked for (the mask is what enforces it) */
     if (s->grammar && s->max_seconds > 0) h->g.min_end_steps = (int64_t)(s->max_seconds * TOK_STEPS_PER_SECOND);
     h->pending = -1;
