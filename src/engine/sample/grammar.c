@@ -12,6 +12,8 @@ void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
     double steps = max_note_seconds > 0 ? max_note_seconds * TOK_STEPS_PER_SECOND : 8.0 * TOK_STEPS_PER_SECOND;
     if (steps > 1e12) steps = 1e12;
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) g->max_note_steps[i] = steps < 1 ? 1 : (int64_t)steps;
+    g->last = -1;
+    g->last_onset = -1;
 }
 
 void grammar_set_limits(grammar_state *g, const grammar_limits *L)
