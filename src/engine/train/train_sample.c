@@ -61,6 +61,8 @@ static void write_data_stats(const char *outputs_dir)
         if (isfinite(c.rows[i].gen)) cJSON_AddNumberToObject(v, c.rows[i].key, c.rows[i].gen);
     char *text = cJSON_Print(o), path[4200], err[AURL_ERR_LEN];
     cJSON_Delete(o);
+    snprintf(path, sizeof path, "%s/samples", outputs_dir);
+    if (file_mkdirs(path, err) != 0) log_warn("%s", err);
     snprintf(path, sizeof path, "%s/samples/data_stats.json", outputs_dir);
     if (text && file_write_atomic(path, text, strlen(text), err) != 0) log_warn("%s", err);
     free(text);
