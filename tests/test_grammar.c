@@ -312,6 +312,11 @@ static void test_family_limits(void **state)
     /* ... but may steal the oldest voice (60, started before now) */
     assert_int_equal(grammar_steal_of(&g, 67 - TOK_PITCH_MIN), 60 - TOK_PITCH_MIN);
     assert_int_equal(grammar_steal_of(&g, 64 - TOK_PITCH_MIN), -1); /* sounding: not a steal */
+    /* a sounding note may be re-struck once it has its shortest length:
+     * 60 (4 steps) yes; 64 (started now) no */
+    assert_true(grammar_restrike_ok(&g, 60 - TOK_PITCH_MIN));
+    assert_false(grammar_restrike_ok(&g, 64 - TOK_PITCH_MIN));
+    assert_false(grammar_restrike_ok(&g, 70 - TOK_PITCH_MIN)); /* silent */
     /* another instrument has its own count; organ's own length limit */
     grammar_feed(&g, TOK_INSTRUMENT + 2, 1);
     assert_true(grammar_allows(&g, ON(67)));

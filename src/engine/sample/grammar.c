@@ -263,6 +263,16 @@ int grammar_steal_of(const grammar_state *g, int p)
     return victim >= 0 && close_wait(g, i, victim) == 0 && g->sounding_on[i] == g->max_poly[i] ? victim : -1;
 }
 
+int grammar_restrike_ok(const grammar_state *g, int p)
+{
+    if (p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[g->instrument][p] < 0 || g->now <= g->onset[g->instrument][p])
+        return 0;
+    if (!grammar_allows(g, TOK_NOTE_OFF + p)) return 0;
+    grammar_state after = *g; /* and the NOTE_ON is allowed after it (not in force-close mode, ...) */
+    grammar_feed(&after, TOK_NOTE_OFF + p, 0);
+    return grammar_allows(&after, TOK_NOTE_ON + p);
+}
+
 double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }
 
 int grammar_count_errors(const int32_t *tokens, int n)

@@ -111,6 +111,12 @@ int grammar_route_of(const grammar_state *g, int p);
  * is allowed after its NOTE_OFF; else
  * -1. (The sampler's TYPED mask writes NOTE_OFF victim, NOTE_ON P.) */
 int grammar_steal_of(const grammar_state *g, int p);
+/* 1 if a NOTE_ON of pitch index P, which sounds on the current instrument,
+ * may be written as a re-strike: its NOTE_OFF now (allowed: the note has
+ * its shortest length, no VELOCITY waits for its NOTE_ON), then the NOTE_ON
+ * (the tokenizer writes a re-struck note that way). The sampler's TYPED
+ * mask does so instead of moving the onset to another pitch. */
+int grammar_restrike_ok(const grammar_state *g, int p);
 /* Music time in seconds. */
 double grammar_seconds(const grammar_state *g);
 /* Generated-token grammar errors of a whole START..END sequence, as eval

@@ -180,7 +180,8 @@ void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *a
     if (route)
         for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
             if (!allowed[TOK_NOTE_OFF + p] && grammar_route_of(g, p) >= 0) allowed[TOK_NOTE_OFF + p] = 1;
-            if (!allowed[TOK_NOTE_ON + p] && grammar_steal_of(g, p) >= 0) allowed[TOK_NOTE_ON + p] = 1;
+            if (!allowed[TOK_NOTE_ON + p] && (grammar_steal_of(g, p) >= 0 || grammar_restrike_ok(g, p)))
+                allowed[TOK_NOTE_ON + p] = 1;
         }
     float mx = -INFINITY;
     for (int t = 0; t < TOK_VOCAB_SIZE && t < V; t++)
@@ -383,6 +384,10 @@ static void hyp_take(hyp *h, int32_t tok, int route_ok)
         } else if (steal >= 0) { /* TYPED mode's voice stealing: the oldest note's NOTE_OFF now, the NOTE_ON next */
             h->pending = tok;
             tok = TOK_NOTE_OFF + steal;
+        } else if (route_ok && tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF && !grammar_allows(&h->g, tok) &&
+                   grammar_restrike_ok(&h->g, tok - TOK_NOTE_ON)) { /* a re-strike: NOTE_OFF, then NOTE_ON */
+            h->pending = tok;
+            tok = TOK_NOTE_OFF + (tok - TOK_NOTE_ON);
         }
         grammar_feed(&h->g, tok, 1);
         h->toks[h->n++] = tok;

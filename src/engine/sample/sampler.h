@@ -56,7 +56,8 @@ typedef struct {
  *          Likewise a NOTE_ON that only the polyphony limit (data limits)
  *          forbids steals a voice: NOTE_OFF of the instrument's oldest
  *          note, then the NOTE_ON, as a synthesiser with that many voices
- *          would play it. */
+ *          would play it; and a NOTE_ON of a sounding note is a re-strike
+ *          (its NOTE_OFF, then the NOTE_ON). */
 enum { SAMPLER_MASK_RAW = 0, SAMPLER_MASK_PLAIN = 1, SAMPLER_MASK_TYPED = 2 };
 /* "raw" | "plain" | "typed"; returns 0 or -1. */
 int sampler_mask_parse(const char *name, int *out);
