@@ -1,4 +1,5 @@
-/* trainer: stage loop, evaluation, checkpoint/resume, signals and progress
+/* trainer: stage loop, evaluation, signals and progress (checkpoints and
+ * resume: stage_ckpt; the model interface: stage_model)
  * for `aurl train`. The data order, dropout masks and augmentation are pure
  * functions of (seed, step), so resuming from a checkpoint at step k
  * replays exactly what an uninterrupted run would have done. */
@@ -23,6 +24,8 @@
 #include "engine/train/metrics.h"
 #include "engine/model/model_ckpt.h"
 #include "engine/train/run_lock.h"
+#include "engine/train/stage_ckpt.h"
+#include "engine/train/stage_model.h"
 #include "engine/train/train_config.h"
 #include "engine/train/train_state.h"
 #include "engine/train/train_sample.h"
@@ -86,242 +89,8 @@ int trainer_stage_config_path(const char *configs_dir, int stage, char *out, siz
 /* ---------------------------------------------------------------------- */
 /* one training stage                                                      */
 
-typedef struct {
-    const trainer_opts *opts;
-    const train_config *cfg;
-    train_state *state;
-    train_stage_state *ss;
-    const char *state_path;
-    /* the model: a transformer with its optimiser (mode transformer) or a
-     * vaegan (modes vae / vae_gan, owning its optimisers); the model_*
-     * helpers below are the only places that look at which */
-    transformer *model;
-    adamw opt;
-    vaegan *vg;
-    dataset *train, *val;
-    metrics *met;
-    int32_t *inputs, *targets;
-    size_t batches_per_epoch;
-    long long total_steps;
-    double unigram_entropy; /* nats/token of the training split */
-    /* this process's session on the stage: throughput and ETA */
-    long long start_step;     /* the step it started (or resumed) at */
-    double started;           /* clock_monotonic() then */
-    double window_start;      /* start of the current throughput window */
-    long long window_tokens, window_steps;
-    double window_comm;       /* dist_comm_seconds() at the window's start */
-    float last_loss;          /* of the latest step */
-    /* data parallelism (dist.h): ranks x accumulate micro-batches per step */
-    int rank, ranks;
-    int parallel;             /* 1: steps go through train_dp_step */
-    int model_b;              /* windows per forward: micro_b when parallel, else batch_size */
-    train_dp dp;
-} stage_run;
-
 /* Steps between replica checks (parameter hashes agreed over the ranks). */
 #define REPLICA_CHECK_EVERY 50
-
-static void stage_path(const stage_run *r, const char *kind, char *out, size_t len)
-{
-    snprintf(out, len, "%s/checkpoints/stage%d_%s.ckpt", r->opts->outputs_dir, r->cfg->stage, kind);
-}
-
-/* Relative to the outputs dir, as the state file stores it. */
-static const char *relative_to_outputs(const stage_run *r, const char *path)
-{
-    size_t n = strlen(r->opts->outputs_dir);
-    if (!strncmp(path, r->opts->outputs_dir, n) && path[n] == '/') return path + n + 1;
-    return path;
-}
-
-/* ---- the model interface: one switch per operation ---------------------- */
-
-/* Build the stage's model for B x T with the optimiser settings AC. */
-static int model_build(stage_run *r, const adamw_config *ac, char err[AURL_ERR_LEN])
-{
-    const train_config *c = r->cfg;
-    if (!train_config_is_vae(c)) {
-        if (transformer_create(&r->model, &c->model, r->model_b, c->seq_len, c->seed, err) != 0) return -1;
-        adamw_init(&r->opt, ac);
-        return 0;
-    }
-    vaegan_config gc = c->gan;
-    gc.opt = *ac;
-    return vaegan_create(&r->vg, &c->model, &c->vae, &c->disc, &gc, c->batch_size, c->seq_len, c->seed, err);
-}
-
-static void model_free(stage_run *r)
-{
-    transformer_free(r->model);
-    vaegan_free(r->vg);
-    r->model = NULL;
-    r->vg = NULL;
-}
-
-/* The transformer whose logits the evaluation reads (the VAE's decoder). */
-static transformer *model_logits_source(stage_run *r) { return r->vg ? vaegan_decoder(r->vg) : r->model; }
-
-static int model_save(stage_run *r, const char *path, const cJSON *meta, char err[AURL_ERR_LEN])
-{
-    return r->vg ? vaegan_save(path, r->vg, meta, err) : model_ckpt_save(path, r->model, &r->opt, meta, err);
-}
-
-static int model_load(stage_run *r, const char *path, int with_optimizer, cJSON **meta, char err[AURL_ERR_LEN])
-{
-    return r->vg ? vaegan_load(path, r->vg, with_optimizer, meta, err)
-                 : model_ckpt_load(path, r->model, with_optimizer ? &r->opt : NULL, meta, err);
-}
-
-/* Start from the previous stage's weights: all of them (transformer), or
- * the decoder only (vaegan: encoder, latent heads and D stay fresh). */
-static int model_init_from(stage_run *r, const char *path, char err[AURL_ERR_LEN])
-{
-    return r->vg ? vaegan_load_decoder_from(r->vg, path, err) : model_ckpt_load(path, r->model, NULL, NULL, err);
-}
-
-static size_t model_n_params(const stage_run *r)
-{
-    return r->vg ? vaegan_n_params_vae(r->vg) + vaegan_n_params_disc(r->vg) : transformer_n_params(r->model);
-}
-
-#define STEP_MAX_METRICS (VAEGAN_N_METRICS + 8)
-
-/* What one training step reports: the train record's terms (before the
- * trainer's throughput fields), the loss, tokens and the NaN guard. */
-typedef struct {
-    float loss;
-    int skipped;
-    float lr_mult;
-    int tokens;
-    int n;
-    const char *names[STEP_MAX_METRICS];
-    double vals[STEP_MAX_METRICS];
-} step_result;
-
-/* The data-parallel (or accumulated) transformer step. 0 or -1 (logged). */
-static int model_train_step_dp(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
-{
-    const train_config *c = r->cfg;
-    char err[AURL_ERR_LEN];
-    train_dp_result d;
-    const augment_config *aug = c->augment ? &c->aug : NULL;
-    if (train_dp_step(&r->dp, r->model, &r->opt, r->train, aug, c->seed, epoch, batch, step, r->inputs, r->targets,
-                      &d, err, sizeof err) != 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    o->loss = d.loss;
-    o->skipped = d.skipped;
-    o->lr_mult = d.lr_mult;
-    o->tokens = (int)d.tokens;
-    const char *names[] = {"loss", "lr", "grad_norm"};
-    double vals[] = {d.loss, d.lr, d.grad_norm};
-    for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
-    return 0;
-}
-
-/* One optimiser step on batch BATCH of EPOCH. 0 or -1 (a collective failed). */
-static int model_train_step(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
-{
-    const train_config *c = r->cfg;
-    int B = c->batch_size, T = c->seq_len;
-    memset(o, 0, sizeof *o);
-    if (r->parallel) return model_train_step_dp(r, step, epoch, batch, o);
-    const augment_config *aug = c->augment ? &c->aug : NULL;
-    dataset_get_batch(r->train, B, c->seed, epoch, batch, 1, aug, r->inputs, r->targets);
-    if (r->vg) {
-        vaegan_metrics mt;
-        int rc = vaegan_train_step(r->vg, r->inputs, r->targets, B, T, (long)step, c->seed, &mt);
-        o->loss = mt.loss;
-        o->skipped = rc != 0;
-        o->lr_mult = vaegan_opt(r->vg)->lr_mult;
-        o->tokens = mt.tokens;
-        o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
-        return 0;
-    }
-    uint64_t dropout_seed = train_dp_dropout_seed(c->seed, step, 0);
-    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 1, dropout_seed);
-    transformer_backward(r->model);
-    adamw_result res = transformer_step(r->model, &r->opt, loss);
-    o->loss = loss;
-    o->skipped = res.skipped;
-    o->lr_mult = res.lr_mult;
-    o->tokens = transformer_target_count(r->model);
-    const char *names[] = {"loss", "lr", "grad_norm"};
-    double vals[] = {loss, res.lr, res.grad_norm};
-    for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
-    return 0;
-}
-
-/* Loss of one validation batch (mean over its non-PAD targets: the
- * transformer's cross-entropy; the vaegan's recon + KL/T, see vaegan.h),
- * its target count, and the vaegan's recon and KL (nats per window). */
-static double model_eval_batch(stage_run *r, int *count, double *recon, double *kl)
-{
-    const train_config *c = r->cfg;
-    int B = r->model_b, T = c->seq_len;
-    if (r->vg) return vaegan_eval(r->vg, r->inputs, r->targets, B, T, recon, kl, count);
-    float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 0, 0);
-    *count = transformer_target_count(r->model);
-    *recon = loss;
-    *kl = 0;
-    return loss;
-}
-
-static int save_state(stage_run *r)
-{
-    char err[AURL_ERR_LEN];
-    if (r->rank != 0) return 0; /* rank 0 alone writes the outputs */
-    r->ss->updated_at = time(NULL);
-    r->state->trainer_pid = getpid();
-    if (train_state_save(r->state_path, r->state, err) != 0) {
-        log_error("%s", err);
-        return -1;
-    }
-    return 0;
-}
-
-/* Write a checkpoint of the model, optimiser and position at the current step. */
-static int save_checkpoint(stage_run *r, const char *path, double val_loss)
-{
-    char err[AURL_ERR_LEN];
-    if (r->rank != 0) return 0;
-    cJSON *meta = cJSON_CreateObject();
-    cJSON_AddNumberToObject(meta, "stage", r->cfg->stage);
-    cJSON_AddNumberToObject(meta, "step", (double)r->ss->step);
-    cJSON_AddNumberToObject(meta, "epoch", r->ss->epoch);
-    cJSON_AddStringToObject(meta, "config_hash", r->ss->config_hash);
-    cJSON_AddNumberToObject(meta, "seed", (double)r->cfg->seed);
-    if (isfinite(val_loss)) cJSON_AddNumberToObject(meta, "val_loss", val_loss);
-    int rc = model_save(r, path, meta, err);
-    if (rc != 0) log_error("%s", err);
-    cJSON_Delete(meta);
-    if (rc == 0 && r->met) {
-        char note[256];
-        snprintf(note, sizeof note, "checkpoint %s written", relative_to_outputs(r, path));
-        metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
-    }
-    return rc;
-}
-
-/* Load model weights (and, if WITH_OPTIMIZER, moments and optimiser
- * counters) from PATH; *step_out gets the checkpoint's step. 0 or -1. */
-static int load_checkpoint(stage_run *r, const char *path, int with_optimizer, long long *step_out,
-                           char err[AURL_ERR_LEN])
-{
-    cJSON *meta;
-    if (model_load(r, path, with_optimizer, &meta, err) != 0) return -1;
-    double step = json_num_field(meta, "step", -1);
-    cJSON_Delete(meta);
-    if (step_out) {
-        if (!(step >= 0 && step < 1e15)) {
-            errmsg_set(err, "%s: checkpoint has no valid step", path);
-            return -1;
-        }
-        *step_out = (long long)step;
-    }
-    return 0;
-}
 
 /* Mean validation loss (nats/token) and accuracy over eval_batches; for
  * the vaegan also the mean recon (nats/token) and KL (nats/window). The
@@ -340,10 +109,10 @@ static double evaluate(stage_run *r, double *accuracy, double *recon_out, double
         dataset_get_batch(r->val, B, c->seed, 0, b, 0, NULL, r->inputs, r->targets);
         int n = 0;
         double recon = 0, kl = 0;
-        double loss = model_eval_batch(r, &n, &recon, &kl);
+        double loss = stage_model_eval_batch(r, &n, &recon, &kl);
         sums[0] += loss * n;
         sums[1] += n;
-        sums[2] += loss_argmax_correct(transformer_logits(model_logits_source(r)), r->targets, B * T, V, TOK_PAD);
+        sums[2] += loss_argmax_correct(transformer_logits(stage_model_logits_source(r)), r->targets, B * T, V, TOK_PAD);
         sums[3] += recon * n;
         sums[4] += kl;
         sums[5] += 1;
@@ -358,67 +127,6 @@ static double evaluate(stage_run *r, double *accuracy, double *recon_out, double
     *recon_out = count > 0 ? sums[3] / count : NAN;
     *kl_out = sums[5] > 0 ? sums[4] / sums[5] : NAN;
     return count > 0 ? sums[0] / count : NAN;
-}
-
-/* Steps of this stage's numbered checkpoints (stageN_stepK.ckpt), up to
- * max of them, in no particular order. */
-static int list_step_checkpoints(const stage_run *r, long long *steps, int max)
-{
-    char dir[4096], prefix[32];
-    snprintf(dir, sizeof dir, "%s/checkpoints", r->opts->outputs_dir);
-    snprintf(prefix, sizeof prefix, "stage%d_step", r->cfg->stage);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        long long s;
-        char tail[16];
-        if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
-            sscanf(e->d_name + strlen(prefix), "%lld%15s", &s, tail) == 2 && !strcmp(tail, ".ckpt"))
-            steps[n++] = s;
-    }
-    closedir(d);
-    return n;
-}
-
-static void step_checkpoint_path(const stage_run *r, long long step, char *out, size_t len)
-{
-    char kind[48];
-    snprintf(kind, sizeof kind, "step%lld", step);
-    stage_path(r, kind, out, len);
-}
-
-/* Delete step checkpoints of this stage beyond keep_checkpoints (oldest first). */
-static void prune_step_checkpoints(stage_run *r)
-{
-    long long steps[1024];
-    if (r->rank != 0) return;
-    int n = list_step_checkpoints(r, steps, 1024);
-    while (n > r->cfg->keep_checkpoints) {
-        int oldest = 0;
-        for (int i = 1; i < n; i++)
-            if (steps[i] < steps[oldest]) oldest = i;
-        char path[4096];
-        step_checkpoint_path(r, steps[oldest], path, sizeof path);
-        unlink(path);
-        steps[oldest] = steps[--n];
-    }
-}
-
-/* The periodic `last` checkpoint plus state; also a numbered copy. */
-static int checkpoint_last(stage_run *r)
-{
-    char path[4096];
-    stage_path(r, "last", path, sizeof path);
-    if (save_checkpoint(r, path, NAN) != 0) return -1;
-    snprintf(r->ss->last_checkpoint, sizeof r->ss->last_checkpoint, "%s", relative_to_outputs(r, path));
-    if (r->cfg->keep_checkpoints > 0) {
-        char step_path[4096];
-        step_checkpoint_path(r, r->ss->step, step_path, sizeof step_path);
-        if (save_checkpoint(r, step_path, NAN) == 0) prune_step_checkpoints(r);
-    }
-    return save_state(r);
 }
 
 static void run_eval(stage_run *r)
@@ -440,12 +148,12 @@ static void run_eval(stage_run *r)
              (long long)r->ss->step, vl, 100 * acc, r->unigram_entropy, improved ? ", new best" : "");
     if (improved) {
         char path[4096];
-        stage_path(r, "best", path, sizeof path);
-        if (save_checkpoint(r, path, vl) == 0) {
+        stage_ckpt_path(r, "best", path, sizeof path);
+        if (stage_save_checkpoint(r, path, vl) == 0) {
             r->ss->best_val_loss = vl;
             r->ss->best_step = r->ss->step;
-            snprintf(r->ss->best_checkpoint, sizeof r->ss->best_checkpoint, "%s", relative_to_outputs(r, path));
-            save_state(r);
+            snprintf(r->ss->best_checkpoint, sizeof r->ss->best_checkpoint, "%s", stage_relative_path(r, path));
+            stage_save_state(r);
         }
     }
     r->ss->evals_since_best = improved ? 0 : r->ss->evals_since_best + 1;
@@ -480,127 +188,6 @@ static void report_progress(const stage_run *r, float loss, double tok_per_s)
                                .best_val_loss = r->ss->best_val_loss,
                                .tokens_per_s = tok_per_s,
                                .eta_seconds = rate > 0 ? left / rate : 0});
-}
-
-/* Resume from the stage's `last` checkpoint or, if that is damaged, from
- * the newest numbered one that loads. 0 if resumed, -1 if none could be. */
-static int resume_from_checkpoints(stage_run *r)
-{
-    char err[AURL_ERR_LEN], path[4096];
-    long long steps[1024];
-    int n = list_step_checkpoints(r, steps, 1024);
-    for (int attempt = -1; attempt < n; attempt++) {
-        if (attempt < 0) {
-            snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, r->ss->last_checkpoint);
-        } else {
-            int newest = attempt; /* selection: newest remaining first */
-            for (int i = attempt + 1; i < n; i++)
-                if (steps[i] > steps[newest]) newest = i;
-            long long t = steps[attempt];
-            steps[attempt] = steps[newest];
-            steps[newest] = t;
-            step_checkpoint_path(r, steps[attempt], path, sizeof path);
-        }
-        long long step;
-        if (load_checkpoint(r, path, 1, &step, err) == 0 && step >= 0) {
-            r->ss->step = step;
-            log_info("stage %d: resuming at step %lld from %s", r->cfg->stage, step, path);
-            return 0;
-        }
-        log_warn("%s", err);
-    }
-    log_warn("stage %d: no usable checkpoint; starting the stage again", r->cfg->stage);
-    return -1;
-}
-
-/* Read the step, validation loss (NAN if none) and config hash from a
- * checkpoint's header without loading its tensors. 0 or -1. */
-static int read_checkpoint_meta(const char *path, long long *step, double *val_loss, char hash[32])
-{
-    char err[AURL_ERR_LEN];
-    ckpt_file *f;
-    if (ckpt_open(path, &f, err) != 0) return -1;
-    cJSON *h = cJSON_Parse(ckpt_header_json(f));
-    ckpt_close(f);
-    double s = json_num_field(h, "step", -1);
-    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(h, "config_hash");
-    int ok = h && s >= 0 && s < 1e15 && cJSON_IsString(ch) && strlen(ch->valuestring) < 32;
-    if (ok) {
-        *step = (long long)s;
-        *val_loss = json_num_field(h, "val_loss", NAN);
-        snprintf(hash, 32, "%s", ch->valuestring);
-    }
-    cJSON_Delete(h);
-    return ok ? 0 : -1;
-}
-
-/* The state file has no record of this stage (it was damaged and moved
- * aside, or deleted) but the stage's checkpoints are still there for the
- * same configuration: rebuild the record from their headers so the run
- * resumes from them instead of overwriting them. 1 if recovered. */
-static int recover_stage_from_checkpoints(stage_run *r, const char *hash)
-{
-    train_stage_state *ss = r->ss;
-    char path[4096], ckhash[32];
-    long long step;
-    double val;
-    stage_path(r, "last", path, sizeof path);
-    if (read_checkpoint_meta(path, &step, &val, ckhash) != 0 || strcmp(ckhash, hash) != 0) return 0;
-    ss->status = STAGE_PARTIAL;
-    ss->step = step;
-    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
-    snprintf(ss->last_checkpoint, sizeof ss->last_checkpoint, "%s", relative_to_outputs(r, path));
-    stage_path(r, "best", path, sizeof path);
-    if (read_checkpoint_meta(path, &step, &val, ckhash) == 0 && strcmp(ckhash, hash) == 0 && isfinite(val)) {
-        ss->best_val_loss = val;
-        ss->best_step = step;
-        snprintf(ss->best_checkpoint, sizeof ss->best_checkpoint, "%s", relative_to_outputs(r, path));
-    }
-    log_warn("stage %d: the training state had no record of this stage; recovered it from its checkpoints "
-             "(step %lld)", r->cfg->stage, (long long)ss->step);
-    return 1;
-}
-
-/* Initialise weights: resume this stage, or start from the previous stage's
- * best, or from scratch. Returns 0 or -1. */
-static int prepare_weights(stage_run *r, train_stage_state *prev)
-{
-    char err[AURL_ERR_LEN], path[4096];
-    train_stage_state *ss = r->ss;
-    char hash[32];
-    train_config_hash(r->cfg, hash);
-    if (ss->status == STAGE_NOT_STARTED && !ss->last_checkpoint[0]) {
-        ss->best_val_loss = INFINITY;
-        recover_stage_from_checkpoints(r, hash);
-    }
-    if (ss->status == STAGE_PARTIAL && ss->last_checkpoint[0]) {
-        if (strcmp(hash, ss->config_hash) != 0) {
-            log_warn("stage %d: its configuration changed since the last run; starting the stage again",
-                     r->cfg->stage);
-        } else {
-            if (resume_from_checkpoints(r) == 0) return 0;
-        }
-    }
-    /* fresh start of the stage */
-    double keep_started = ss->started_at;
-    memset(ss, 0, sizeof *ss);
-    ss->best_val_loss = INFINITY;
-    ss->started_at = keep_started ? keep_started : time(NULL);
-    ss->status = STAGE_PARTIAL;
-    snprintf(ss->config_hash, sizeof ss->config_hash, "%s", hash);
-    if (r->cfg->init_from_previous && prev && prev->best_checkpoint[0]) {
-        snprintf(path, sizeof path, "%s/%s", r->opts->outputs_dir, prev->best_checkpoint);
-        if (model_init_from(r, path, err) == 0)
-            log_info("stage %d: starting from the previous stage's best weights (%s)%s", r->cfg->stage, path,
-                     r->vg ? " for the decoder; encoder, latent heads and discriminator start fresh" : "");
-        else
-            log_warn("stage %d: cannot start from the previous stage (%s); starting from fresh weights",
-                     r->cfg->stage, err);
-    } else if (r->cfg->init_from_previous && prev) {
-        log_warn("stage %d: stage %d has no best checkpoint yet; starting from fresh weights", r->cfg->stage,
-                 r->cfg->stage - 1);
-    }
-    return 0;
 }
 
 static double unigram_entropy_nats(const cache *c)
@@ -666,7 +253,7 @@ static int stage_open_data(stage_run *r, cache *c)
 }
 
 /* Build the model and its optimiser for the stage's schedule and set its
- * weights (prepare_weights). AURL_EXIT_OK or the failure's exit code. */
+ * weights (stage_prepare_weights). AURL_EXIT_OK or the failure's exit code. */
 static int stage_build_model(stage_run *r, const char *config_path)
 {
     const train_config *cfg = r->cfg;
@@ -679,7 +266,7 @@ static int stage_build_model(stage_run *r, const char *config_path)
     ac.grad_clip = (float)cfg->grad_clip;
     r->parallel = r->ranks * cfg->accumulate > 1;
     r->model_b = r->parallel ? cfg->batch_size / (r->ranks * cfg->accumulate) : cfg->batch_size;
-    if (model_build(r, &ac, err) != 0) {
+    if (stage_model_build(r, &ac, err) != 0) {
         log_error("%s: %s", config_path, err);
         return AURL_EXIT_USAGE;
     }
@@ -690,7 +277,7 @@ static int stage_build_model(stage_run *r, const char *config_path)
     }
     train_stage_state *prev = cfg->stage > 1 ? &r->state->stages[cfg->stage - 2] : NULL;
     if (r->rank != 0) return AURL_EXIT_OK; /* weights and position come from rank 0 (sync_replicas) */
-    return prepare_weights(r, prev) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+    return stage_prepare_weights(r, prev) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
 }
 
 /* Every rank takes rank 0's stage record, weights and optimiser state. */
@@ -720,7 +307,7 @@ static void log_stage_plan(const stage_run *r)
                  r->ranks, cfg->accumulate, r->model_b);
     log_info("stage %d (%s, %s): %zu parameters, %zu train / %zu val windows of %d tokens, %zu batches per "
              "epoch, %lld steps; unigram entropy %.3f nats",
-             cfg->stage, cfg->name, cfg->mode, model_n_params(r), dataset_n_windows(r->train),
+             cfg->stage, cfg->name, cfg->mode, stage_model_n_params(r), dataset_n_windows(r->train),
              dataset_n_windows(r->val), cfg->seq_len, r->batches_per_epoch, r->total_steps, r->unigram_entropy);
     if (!r->vg) return;
     const vae_config *v = &cfg->vae;
@@ -732,7 +319,7 @@ static void log_stage_plan(const stage_run *r)
              v->latent_dim[2], v->n_segments[0], v->n_segments[1], v->n_segments[2], v->free_bits,
              beta_kind_name(v->beta.kind), v->beta.beta_max, v->beta.warmup_steps, vaegan_n_params_disc(r->vg),
              dc->embed, dc->hidden, dc->n_scales, gan_loss_kind_name(dc->loss), dc->n_critic, dc->lr,
-             model_n_params(r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
+             stage_model_n_params(r), cfg->gan.start_step, cfg->gan.tau, cfg->gan.adv_weight, cfg->gan.adv_weight_max,
              cfg->gan.fm_weight);
 }
 
@@ -760,7 +347,7 @@ static int stage_setup(stage_run *r, cache *c, const char *config_path)
     snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r->ss->step ? "resumed" : "started",
              (long long)r->ss->step);
     metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, note);
-    return save_state(r) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+    return stage_save_state(r) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
 }
 
 /* The train record of the steps since the last one (loss, lr, grad_norm,
@@ -806,7 +393,7 @@ static int train_one_step(stage_run *r)
     }
     r->ss->epoch = (int)epoch;
     step_result res;
-    if (model_train_step(r, step, epoch, batch, &res) != 0) return -1;
+    if (stage_model_train_step(r, step, epoch, batch, &res) != 0) return -1;
     if (res.skipped) {
         char note[128];
         snprintf(note, sizeof note, "non-finite loss or gradient at step %lld: step skipped, lr x%.3g", step,
@@ -870,12 +457,12 @@ static loop_next after_step(stage_run *r)
     /* rank 0 alone samples (the others hold no metrics writer) */
     if (r->met) train_sample_maybe(cfg, r->opts->outputs_dir, r->opts->data_dir, r->ss->step, evaluated, r->model, r->vg, r->met);
     if (r->ss->step % cfg->checkpoint_every == 0 || ckpt) {
-        if (checkpoint_last(r) != 0) return LOOP_FAILED;
+        if (stage_checkpoint_last(r) != 0) return LOOP_FAILED;
     }
     if (stop) {
         report_break(r);
         log_info("stopping at step %lld (signal %d): writing a checkpoint", (long long)r->ss->step, stop);
-        if (checkpoint_last(r) != 0) return LOOP_FAILED;
+        if (stage_checkpoint_last(r) != 0) return LOOP_FAILED;
         metrics_log(r->met, "event", r->ss->step, 0, NULL, NULL, "stopped by signal");
         return LOOP_SIGNALLED;
     }
@@ -913,11 +500,11 @@ static int stage_finish(stage_run *r)
     const train_config *cfg = r->cfg;
     const trainer_opts *o = r->opts;
     report_break(r);
-    if (checkpoint_last(r) != 0) return AURL_EXIT_RUNTIME;
+    if (stage_checkpoint_last(r) != 0) return AURL_EXIT_RUNTIME;
     r->ss->status = STAGE_COMPLETE;
     r->ss->finished_at = time(NULL);
     if (cfg->stage < TRAIN_MAX_STAGES && !o->only_stage && !o->config_file) r->state->current_stage = cfg->stage + 1;
-    if (save_state(r) != 0) return AURL_EXIT_RUNTIME;
+    if (stage_save_state(r) != 0) return AURL_EXIT_RUNTIME;
     char note[128];
     snprintf(note, sizeof note, "stage %d complete: best val loss %.4f at step %lld", cfg->stage,
              r->ss->best_val_loss, (long long)r->ss->best_step);
@@ -930,7 +517,7 @@ static int stage_finish(stage_run *r)
 static void stage_close(stage_run *r)
 {
     metrics_close(r->met);
-    model_free(r);
+    stage_model_free(r);
     dataset_close(r->train);
     dataset_close(r->val);
     free(r->inputs);
