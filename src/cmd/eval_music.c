@@ -256,13 +256,10 @@ static int load_data(music_run *r, const char *data_dir)
                  "none: no usable token cache (%s); build it with `aurl data cache`", err);
         return 0;
     }
-    size_t n = cache_n_entries(c);
-    dataset_seq *seqs = calloc(n + 1, sizeof *seqs);
+    size_t n_seqs = 0;
+    dataset_seq *seqs = dataset_split_seqs(c, CACHE_TRAIN, &n_seqs);
     int rc = seqs ? 0 : -1;
-    for (size_t i = 0; seqs && i < n; i++) {
-        const cache_entry *e = cache_entry_at(c, i);
-        if (e->split == CACHE_TRAIN) seqs[r->n_data_files++] = (dataset_seq){e->tokens, e->n_tokens};
-    }
+    r->n_data_files = n_seqs;
     if (rc == 0 && r->n_data_files == 0) {
         snprintf(r->data_label, sizeof r->data_label, "none: the cache %s has no training files", cache_dir(c));
     } else if (rc == 0) {

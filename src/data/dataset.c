@@ -24,6 +24,19 @@ struct dataset {
     int split;
 };
 
+dataset_seq *dataset_split_seqs(const cache *c, cache_split split, size_t *n)
+{
+    size_t total = cache_n_entries(c);
+    dataset_seq *seqs = calloc(total + 1, sizeof *seqs);
+    *n = 0;
+    if (!seqs) return NULL;
+    for (size_t i = 0; i < total; i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if (e->split == split) seqs[(*n)++] = (dataset_seq){e->tokens, e->n_tokens};
+    }
+    return seqs;
+}
+
 size_t dataset_seq_n_windows(size_t n, int T, int stride)
 {
     size_t W = (size_t)T + 1;

@@ -26,6 +26,11 @@ typedef struct {
     size_t n;
 } dataset_seq;
 
+/* The token sequences of C's entries in SPLIT (pointers into C's mapping,
+ * valid until cache_close), malloc'd, count in *n (may be 0); NULL only
+ * when out of memory. */
+dataset_seq *dataset_split_seqs(const cache *c, cache_split split, size_t *n);
+
 /* How every dataset cuts a sequence of N tokens into windows of T+1 tokens:
  * starts 0, stride, 2*stride, ... while a whole window fits, plus one final
  * window ending at the last token when the strided ones miss it; N <= T+1

@@ -111,16 +111,12 @@ int note_limits_from_cache(const char *data_dir, note_limits *out, char err[AURL
 {
     cache *c = NULL;
     if (cache_open(data_dir, &c, err) != 0) return -1;
-    size_t n = cache_n_entries(c), k = 0;
-    dataset_seq *seqs = calloc(n + 1, sizeof *seqs);
+    size_t k = 0;
+    dataset_seq *seqs = dataset_split_seqs(c, CACHE_TRAIN, &k);
     if (!seqs) {
         cache_close(c);
         errmsg_set(err, "note limits: out of memory");
         return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const cache_entry *e = cache_entry_at(c, i);
-        if (e->split == CACHE_TRAIN) seqs[k++] = (dataset_seq){e->tokens, e->n_tokens};
     }
     char why[AURL_ERR_LEN];
     int rc = note_limits_from_seqs(seqs, k, out, why);

@@ -84,12 +84,8 @@ static const music_stats *data_stats(const char *data_dir, const char *outputs_d
         log_warn("music metrics: no data column (%s)", err);
         return NULL;
     }
-    size_t n = cache_n_entries(c), k = 0;
-    dataset_seq *seqs = calloc(n + 1, sizeof *seqs);
-    for (size_t i = 0; seqs && i < n; i++) {
-        const cache_entry *e = cache_entry_at(c, i);
-        if (e->split == CACHE_TRAIN) seqs[k++] = (dataset_seq){e->tokens, e->n_tokens};
-    }
+    size_t k = 0;
+    dataset_seq *seqs = dataset_split_seqs(c, CACHE_TRAIN, &k);
     g_data.have_limits = seqs && note_limits_from_seqs(seqs, k, &g_data.limits, err) == 0;
     if (seqs && k > 0 && music_stats_of_sequences(seqs, k, &g_data.stats) == 0) {
         g_data.have = 1;
