@@ -539,6 +539,159 @@ static void test_round_trip_random(void **state)
     }
 }
 
+/* v2 DURATION bins: monotone, one step each up to 48, then about 6% apart
+ * up to 8 s; bin_of(steps_of(b)) == b; the nearest bin is within 3.5%. */
+static void test_v2_duration_bins(void **state)
+{
+    (void)state;
+    assert_int_equal(tok_duration_steps(0), 1);
+    assert_int_equal(tok_duration_steps(47), 48);
+    assert_int_equal(tok_duration_steps(TOK_N_DURATIONS - 1), TOK_MAX_SHIFT_STEPS);
+    for (int b = 0; b < TOK_N_DURATIONS; b++) {
+        assert_int_equal(tok_duration_bin(tok_duration_steps(b)), b);
+        if (b) assert_true(tok_duration_steps(b) > tok_duration_steps(b - 1));
+    }
+    assert_int_equal(tok_duration_bin(0), 0);
+    assert_int_equal(tok_duration_bin(-5), 0);
+    assert_int_equal(tok_duration_bin(100000), TOK_N_DURATIONS - 1);
+    for (int64_t st = 1; st <= TOK_MAX_SHIFT_STEPS; st++) {
+        double r = tok_duration_steps(tok_duration_bin(st)) / (double)st;
+        assert_true(r > 1 / 1.035 && r < 1.035);
+    }
+    assert_int_equal(tok_type_of_vocab(TOK_DURATION + 5, TOK_VOCAB_V2), TOKT_DURATION);
+    assert_int_equal(tok_type_of_vocab(TOK_DURATION + 5, TOK_VOCAB_V1), TOKT_NOTE_OFF);
+    assert_int_equal(tok_type_of_vocab(TOK_NOTE_ON, TOK_VOCAB_V2), TOKT_NOTE_ON);
+    char name[64];
+    tok_name_vocab(TOK_DURATION + 47, TOK_VOCAB_V2, name, sizeof name);
+    assert_string_equal(name, "DURATION 47 (0.750 s)");
+    assert_int_equal(tok_vocab_parse("v2"), TOK_VOCAB_V2);
+    assert_int_equal(tok_vocab_parse("v1"), TOK_VOCAB_V1);
+    assert_int_equal(tok_vocab_parse("v3"), -1);
+    assert_string_equal(tok_vocab_name(TOK_VOCAB_V2), "v2");
+}
+
+/* v2 encoding: NOTE_ON then DURATION for melodic notes, none for drums, no
+ * NOTE_OFF; decoding gives the lengths back; a re-strike ends the note. */
+static void test_v2_encode_exact(void **state)
+{
+    (void)state;
+    score s;
+    score_init(&s);
+    add_note(&s, 0, 0.5, 60, 64, 0);          /* 32 steps */
+    add_note(&s, 0.25, 0.3, 38, 100, 15);     /* drum */
+    add_note(&s, 0.25, 2.0, 64, 64, 0);       /* 112 steps */
+    uint16_t *t;
+    size_t n;
+    assert_int_equal(tok_encode_vocab(&s, TOK_VOCAB_V2, &t, &n), 0);
+    int vb = tok_velocity_bin(64), db = tok_velocity_bin(100);
+    const uint16_t want[] = {TOK_START, (uint16_t)(TOK_VELOCITY + vb), on(60), (uint16_t)(TOK_DURATION + 31), ts(16),
+                             on(64), (uint16_t)(TOK_DURATION + tok_duration_bin(112)),
+                             (uint16_t)(TOK_INSTRUMENT + 15), (uint16_t)(TOK_VELOCITY + db), on(38), TOK_END};
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    assert_memory_equal(t, want, sizeof want);
+    score d;
+    assert_int_equal(tok_decode_vocab(t, n, TOK_VOCAB_V2, &d), 0);
+    assert_int_equal(d.n_notes, 3);
+    for (size_t i = 0; i < d.n_notes; i++) {
+        const score_note *x = &d.notes[i];
+        if (x->pitch == 60) assert_true(fabs(x->offset - 0.5) < 1e-9);
+        if (x->pitch == 38) assert_true(fabs(x->offset - x->onset - TOK_DRUM_STEPS * STEP) < 1e-9);
+        if (x->pitch == 64) assert_true(fabs(x->offset - x->onset - tok_duration_steps(tok_duration_bin(112)) * STEP) < 1e-9);
+    }
+    score_free(&d);
+    free(t);
+    /* re-strike: the second NOTE_ON of a key ends the first; a DURATION not
+     * after a NOTE_ON is ignored; a NOTE_ON without one lasts TOK_DRUM_STEPS */
+    const uint16_t str[] = {TOK_START, on(60), (uint16_t)(TOK_DURATION + 87), ts(10), on(60),
+                            (uint16_t)(TOK_DURATION + 3), (uint16_t)(TOK_DURATION + 9), on(62), ts(4), TOK_END};
+    assert_int_equal(tok_decode_vocab(str, sizeof str / sizeof str[0], TOK_VOCAB_V2, &d), 0);
+    assert_int_equal(d.n_notes, 3);
+    assert_true(fabs(d.notes[0].offset - 10 * STEP) < 1e-9);
+    assert_true(fabs(d.notes[1].offset - d.notes[1].onset - 4 * STEP) < 1e-9 ||
+                fabs(d.notes[2].offset - d.notes[2].onset - 4 * STEP) < 1e-9);
+    for (size_t i = 0; i < d.n_notes; i++)
+        if (d.notes[i].pitch == 62) assert_true(fabs(d.notes[i].offset - d.notes[i].onset - TOK_DRUM_STEPS * STEP) < 1e-9);
+    score_free(&d);
+    score_free(&s);
+}
+
+/* v2 round trip of random scores: every note's onset, pitch, instrument and
+ * velocity bin as v1 keeps them, lengths within the bin's 3.5% (at most 8 s;
+ * drums TOK_DRUM_STEPS); transcoding a v1 sequence equals encoding in v2. */
+static void test_v2_round_trip_random(void **state)
+{
+    (void)state;
+    rng_state = 4242;
+    for (int it = 0; it < 40; it++) {
+        score s, c, d;
+        random_score(&s, 50 + it * 10);
+        uint16_t *t1, *t2, *tt;
+        size_t n1, n2, nt;
+        encode(&s, &t1, &n1);
+        assert_int_equal(tok_decode(t1, n1, &c), 0); /* normalised, on the grid */
+        assert_int_equal(tok_encode_vocab(&c, TOK_VOCAB_V2, &t2, &n2), 0);
+        for (size_t i = 0; i < n2; i++) assert_true(tok_type_of_vocab(t2[i], TOK_VOCAB_V2) != TOKT_NOTE_OFF);
+        assert_int_equal(tok_transcode(t1, n1, TOK_VOCAB_V2, &tt, &nt), 0);
+        assert_int_equal(nt, n2);
+        assert_memory_equal(tt, t2, n2 * sizeof *t2);
+        assert_int_equal(tok_decode_vocab(t2, n2, TOK_VOCAB_V2, &d), 0);
+        assert_int_equal(d.n_notes, c.n_notes);
+        qsort(c.notes, c.n_notes, sizeof *c.notes, cmp_q);
+        qsort(d.notes, d.n_notes, sizeof *d.notes, cmp_q);
+        for (size_t i = 0; i < c.n_notes; i++) {
+            const score_note *x = &c.notes[i], *y = &d.notes[i];
+            assert_int_equal(x->pitch, y->pitch);
+            assert_int_equal(x->instrument, y->instrument);
+            assert_int_equal(tok_velocity_bin(x->velocity), tok_velocity_bin(y->velocity));
+            assert_true(fabs(x->onset - y->onset) <= 1e-9);
+            double lx = x->offset - x->onset, ly = y->offset - y->onset;
+            if (x->instrument == SCORE_DRUMS) {
+                assert_true(ly <= TOK_DRUM_STEPS * STEP + 1e-9);
+            } else if (lx >= 8.0) {
+                assert_true(ly <= 8.0 + 1e-9);
+            } else if (lx >= STEP) {
+                /* shorter only where the next strike of the key came first */
+                assert_true(ly <= lx * 1.035 + 1e-9);
+                if (ly < lx / 1.035 - 1e-9) {
+                    int restruck = 0;
+                    for (size_t k = 0; k < d.n_notes; k++)
+                        restruck |= d.notes[k].instrument == y->instrument && d.notes[k].pitch == y->pitch &&
+                                    fabs(d.notes[k].onset - y->offset) < 1e-9;
+                    assert_true(restruck);
+                }
+            }
+        }
+        free(t1);
+        free(t2);
+        free(tt);
+        score_free(&s);
+        score_free(&c);
+        score_free(&d);
+    }
+}
+
+/* v2 decoding of random strings: every note well formed. */
+static void test_v2_decode_random_strings(void **state)
+{
+    (void)state;
+    rng_state = 999;
+    uint16_t buf[600];
+    for (int it = 0; it < 2000; it++) {
+        size_t n = rnd() % 600;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint16_t)(rnd() % 16 == 0 ? rnd() % 65536 : TOK_NOTE_ON + rnd() % (TOK_VOCAB_SIZE - TOK_NOTE_ON));
+        score d;
+        assert_int_equal(tok_decode_vocab(buf, n, TOK_VOCAB_V2, &d), 0);
+        for (size_t i = 0; i < d.n_notes; i++) {
+            const score_note *x = &d.notes[i];
+            assert_true(x->onset >= 0 && x->offset >= x->onset && x->offset - x->onset <= 8.0 + 1e-9);
+            assert_true(x->pitch >= TOK_PITCH_MIN && x->pitch <= TOK_PITCH_MAX);
+            assert_true(x->instrument < SCORE_N_INSTRUMENTS);
+        }
+        score_free(&d);
+    }
+}
+
 /* Garbage in a score (NaN, negative, huge times, bad instruments) is handled. */
 static void test_encode_garbage_score(void **state)
 {
@@ -595,6 +748,10 @@ int main(void)
         cmocka_unit_test(test_decode_random_strings),
         cmocka_unit_test(test_round_trip_random),
         cmocka_unit_test(test_encode_garbage_score),
+        cmocka_unit_test(test_v2_duration_bins),
+        cmocka_unit_test(test_v2_encode_exact),
+        cmocka_unit_test(test_v2_round_trip_random),
+        cmocka_unit_test(test_v2_decode_random_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* tokenizer: score <-> event tokens (vocabulary version 1, docs/DESIGN.md §5).
+/* tokenizer: score <-> event tokens (vocabularies 1 and 2, docs/DESIGN.md §5).
  *
  * Encoding. The score is first normalised (a copy; see tok_normalize), then
  * every event time is quantised to the 1/64 s grid (round to nearest) and the
@@ -18,7 +18,11 @@
  * piano); VELOCITY b precedes a NOTE_ON only when the bin differs from the
  * last one emitted (initially none, so the first note always has one).
  *
- * Decoding accepts any token string (see tok_decode). */
+ * Version 2 writes no NOTE_OFFs: groups 2 and 5 go, and each melodic NOTE_ON
+ * is followed by the DURATION bin of its quantised length (offset step -
+ * onset step; 0 becomes the 1-step bin 0).
+ *
+ * Decoding accepts any token string (see tok_decode, tok_decode_vocab). */
 #include "data/tokenizer.h"
 
 #include <math.h>
@@ -99,6 +103,45 @@ size_t tok_time_shifts(int64_t steps, uint16_t *out, size_t max)
     }
     if (n < max) out[n] = (uint16_t)(TOK_TIME_SHIFT + steps - 1);
     return n + 1;
+}
+
+/* DURATION bins: one step each for 1..TOK_DUR_LINEAR steps, then
+ * log-spaced up to TOK_MAX_SHIFT_STEPS (8 s), about 6% apart. */
+#define TOK_DUR_LINEAR 48
+
+int tok_duration_steps(int bin)
+{
+    if (bin < 0) bin = 0;
+    if (bin >= TOK_N_DURATIONS) bin = TOK_N_DURATIONS - 1;
+    if (bin < TOK_DUR_LINEAR) return bin + 1;
+    double r = (double)(bin - (TOK_DUR_LINEAR - 1)) / (TOK_N_DURATIONS - TOK_DUR_LINEAR);
+    return (int)lround(TOK_DUR_LINEAR * pow((double)TOK_MAX_SHIFT_STEPS / TOK_DUR_LINEAR, r));
+}
+
+int tok_duration_bin(int64_t steps)
+{
+    if (steps <= 1) return 0;
+    if (steps <= TOK_DUR_LINEAR) return (int)steps - 1;
+    if (steps >= TOK_MAX_SHIFT_STEPS) return TOK_N_DURATIONS - 1;
+    int lo = TOK_DUR_LINEAR - 1, hi = TOK_N_DURATIONS - 1; /* steps(lo) < steps < steps(hi)... */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (tok_duration_steps(mid) <= steps) lo = mid;
+        else hi = mid;
+    }
+    /* nearest in ratio between the two neighbours */
+    double a = (double)steps / tok_duration_steps(lo), b = tok_duration_steps(hi) / (double)steps;
+    return a <= b ? lo : hi;
+}
+
+const char *tok_vocab_name(int vocab) { return vocab == TOK_VOCAB_V2 ? "v2" : vocab == TOK_VOCAB_V1 ? "v1" : "?"; }
+
+int tok_vocab_parse(const char *name)
+{
+    if (!name) return -1;
+    if (!strcmp(name, "v1") || !strcmp(name, "1")) return TOK_VOCAB_V1;
+    if (!strcmp(name, "v2") || !strcmp(name, "2")) return TOK_VOCAB_V2;
+    return -1;
 }
 
 /* ---- normalisation ------------------------------------------------------ */
@@ -204,6 +247,7 @@ typedef struct {
     uint8_t instrument;
     uint8_t pitch;
     uint8_t value; /* velocity (ON), down (SUSTAIN), tempo bin (TEMPO) */
+    int64_t dur;   /* ON: quantised length in steps */
 } enc_event;
 
 static int cmp_event(const void *a, const void *b)
@@ -252,8 +296,8 @@ static void buf_shift(tok_buf *b, int64_t steps)
     if (!b->oom) b->n += tok_time_shifts(steps, b->t + b->n, need);
 }
 
-/* Build the sorted event list of a normalised score. */
-static enc_event *collect_events(const score *s, size_t *n_out)
+/* Build the sorted event list of a normalised score (v2: no NOTE_OFFs). */
+static enc_event *collect_events(const score *s, int vocab, size_t *n_out)
 {
     size_t n = 2 * s->n_notes + s->n_sustains + s->n_tempos, k = 0;
     enc_event *ev = malloc((n ? n : 1) * sizeof *ev);
@@ -261,18 +305,19 @@ static enc_event *collect_events(const score *s, size_t *n_out)
     for (size_t i = 0; i < s->n_notes; i++) {
         const score_note *nt = &s->notes[i];
         int64_t on = tok_quantize(nt->onset), off = tok_quantize(nt->offset);
-        ev[k++] = (enc_event){on, (uint32_t)i, EV_ON, nt->instrument, nt->pitch, nt->velocity};
+        ev[k++] = (enc_event){on, (uint32_t)i, EV_ON, nt->instrument, nt->pitch, nt->velocity, off - on};
+        if (vocab == TOK_VOCAB_V2) continue;
         ev[k++] = (enc_event){off, (uint32_t)i, off > on ? EV_OFF : EV_ZERO_OFF, nt->instrument,
-                              nt->pitch, 0};
+                              nt->pitch, 0, 0};
     }
     for (size_t i = 0; i < s->n_sustains; i++) {
         const score_sustain *e = &s->sustains[i];
-        ev[k++] = (enc_event){tok_quantize(e->time), (uint32_t)i, EV_SUSTAIN, e->instrument, 0, e->down};
+        ev[k++] = (enc_event){tok_quantize(e->time), (uint32_t)i, EV_SUSTAIN, e->instrument, 0, e->down, 0};
     }
     for (size_t i = 0; i < s->n_tempos; i++) {
         const score_tempo *t = &s->tempos[i];
         ev[k++] = (enc_event){tok_quantize(t->time), (uint32_t)i, EV_TEMPO, 0, 0,
-                              (uint8_t)tok_tempo_bin(t->bpm)};
+                              (uint8_t)tok_tempo_bin(t->bpm), 0};
     }
     qsort(ev, k, sizeof *ev, cmp_event);
     *n_out = k;
@@ -280,6 +325,11 @@ static enc_event *collect_events(const score *s, size_t *n_out)
 }
 
 int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens)
+{
+    return tok_encode_vocab(s, TOK_VOCAB_V1, tokens, n_tokens);
+}
+
+int tok_encode_vocab(const score *s, int vocab, uint16_t **tokens, size_t *n_tokens)
 {
     *tokens = NULL;
     *n_tokens = 0;
@@ -295,7 +345,7 @@ int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens)
     }
     tok_normalize(&c);
     size_t n_ev;
-    enc_event *ev = collect_events(&c, &n_ev);
+    enc_event *ev = collect_events(&c, vocab, &n_ev);
     score_free(&c);
     if (!ev) return -1;
 
@@ -333,6 +383,8 @@ int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens)
                 buf_put(&b, (uint16_t)(TOK_VELOCITY + vb));
             }
             buf_put(&b, (uint16_t)(TOK_NOTE_ON + e->pitch - TOK_PITCH_MIN));
+            if (vocab == TOK_VOCAB_V2 && e->instrument != SCORE_DRUMS)
+                buf_put(&b, (uint16_t)(TOK_DURATION + tok_duration_bin(e->dur)));
             break;
         }
         default: /* EV_OFF, EV_ZERO_OFF */
@@ -430,6 +482,78 @@ int tok_decode(const uint16_t *tokens, size_t n_tokens, score *out)
     return 0;
 }
 
+/* Vocabulary 2 (see tok_decode_vocab). key_note[i][p] is the index in OUT
+ * of the last note of key (i, p), -1 none; pending the index of a melodic
+ * note whose DURATION may come next, -1 none. */
+static int decode_v2(const uint16_t *tokens, size_t n_tokens, score *out)
+{
+    int32_t key_note[SCORE_N_INSTRUMENTS][TOK_N_PITCHES];
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
+        for (int p = 0; p < TOK_N_PITCHES; p++) key_note[i][p] = -1;
+    int64_t now = 0;
+    int instrument = 0, err = 0;
+    long pending = -1;
+    int velocity = tok_velocity_value(tok_velocity_bin(64));
+    for (size_t i = 0; i < n_tokens && !err; i++) {
+        uint16_t t = tokens[i];
+        if (t == TOK_END) break;
+        tok_type ty = tok_type_of_vocab(t, TOK_VOCAB_V2);
+        if (ty == TOKT_DURATION && pending >= 0) {
+            score_note *n = &out->notes[pending];
+            n->offset = n->onset + (double)tok_duration_steps(t - TOK_DURATION) / TOK_STEPS_PER_SECOND;
+        }
+        pending = -1;
+        if (ty == TOKT_NOTE_ON) {
+            int p = t - TOK_NOTE_ON;
+            double at = (double)now / TOK_STEPS_PER_SECOND;
+            int32_t prev = key_note[instrument][p];
+            if (prev >= 0 && out->notes[prev].offset > at) out->notes[prev].offset = at; /* re-strike */
+            score_note n = {.onset = at, .offset = at + (double)TOK_DRUM_STEPS / TOK_STEPS_PER_SECOND,
+                            .pitch = (uint8_t)(p + TOK_PITCH_MIN), .velocity = (uint8_t)velocity,
+                            .instrument = (uint8_t)instrument};
+            if (out->n_notes >= INT32_MAX || (err = score_add_note(out, n)) != 0) break;
+            key_note[instrument][p] = (int32_t)(out->n_notes - 1);
+            if (instrument != SCORE_DRUMS) pending = (long)out->n_notes - 1;
+        } else if (ty == TOKT_TIME_SHIFT) {
+            now += tok_shift_steps(t);
+        } else if (ty == TOKT_VELOCITY) {
+            velocity = tok_velocity_value(t - TOK_VELOCITY);
+        } else if (ty == TOKT_SUSTAIN) {
+            score_sustain e = {(double)now / TOK_STEPS_PER_SECOND, (uint8_t)instrument, t == TOK_SUSTAIN_ON};
+            err = score_add_sustain(out, e);
+        } else if (ty == TOKT_TEMPO) {
+            score_tempo e = {(double)now / TOK_STEPS_PER_SECOND, tok_tempo_bpm(t - TOK_TEMPO)};
+            err = score_add_tempo(out, e);
+        } else if (ty == TOKT_INSTRUMENT) {
+            instrument = t - TOK_INSTRUMENT;
+        }
+    }
+    return err ? -1 : 0;
+}
+
+int tok_decode_vocab(const uint16_t *tokens, size_t n_tokens, int vocab, score *out)
+{
+    if (vocab != TOK_VOCAB_V2) return tok_decode(tokens, n_tokens, out);
+    score_init(out);
+    if (decode_v2(tokens, n_tokens, out) != 0) {
+        score_free(out);
+        return -1;
+    }
+    score_sort(out);
+    return 0;
+}
+
+int tok_transcode(const uint16_t *in, size_t n, int vocab, uint16_t **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    score s;
+    if (tok_decode(in, n, &s) != 0) return -1;
+    int rc = tok_encode_vocab(&s, vocab, out, n_out);
+    score_free(&s);
+    return rc;
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 tok_type tok_type_of(uint16_t id)
@@ -444,10 +568,16 @@ tok_type tok_type_of(uint16_t id)
     return TOKT_INSTRUMENT;
 }
 
+tok_type tok_type_of_vocab(uint16_t id, int vocab)
+{
+    tok_type t = tok_type_of(id);
+    return vocab == TOK_VOCAB_V2 && t == TOKT_NOTE_OFF ? TOKT_DURATION : t;
+}
+
 const char *tok_type_name(tok_type t)
 {
     static const char *const names[TOKT_COUNT] = {
-        "SPECIAL", "NOTE_ON", "NOTE_OFF", "TIME_SHIFT", "VELOCITY", "SUSTAIN", "TEMPO", "INSTRUMENT",
+        "SPECIAL", "NOTE_ON", "NOTE_OFF", "TIME_SHIFT", "VELOCITY", "SUSTAIN", "TEMPO", "INSTRUMENT", "DURATION",
     };
     return (unsigned)t < TOKT_COUNT ? names[t] : "?";
 }
@@ -467,11 +597,18 @@ static void pitch_name(int pitch, char *buf, size_t len)
 
 /* TIME_SHIFT names show the number of steps it advances (k+1) and the time,
  * e.g. id 182 -> "TIME_SHIFT 3 (46.9 ms)". */
-void tok_name(uint16_t id, char *buf, size_t len)
+void tok_name(uint16_t id, char *buf, size_t len) { tok_name_vocab(id, TOK_VOCAB_V1, buf, len); }
+
+void tok_name_vocab(uint16_t id, int vocab, char *buf, size_t len)
 {
     if (!buf || !len) return;
     char p[8];
-    switch (tok_type_of(id)) {
+    switch (tok_type_of_vocab(id, vocab)) {
+    case TOKT_DURATION: {
+        int steps = tok_duration_steps(id - TOK_DURATION);
+        snprintf(buf, len, "DURATION %d (%.3f s)", id - TOK_DURATION, (double)steps / TOK_STEPS_PER_SECOND);
+        break;
+    }
     case TOKT_SPECIAL: {
         static const char *const sp[4] = {"START", "END", "PAD", "UNK"};
         if (id < 4) snprintf(buf, len, "%s", sp[id]);

@@ -1,6 +1,14 @@
-/* tokenizer: the 774-token event vocabulary, version 1 (docs/DESIGN.md §5).
+/* tokenizer: the 774-token event vocabulary, versions 1 and 2 (docs/DESIGN.md §5).
  * tok_encode turns a score into START ... END; tok_decode turns ANY token
- * string back into a score, tolerating malformed input. */
+ * string back into a score, tolerating malformed input.
+ *
+ * Version 1 ends every note with a NOTE_OFF p. Version 2 keeps the 774 ids
+ * but gives ids 92..179 to DURATION d: a melodic NOTE_ON is followed at
+ * once by the DURATION of its note (88 bins, 1/64 s .. 8 s: one step each up
+ * to 48 steps, then log-spaced), so a note cannot be forgotten; drum notes
+ * have no DURATION (they last TOK_DRUM_STEPS). The cache keeps version 1
+ * (lossless within 1/128 s); version 2 sequences are transcoded from it
+ * (tok_transcode). A model records which version it was trained on. */
 #ifndef AURL_TOKENIZER_H
 #define AURL_TOKENIZER_H
 
@@ -9,14 +17,20 @@
 
 #include "data/score.h"
 
-#define TOK_VERSION 1
+#define TOK_VERSION 1        /* the cache's vocabulary */
+#define TOK_VOCAB_V1 1
+#define TOK_VOCAB_V2 2
+#define TOK_VOCAB_MAX 2      /* newest vocabulary this build knows */
 #define TOK_VOCAB_SIZE 774
 #define TOK_START 0
 #define TOK_END 1
 #define TOK_PAD 2
 #define TOK_UNK 3
 #define TOK_NOTE_ON 4       /* + (pitch - 21), pitch 21..108 */
-#define TOK_NOTE_OFF 92     /* + (pitch - 21) */
+#define TOK_NOTE_OFF 92     /* v1: + (pitch - 21) */
+#define TOK_DURATION 92     /* v2: + bin 0..87 */
+#define TOK_N_DURATIONS 88
+#define TOK_DRUM_STEPS 8    /* v2: length of a drum note (1/8 s) */
 #define TOK_TIME_SHIFT 180  /* + k: advance k+1 steps of 1/64 s, k 0..511 */
 #define TOK_VELOCITY 692    /* + bin 0..31 */
 #define TOK_SUSTAIN_ON 724
@@ -32,7 +46,7 @@
 
 typedef enum {
     TOKT_SPECIAL, TOKT_NOTE_ON, TOKT_NOTE_OFF, TOKT_TIME_SHIFT, TOKT_VELOCITY,
-    TOKT_SUSTAIN, TOKT_TEMPO, TOKT_INSTRUMENT, TOKT_COUNT
+    TOKT_SUSTAIN, TOKT_TEMPO, TOKT_INSTRUMENT, TOKT_DURATION, TOKT_COUNT
 } tok_type;
 
 /* Apply the representational rules to S in place: fold melodic pitches into
@@ -42,20 +56,46 @@ typedef enum {
  * Works in place without allocating; returns the number of notes dropped. */
 int tok_normalize(score *s);
 
-/* Encode S as START ... END into a malloc'd array. 0 or -1 (out of memory). */
+/* Encode S as START ... END (vocabulary v1) into a malloc'd array. 0 or -1
+ * (out of memory). */
 int tok_encode(const score *s, uint16_t **tokens, size_t *n_tokens);
+/* The same in vocabulary VOCAB (TOK_VOCAB_V1 or TOK_VOCAB_V2). */
+int tok_encode_vocab(const score *s, int vocab, uint16_t **tokens, size_t *n_tokens);
 
-/* Decode any token string (ids >= TOK_VOCAB_SIZE count as UNK). Notes left
- * sounding end 8 s after onset or at END, whichever is first. 0 or -1 (OOM). */
+/* Decode any v1 token string (ids >= TOK_VOCAB_SIZE count as UNK). Notes
+ * left sounding end 8 s after onset or at END, whichever is first. 0 or -1
+ * (OOM). */
 int tok_decode(const uint16_t *tokens, size_t n_tokens, score *out);
+/* The same for vocabulary VOCAB. v2: a note lasts its DURATION (also past
+ * END), until the next NOTE_ON of its key at the latest; a melodic NOTE_ON
+ * without a DURATION right after it, and a drum note, last TOK_DRUM_STEPS;
+ * a DURATION anywhere else is ignored. */
+int tok_decode_vocab(const uint16_t *tokens, size_t n_tokens, int vocab, score *out);
 
-/* Type of token ID (ids >= TOK_VOCAB_SIZE are TOKT_SPECIAL). */
+/* A v1 sequence IN[0..n) re-encoded in VOCAB (decode, then encode) into a
+ * malloc'd array. 0 or -1 (OOM). */
+int tok_transcode(const uint16_t *in, size_t n, int vocab, uint16_t **out, size_t *n_out);
+
+/* Steps of 1/64 s DURATION bin B stands for (B clamped to 0..87). */
+int tok_duration_steps(int bin);
+/* The bin nearest to a length of STEPS (in ratio; <= 1 step: bin 0,
+ * >= 512: bin 87). */
+int tok_duration_bin(int64_t steps);
+
+/* Type of v1 token ID (ids >= TOK_VOCAB_SIZE are TOKT_SPECIAL). */
 tok_type tok_type_of(uint16_t id);
+/* Type of ID in vocabulary VOCAB (v2: ids 92..179 are TOKT_DURATION). */
+tok_type tok_type_of_vocab(uint16_t id, int vocab);
 /* "NOTE_ON", "TIME_SHIFT", ... ("?" for an invalid type). */
 const char *tok_type_name(tok_type t);
 /* Human-readable name, e.g. "NOTE_ON C4", "TIME_SHIFT 3 (46.9 ms)",
  * "VELOCITY 20 (v=84)", "INSTRUMENT 15 (drums)". */
 void tok_name(uint16_t id, char *buf, size_t len);
+/* The same in vocabulary VOCAB, e.g. v2 "DURATION 40 (0.625 s)". */
+void tok_name_vocab(uint16_t id, int vocab, char *buf, size_t len);
+/* "v1" / "v2" for a vocabulary version; 1 or 2 for such a name, -1 else. */
+const char *tok_vocab_name(int vocab);
+int tok_vocab_parse(const char *name);
 /* Name of instrument family 0..15, e.g. "piano", "synth lead", "drums" ("?" outside). */
 const char *tok_family_name(int family);
 
