@@ -68,7 +68,7 @@ static void test_basic_mask(void **state)
     grammar_feed(&g, TOK_INSTRUMENT + 0, 1);
     assert_true(grammar_allows(&g, OFF(40)));
     int32_t seq[] = {TOK_START, ON(60), SHIFT(5), OFF(60), OFF(60), OFF(70), TOK_END};
-    assert_int_equal(grammar_count_errors(seq, 7), 2);
+    assert_int_equal(grammar_count_errors(seq, 7, TOK_VOCAB_V1), 2);
 }
 
 static void test_force_close(void **state)
@@ -259,7 +259,7 @@ static void test_real_data_follows_the_grammar(void **state)
         int32_t *t = malloc(sizeof *t * e->n_tokens);
         assert_non_null(t);
         for (size_t k = 0; k < e->n_tokens; k++) t[k] = e->tokens[k];
-        errors += grammar_count_errors(t, (int)e->n_tokens);
+        errors += grammar_count_errors(t, (int)e->n_tokens, TOK_VOCAB_V1);
         tokens += (long)e->n_tokens;
         free(t);
     }

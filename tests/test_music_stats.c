@@ -109,7 +109,7 @@ static void test_tokens_match_score(void **state)
     assert_int_equal(tok_encode(&s, &tok, &n), 0);
     music_stats_acc a;
     music_stats_acc_init(&a);
-    assert_int_equal(music_stats_acc_add_tokens(&a, tok, n), 0);
+    assert_int_equal(music_stats_acc_add_tokens(&a, tok, n, TOK_VOCAB_V1), 0);
     music_stats m, ref;
     music_stats_acc_result(&a, &m);
     assert_int_equal(music_stats_of_score(&s, &ref), 0);
@@ -152,7 +152,7 @@ static void test_of_sequences(void **state)
     assert_int_equal(music_stats_of_sequences(seqs, 2, &m), 0);
     music_stats_acc a;
     music_stats_acc_init(&a);
-    for (int i = 0; i < 2; i++) assert_int_equal(music_stats_acc_add_tokens(&a, seqs[i].tokens, seqs[i].n), 0);
+    for (int i = 0; i < 2; i++) assert_int_equal(music_stats_acc_add_tokens(&a, seqs[i].tokens, seqs[i].n, TOK_VOCAB_V1), 0);
     music_stats_acc_result(&a, &ref);
     assert_same_stats(&m, &ref);
     assert_int_equal(m.n_pieces, 2);

@@ -675,7 +675,7 @@ static void test_typed_sampling_follows_grammar(void **state)
         sampler_result r;
         gen(m, &s, NULL, 0, &r);
         assert_int_equal(r.grammar_errors, 0);
-        assert_int_equal(grammar_count_errors(r.tokens, r.n_tokens), 0);
+        assert_int_equal(grammar_count_errors(r.tokens, r.n_tokens, TOK_VOCAB_V1), 0);
         sampler_result_free(&r);
     }
     int mode = -1;

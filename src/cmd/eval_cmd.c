@@ -102,7 +102,7 @@ static int add_midi_file(eval_data *d, const char *path, int quiet)
 
 /* Read, encode and window every MIDI file below DIR. AURL_EXIT_OK, or
  * AURL_EXIT_USAGE (bad input) / AURL_EXIT_RUNTIME (out of memory), err set. */
-static int load_midi_dir(eval_data *d, const char *dir, int T, int quiet, char err[AURL_ERR_LEN])
+static int load_midi_dir(eval_data *d, const char *dir, int T, int vocab, int quiet, char err[AURL_ERR_LEN])
 {
     char **paths = NULL;
     size_t n_paths = 0, cap = 0;
@@ -123,15 +123,17 @@ static int load_midi_dir(eval_data *d, const char *dir, int T, int quiet, char e
                    cJSON_GetArraySize(d->rejected));
         return AURL_EXIT_USAGE;
     }
-    if (oom || dataset_open_seqs(&d->ds, d->seqs, d->n_seqs, T, T, err) != 0) {
+    if (oom || dataset_open_seqs_vocab(&d->ds, d->seqs, d->n_seqs, T, T, vocab, err) != 0) {
         errmsg_set(err, "out of memory reading %s", dir);
         return AURL_EXIT_RUNTIME;
     }
     return AURL_EXIT_OK;
 }
 
-/* The validation split of the cache. AURL_EXIT_OK, or AURL_EXIT_RUNTIME with err set. */
-static int load_val(eval_data *d, const cache *c, int T, char err[AURL_ERR_LEN])
+/* The validation split of the cache (windows in vocabulary VOCAB; seqs stay
+ * the cache's v1 tokens, for the music statistics). AURL_EXIT_OK, or
+ * AURL_EXIT_RUNTIME with err set. */
+static int load_val(eval_data *d, const cache *c, int T, int vocab, char err[AURL_ERR_LEN])
 {
     snprintf(d->label_buf, sizeof d->label_buf, "validation split of %s", cache_dir(c));
     d->label = d->label_buf;
@@ -145,7 +147,7 @@ static int load_val(eval_data *d, const cache *c, int T, char err[AURL_ERR_LEN])
         const cache_entry *e = cache_entry_at(c, i);
         if (e->split == CACHE_VAL) d->seqs[d->n_seqs++] = (dataset_seq){e->tokens, e->n_tokens};
     }
-    if (d->n_seqs == 0 || dataset_open(&d->ds, c, CACHE_VAL, T, T, err) != 0) {
+    if (d->n_seqs == 0 || dataset_open_vocab(&d->ds, c, CACHE_VAL, T, T, vocab, err) != 0) {
         errmsg_set(err, "%s: no validation files in the cache: add more MIDI files to the data folder and "
                         "run `aurl data cache`, or evaluate on a folder with --midi DIR", cache_dir(c));
         return AURL_EXIT_RUNTIME;
@@ -322,10 +324,21 @@ static int open_data(eval_run *r, const char *data_dir)
             fprintf(stderr, "aurl eval: out of memory\n");
             return AURL_EXIT_RUNTIME;
         }
-        ngram_add_cache_split(r->gram, r->cch, CACHE_TRAIN);
+        int vocab = transformer_config(r->m)->tokenizer;
+        size_t n = 0;
+        uint16_t *store = NULL;
+        dataset_seq *seqs = dataset_split_seqs_vocab(r->cch, CACHE_TRAIN, vocab, &n, &store);
+        if (!seqs) {
+            fprintf(stderr, "aurl eval: out of memory\n");
+            return AURL_EXIT_RUNTIME;
+        }
+        for (size_t i = 0; i < n; i++) ngram_add_sequence(r->gram, seqs[i].tokens, seqs[i].n);
+        free(seqs);
+        free(store);
     }
-    int rc = r->o.midi_dir ? load_midi_dir(&r->d, r->o.midi_dir, r->T, r->quiet, err)
-                           : load_val(&r->d, r->cch, r->T, err);
+    int vocab = transformer_config(r->m)->tokenizer;
+    int rc = r->o.midi_dir ? load_midi_dir(&r->d, r->o.midi_dir, r->T, vocab, r->quiet, err)
+                           : load_val(&r->d, r->cch, r->T, vocab, err);
     if (rc != AURL_EXIT_OK) fprintf(stderr, "aurl eval: %s\n", err);
     return rc;
 }

@@ -239,7 +239,7 @@ static int add_file(music_run *r, music_stats_acc *acc, const char *path)
     size_t n = 0;
     int rc = eval_music_read_tokens(path, r->rejected, &tok, &n, why);
     if (rc == 1) fprintf(stderr, "aurl eval: skipping %s\n", why);
-    else if (rc == 0 && music_stats_acc_add_tokens(acc, tok, n) != 0) rc = -1;
+    else if (rc == 0 && music_stats_acc_add_tokens(acc, tok, n, TOK_VOCAB_V1) != 0) rc = -1;
     else if (rc == 0) r->n_read++;
     free(tok);
     return rc < 0 ? -1 : 0;

@@ -199,15 +199,16 @@ static void sidecar_path(const char *midi, char *out, size_t len)
     if (n + 6 <= len) memcpy(out + n, ".json", 6);
 }
 
-/* The tokens of a MIDI file (START ... END; read in the isolated reader). */
-static int read_tokens(const char *path, uint16_t **tok, size_t *n, char err[AURL_ERR_LEN])
+/* The tokens of a MIDI file in vocabulary VOCAB (START ... END; read in the
+ * isolated reader). */
+static int read_tokens(const char *path, int vocab, uint16_t **tok, size_t *n, char err[AURL_ERR_LEN])
 {
     score s;
     score_init(&s);
     if (midi_read_isolated(path, &s, err)) return -1;
     *tok = NULL;
     *n = 0;
-    int rc = tok_encode(&s, tok, n);
+    int rc = tok_encode_vocab(&s, vocab, tok, n);
     score_free(&s);
     if (rc) {
         errmsg_set(err, "%s: out of memory while tokenising", path);
@@ -217,11 +218,11 @@ static int read_tokens(const char *path, uint16_t **tok, size_t *n, char err[AUR
 }
 
 /* Primer tokens (without START/END), the last part that fits the model. */
-static int read_primer(const char *path, int max_keep, int32_t **out, int *n_out, char err[AURL_ERR_LEN])
+static int read_primer(const char *path, int vocab, int max_keep, int32_t **out, int *n_out, char err[AURL_ERR_LEN])
 {
     uint16_t *tok = NULL;
     size_t n = 0;
-    if (read_tokens(path, &tok, &n, err)) return -1;
+    if (read_tokens(path, vocab, &tok, &n, err)) return -1;
     int body = n >= 2 ? (int)n - 2 : 0; /* without START and END */
     int keep = body < max_keep ? body : max_keep;
     if (keep < body)
@@ -422,7 +423,7 @@ static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_se
     }
     for (int k = 0; k < r->n_tokens; k++)
         t16[k] = (uint16_t)(r->tokens[k] >= 0 && r->tokens[k] < TOK_VOCAB_SIZE ? r->tokens[k] : TOK_UNK);
-    if (tok_decode(t16, (size_t)r->n_tokens, &sc)) {
+    if (tok_decode_vocab(t16, (size_t)r->n_tokens, r->vocab, &sc)) {
         fprintf(stderr, "aurl generate: out of memory while decoding\n");
         goto done;
     }
@@ -490,7 +491,7 @@ static int run_transformer(const gen_opts *o, const aurl_globals *g, const char 
     }
     int32_t *prefix = NULL;
     int n_prefix = 0;
-    if (o->prime && read_primer(o->prime, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
+    if (o->prime && read_primer(o->prime, cfg.tokenizer, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
         fprintf(stderr, "aurl generate: --prime: %s\n", err);
         transformer_free(m);
         return AURL_EXIT_USAGE;
@@ -538,7 +539,7 @@ static int encode_file(vae *m, int T, const char *path, float *mu)
     char err[AURL_ERR_LEN];
     uint16_t *tok = NULL;
     size_t n = 0;
-    if (read_tokens(path, &tok, &n, err)) {
+    if (read_tokens(path, transformer_config(vae_decoder(m))->tokenizer, &tok, &n, err)) {
         fprintf(stderr, "aurl generate: --interpolate: %s\n", err);
         return AURL_EXIT_USAGE;
     }

@@ -46,7 +46,13 @@
  *    end): durations stay >= 0 and notes of one key never cross.
  * After rounding, a zero-length note whose key is struck again in the same
  * step (only possible after compression or jitter) has its NOTE_OFF placed
- * right after its own NOTE_ON, before the new strike, so no note is lost. */
+ * right after its own NOTE_ON, before the new strike, so no note is lost.
+ *
+ * Vocabulary v2 (augment_window_vocab): a DURATION right after a melodic
+ * NOTE_ON belongs to that note and is re-emitted right after it; time
+ * stretch scales it (re-binned), swing and humanise leave it as it is; a
+ * DURATION with no NOTE_ON before it in the window (the window starts
+ * between the two) is dropped when the window is augmented. */
 #include "data/augment.h"
 
 #include <math.h>
@@ -177,6 +183,7 @@ typedef struct {
     uint8_t inst;    /* (mapped) family in effect */
     uint8_t pitch;   /* notes: output pitch */
     int8_t vel;      /* NOTE_ON: velocity bin, -1 unknown */
+    double dur;      /* v2 NOTE_ON: its DURATION in steps, transformed; -1 none */
 } aug_event;
 
 typedef struct {
@@ -276,7 +283,7 @@ static scratch *scratch_new(size_t n)
  * in[0]) into W. Returns the number of input tokens consumed (up to and
  * including an END and the verbatim tail after it). */
 static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_params *pr, scratch *sc,
-                              writer *w)
+                              writer *w, int vocab)
 {
     size_t i = 0;
     if (n && in[0] == TOK_START) {
@@ -299,9 +306,15 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
             i++;
             break;
         }
-        tok_type ty = tok_type_of(t);
+        tok_type ty = tok_type_of_vocab(t, vocab);
         if (ty == TOKT_TIME_SHIFT) {
             now += tok_shift_steps(t);
+            continue;
+        }
+        if (ty == TOKT_DURATION) { /* v2: belongs to the NOTE_ON just before it, if any */
+            aug_event *on = n_ev ? &ev[n_ev - 1] : NULL;
+            if (on && on->cls == CL_ON && on->idx == (int32_t)i - 1 && on->inst != SCORE_DRUMS)
+                on->dur = tok_duration_steps(t - TOK_DURATION);
             continue;
         }
         if (ty == TOKT_INSTRUMENT) {
@@ -318,7 +331,7 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
         }
         aug_event *e = &ev[n_ev];
         *e = (aug_event){.t = (double)now, .prev = -1, .next = -1, .idx = (int32_t)i, .tok = t,
-                         .cls = CL_OTHER, .inst = (uint8_t)inst, .vel = -1};
+                         .cls = CL_OTHER, .inst = (uint8_t)inst, .vel = -1, .dur = -1};
         if (ty == TOKT_NOTE_ON || ty == TOKT_NOTE_OFF) {
             int on = ty == TOKT_NOTE_ON;
             int p = t - (on ? TOK_NOTE_ON : TOK_NOTE_OFF) + TOK_PITCH_MIN;
@@ -355,6 +368,7 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
     for (int k = 0; k < n_ev; k++) { /* events are in time order */
         if (swing) ev[k].t = swing_time(ev[k].t, seg, n_seg, pr->swing, seg_cur);
         ev[k].t *= f;
+        if (ev[k].dur >= 0) ev[k].dur *= f;
     }
     if (swing) end_t = swing_time(end_t, seg, n_seg, pr->swing, seg_cur);
     end_t *= f;
@@ -398,6 +412,7 @@ static size_t augment_segment(const uint16_t *in, size_t n, int inst0, aug_param
             put(w, (uint16_t)(TOK_VELOCITY + cur_vel));
         }
         put(w, e->tok);
+        if (e->dur >= 0) put(w, (uint16_t)(TOK_DURATION + tok_duration_bin(llround(e->dur))));
     }
     put_shift(w, end_step - cur);
     if (inst != cur_inst) put(w, (uint16_t)(TOK_INSTRUMENT + inst));
@@ -413,6 +428,13 @@ void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out
                     int start_instrument, const augment_config *cfg, uint64_t seed,
                     uint64_t epoch, uint64_t window_index)
 {
+    augment_window_vocab(in, n_in, out, n_out, start_instrument, cfg, seed, epoch, window_index, TOK_VOCAB_V1);
+}
+
+void augment_window_vocab(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out, int start_instrument,
+                          const augment_config *cfg, uint64_t seed, uint64_t epoch, uint64_t window_index,
+                          int vocab)
+{
     aug_params pr;
     draw_params(cfg, seed, epoch, window_index, &pr);
     scratch *sc = NULL;
@@ -427,7 +449,7 @@ void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out
         int inst0 = start_instrument >= 0 && start_instrument < SCORE_N_INSTRUMENTS ? start_instrument : 0;
         size_t pos = 0;
         while (pos < n_in && w.n < n_out) {
-            pos += augment_segment(in + pos, n_in - pos, inst0, &pr, sc, &w);
+            pos += augment_segment(in + pos, n_in - pos, inst0, &pr, sc, &w, vocab);
             inst0 = 0; /* a new piece starts at piano */
         }
         free(sc);

@@ -26,4 +26,8 @@ void augment_config_none(augment_config *cfg);
 void augment_window(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out,
                     int start_instrument, const augment_config *cfg, uint64_t seed,
                     uint64_t epoch, uint64_t window_index);
+/* The same for a window in token vocabulary VOCAB (augment_window is v1). */
+void augment_window_vocab(const uint16_t *in, size_t n_in, uint16_t *out, size_t n_out, int start_instrument,
+                          const augment_config *cfg, uint64_t seed, uint64_t epoch, uint64_t window_index,
+                          int vocab);
 #endif

@@ -22,6 +22,10 @@ struct dataset {
     size_t n;
     int T;
     int split;
+    int vocab;           /* token vocabulary of the windows */
+    dataset_seq *seqs;   /* the split's sequences in that vocabulary */
+    size_t n_seqs;
+    uint16_t *store;     /* v2: the transcoded tokens seqs point into (v1: NULL, the cache's) */
 };
 
 dataset_seq *dataset_split_seqs(const cache *c, cache_split split, size_t *n)
@@ -33,6 +37,41 @@ dataset_seq *dataset_split_seqs(const cache *c, cache_split split, size_t *n)
     for (size_t i = 0; i < total; i++) {
         const cache_entry *e = cache_entry_at(c, i);
         if (e->split == split) seqs[(*n)++] = (dataset_seq){e->tokens, e->n_tokens};
+    }
+    return seqs;
+}
+
+/* Re-point the N v1 sequences SEQS at their transcoding into VOCAB, held
+ * in one malloc'd block (returned; NULL when out of memory, SEQS unchanged). */
+static uint16_t *transcode_seqs(dataset_seq *seqs, size_t n, int vocab)
+{
+    uint16_t **parts = calloc(n + 1, sizeof *parts);
+    size_t total = 0, *lens = calloc(n + 1, sizeof *lens);
+    int oom = !parts || !lens;
+    for (size_t i = 0; i < n && !oom; i++) {
+        oom = tok_transcode(seqs[i].tokens, seqs[i].n, vocab, &parts[i], &lens[i]) != 0;
+        total += lens[i];
+    }
+    uint16_t *all = oom ? NULL : malloc((total ? total : 1) * sizeof *all);
+    for (size_t i = 0, at = 0; all && i < n; i++) {
+        memcpy(all + at, parts[i], lens[i] * sizeof *all);
+        seqs[i] = (dataset_seq){all + at, lens[i]};
+        at += lens[i];
+    }
+    for (size_t i = 0; parts && i < n; i++) free(parts[i]);
+    free(parts);
+    free(lens);
+    return all;
+}
+
+dataset_seq *dataset_split_seqs_vocab(const cache *c, cache_split split, int vocab, size_t *n, uint16_t **store)
+{
+    *store = NULL;
+    dataset_seq *seqs = dataset_split_seqs(c, split, n);
+    if (!seqs || vocab == TOK_VOCAB_V1) return seqs;
+    if (!(*store = transcode_seqs(seqs, *n, vocab))) {
+        free(seqs);
+        return NULL;
     }
     return seqs;
 }
@@ -99,20 +138,34 @@ static dataset *dataset_new(const char *what, int split, int T, int stride, char
     }
     d->T = T;
     d->split = split;
+    d->vocab = TOK_VOCAB_V1;
     return d;
 }
 
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN])
 {
+    return dataset_open_vocab(out, c, split, T, stride, TOK_VOCAB_V1, err);
+}
+
+int dataset_open_vocab(dataset **out, const cache *c, int split, int T, int stride, int vocab,
+                       char err[AURL_ERR_LEN])
+{
     *out = NULL;
     dataset *d = dataset_new(cache_dir(c), split, T, stride, err);
     if (!d) return -1;
+    d->vocab = vocab;
+    if (split == CACHE_TRAIN || split == CACHE_VAL)
+        d->seqs = dataset_split_seqs_vocab(c, (cache_split)split, vocab, &d->n_seqs, &d->store);
+    if (!d->seqs) {
+        errmsg_set(err, "%s: out of memory for the dataset's sequences", cache_dir(c));
+        dataset_close(d);
+        return -1;
+    }
     size_t cap = 0;
-    for (size_t i = 0; i < cache_n_entries(c); i++) {
-        const cache_entry *e = cache_entry_at(c, i);
-        if ((int)e->split != split || e->n_tokens == 0) continue;
-        if (add_file_windows(d, &cap, e->tokens, e->n_tokens, T, stride)) {
+    for (size_t i = 0; i < d->n_seqs; i++) {
+        if (d->seqs[i].n == 0) continue;
+        if (add_file_windows(d, &cap, d->seqs[i].tokens, d->seqs[i].n, T, stride)) {
             errmsg_set(err, "%s: out of memory for the dataset's windows", cache_dir(c));
             dataset_close(d);
             return -1;
@@ -131,9 +184,27 @@ int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
 int dataset_open_seqs(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride,
                       char err[AURL_ERR_LEN])
 {
+    return dataset_open_seqs_vocab(out, seqs, n_seqs, T, stride, TOK_VOCAB_V1, err);
+}
+
+int dataset_open_seqs_vocab(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride, int vocab,
+                            char err[AURL_ERR_LEN])
+{
     *out = NULL;
     dataset *d = dataset_new("token sequences", CACHE_VAL, T, stride, err);
     if (!d) return -1;
+    d->vocab = vocab;
+    if (vocab != TOK_VOCAB_V1) {
+        d->seqs = malloc((n_seqs + 1) * sizeof *d->seqs);
+        if (d->seqs) memcpy(d->seqs, seqs, n_seqs * sizeof *seqs);
+        if (!d->seqs || !(d->store = transcode_seqs(d->seqs, n_seqs, vocab))) {
+            errmsg_set(err, "out of memory transcoding %zu token sequences", n_seqs);
+            dataset_close(d);
+            return -1;
+        }
+        d->n_seqs = n_seqs;
+        seqs = d->seqs;
+    }
     size_t cap = 0;
     for (size_t i = 0; i < n_seqs; i++) {
         if (seqs[i].n == 0) continue;
@@ -183,10 +254,33 @@ void dataset_close(dataset *d)
 {
     if (!d) return;
     free(d->w);
+    free(d->seqs);
+    free(d->store);
     free(d);
 }
 
 size_t dataset_n_windows(const dataset *d) { return d->n; }
+int dataset_vocab(const dataset *d) { return d->vocab; }
+
+const dataset_seq *dataset_sequences(const dataset *d, size_t *n)
+{
+    *n = d->seqs ? d->n_seqs : 0;
+    return d->seqs;
+}
+
+void dataset_seqs_unigram(const dataset_seq *seqs, size_t n, double *probs)
+{
+    memset(probs, 0, TOK_VOCAB_SIZE * sizeof *probs);
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < seqs[i].n; k++) {
+            uint16_t t = seqs[i].tokens[k];
+            probs[t < TOK_VOCAB_SIZE ? t : TOK_UNK] += 1;
+            total += 1;
+        }
+    if (total > 0)
+        for (int t = 0; t < TOK_VOCAB_SIZE; t++) probs[t] /= total;
+}
 
 int dataset_seq_len(const dataset *d) { return d->T; }
 
@@ -245,7 +339,7 @@ void dataset_get_batch(const dataset *d, int B, uint64_t seed, uint64_t epoch,
         const uint16_t *src = w->tokens;
         size_t len = w->len;
         if (buf) {
-            augment_window(w->tokens, w->len, buf, W, w->instrument, aug, seed, epoch, wi);
+            augment_window_vocab(w->tokens, w->len, buf, W, w->instrument, aug, seed, epoch, wi, d->vocab);
             src = buf;
             len = W;
         }

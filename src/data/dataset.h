@@ -31,6 +31,11 @@ typedef struct {
  * when out of memory. */
 dataset_seq *dataset_split_seqs(const cache *c, cache_split split, size_t *n);
 
+/* The same in vocabulary VOCAB: v1 points into C's mapping (*store NULL);
+ * v2 transcodes (tok_transcode) into one malloc'd block *store that the
+ * sequences point into (free both). NULL only when out of memory. */
+dataset_seq *dataset_split_seqs_vocab(const cache *c, cache_split split, int vocab, size_t *n, uint16_t **store);
+
 /* How every dataset cuts a sequence of N tokens into windows of T+1 tokens:
  * starts 0, stride, 2*stride, ... while a whole window fits, plus one final
  * window ending at the last token when the strided ones miss it; N <= T+1
@@ -43,12 +48,21 @@ size_t dataset_seq_window_start(size_t n, int T, int stride, size_t k);
  * dataset. T >= 1, stride >= 1. Fails (err set) if there are no windows. */
 int dataset_open(dataset **out, const cache *c, int split, int T, int stride,
                  char err[AURL_ERR_LEN]);
+/* The same over the split's sequences in token vocabulary VOCAB
+ * (TOK_VOCAB_V1: the cache's tokens; TOK_VOCAB_V2: transcoded, held by the
+ * dataset); augmentation then works in that vocabulary. */
+int dataset_open_vocab(dataset **out, const cache *c, int split, int T, int stride, int vocab,
+                       char err[AURL_ERR_LEN]);
 /* Windows over N_SEQS sequences of tokens that are not in a cache (SEQS and
  * the tokens must outlive the dataset; empty sequences are skipped), laid
  * out and batched like a CACHE_VAL split. Fails (err set) if there are no
  * windows. */
 int dataset_open_seqs(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride,
                       char err[AURL_ERR_LEN]);
+/* The same for v1 sequences read in vocabulary VOCAB (v2: transcoded, held
+ * by the dataset; SEQS need not outlive it then). */
+int dataset_open_seqs_vocab(dataset **out, const dataset_seq *seqs, size_t n_seqs, int T, int stride, int vocab,
+                            char err[AURL_ERR_LEN]);
 /* Keep only N of the windows (N < dataset_n_windows), chosen by a
  * permutation keyed by SEED alone, so every epoch and every resumed run
  * trains on the same subset (kept in their original order). 0 or -1 (OOM). */
@@ -56,6 +70,13 @@ int dataset_keep_subset(dataset *d, size_t n, uint64_t seed);
 /* Free D (NULL is fine); the cache is not touched. */
 void dataset_close(dataset *d);
 
+/* Token vocabulary of D's windows. */
+int dataset_vocab(const dataset *d);
+/* The sequences D's windows come from, in its vocabulary (NULL, *n 0 for
+ * a v1 dataset_open_seqs). */
+const dataset_seq *dataset_sequences(const dataset *d, size_t *n);
+/* Token frequencies over N sequences into probs[TOK_VOCAB_SIZE]. */
+void dataset_seqs_unigram(const dataset_seq *seqs, size_t n, double *probs);
 /* Number of windows of the split. */
 size_t dataset_n_windows(const dataset *d);
 /* T: the tokens of one input (and one target) row of a batch. */

@@ -17,7 +17,7 @@ static int add_piece(music_stats_acc *acc, const sampler_result *r)
     if (!t16) return -1;
     for (int k = 0; k < r->n_tokens; k++)
         t16[k] = r->tokens[k] >= 0 && r->tokens[k] < TOK_VOCAB_SIZE ? (uint16_t)r->tokens[k] : TOK_UNK;
-    int rc = music_stats_acc_add_tokens(acc, t16, (size_t)r->n_tokens);
+    int rc = music_stats_acc_add_tokens(acc, t16, (size_t)r->n_tokens, r->vocab);
     free(t16);
     return rc;
 }
@@ -28,6 +28,7 @@ static void classify_piece(const sampler_result *r, const sampler_settings *s, l
 {
     grammar_state g;
     grammar_init(&g, s->min_tokens, s->max_note_seconds);
+    grammar_set_vocab(&g, r->vocab);
     for (int i = 1; i < r->prime_end && i < r->n_tokens; i++) grammar_feed(&g, r->tokens[i], 0);
     long run[GRAMMAR_N_KINDS] = {0}, first[GRAMMAR_N_KINDS] = {0}, errors = 0;
     int have_first = 0;

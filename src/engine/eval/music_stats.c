@@ -327,11 +327,11 @@ int music_stats_acc_add_score(music_stats_acc *a, const score *s)
     return rc;
 }
 
-int music_stats_acc_add_tokens(music_stats_acc *a, const uint16_t *tokens, size_t n)
+int music_stats_acc_add_tokens(music_stats_acc *a, const uint16_t *tokens, size_t n, int vocab)
 {
     score s;
     score_init(&s);
-    int rc = tok_decode(tokens, n, &s);
+    int rc = tok_decode_vocab(tokens, n, vocab, &s);
     if (rc == 0) rc = music_stats_acc_add_score(a, &s);
     score_free(&s);
     return rc;
@@ -421,7 +421,7 @@ int music_stats_of_sequences(const dataset_seq *seqs, size_t n_seqs, music_stats
     if (!a) return -1;
     music_stats_acc_init(a);
     int rc = 0;
-    for (size_t i = 0; i < n_seqs && rc == 0; i++) rc = music_stats_acc_add_tokens(a, seqs[i].tokens, seqs[i].n);
+    for (size_t i = 0; i < n_seqs && rc == 0; i++) rc = music_stats_acc_add_tokens(a, seqs[i].tokens, seqs[i].n, TOK_VOCAB_V1);
     if (rc == 0) music_stats_acc_result(a, out);
     free(a);
     return rc;

@@ -130,8 +130,8 @@ typedef struct {
 void music_stats_acc_init(music_stats_acc *a);
 /* Add one piece. 0, or -1 when out of memory (a is unchanged then). */
 int music_stats_acc_add_score(music_stats_acc *a, const score *s);
-/* Decode TOKENS (tok_decode) and add the piece. 0 or -1 (out of memory). */
-int music_stats_acc_add_tokens(music_stats_acc *a, const uint16_t *tokens, size_t n);
+/* Decode TOKENS of vocabulary VOCAB (tok_decode_vocab) and add the piece. 0 or -1 (out of memory). */
+int music_stats_acc_add_tokens(music_stats_acc *a, const uint16_t *tokens, size_t n, int vocab);
 /* The pooled statistics of everything added (zeros when nothing was). */
 void music_stats_acc_result(const music_stats_acc *a, music_stats *out);
 

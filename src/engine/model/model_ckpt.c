@@ -35,6 +35,7 @@ void model_ckpt_config_to_json(cJSON *m, const model_config *mc)
     cJSON_AddNumberToObject(m, "global_stride", mc->attn.stride);
     cJSON_AddNumberToObject(m, "dropout", mc->dropout);
     cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
+    cJSON_AddStringToObject(m, "tokenizer", tok_vocab_name(mc->tokenizer));
 }
 
 /* Full stored names: the tensor itself (j 0) or its moment m (1) / v (2). */
@@ -104,9 +105,10 @@ cJSON *model_ckpt_open_header(const char *path, const char *key, const char *con
         errmsg_set(err, "%s: checkpoint header is not a JSON object", path);
     } else if (!known) {
         errmsg_set(err, "%s: not a %s checkpoint", path, what);
-    } else if (json_num_field(h, "vocab_version", -1) != TOK_VERSION) {
-        errmsg_set(err, "%s: made for token vocabulary v%g, this build uses v%d", path,
-                   json_num_field(h, "vocab_version", -1), TOK_VERSION);
+    } else if (!(json_num_field(h, "vocab_version", -1) >= TOK_VOCAB_V1 &&
+                 json_num_field(h, "vocab_version", -1) <= TOK_VOCAB_MAX)) {
+        errmsg_set(err, "%s: made for token vocabulary v%g, this build knows v1..v%d", path,
+                   json_num_field(h, "vocab_version", -1), TOK_VOCAB_MAX);
     } else {
         return h;
     }
@@ -153,7 +155,7 @@ int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, co
     }
     cJSON_DeleteItemFromObjectCaseSensitive(h, "model");
     cJSON_AddStringToObject(h, "model", MODEL_KIND);
-    cJSON_AddNumberToObject(h, "vocab_version", TOK_VERSION);
+    cJSON_AddNumberToObject(h, "vocab_version", transformer_config(m)->tokenizer);
     model_ckpt_config_to_json(cJSON_AddObjectToObject(h, "model_config"), transformer_config(m));
     if (opt) {
         cJSON *o = cJSON_AddObjectToObject(h, "optimizer");
@@ -228,6 +230,11 @@ int model_ckpt_config_from_json(const cJSON *mc, model_config *cfg, char err[AUR
         return -1;
     }
     cfg->learned_pos = strcmp(pos->valuestring, "sinusoidal") != 0;
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(mc, "tokenizer"); /* absent before v2: v1 */
+    if (tk && (!cJSON_IsString(tk) || (cfg->tokenizer = tok_vocab_parse(tk->valuestring)) < 0)) {
+        errmsg_set(err, "model_config has a bad tokenizer field (v1 or v2)");
+        return -1;
+    }
     char msg[AURL_ERR_LEN];
     if (model_config_validate(cfg, msg) != 0) {
         errmsg_set(err, "model_config: %s", msg);

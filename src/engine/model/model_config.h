@@ -14,6 +14,7 @@ typedef struct {
     attn_config attn;
     float dropout;
     int learned_pos; /* 1 learned position table, 0 fixed sinusoidal */
+    int tokenizer;   /* token vocabulary version the model reads and writes: 1 or 2 (data/tokenizer.h) */
 } model_config;
 
 #endif

@@ -18,6 +18,7 @@ void model_yaml_defaults(model_config *cfg)
     cfg->attn.stride = 64;
     cfg->dropout = 0.0f;
     cfg->learned_pos = 1;
+    cfg->tokenizer = TOK_VOCAB_V1;
 }
 
 /* Report a problem about KEY (for config_problem). */
@@ -45,6 +46,8 @@ static const char *config_problem(const model_config *c, const char **key)
     if (c->attn.window < 1) return problem(key, "window", "window must be >= 1");
     if (c->attn.stride < 1) return problem(key, "global_stride", "global_stride must be >= 1");
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return problem(key, "dropout", "dropout must be in [0, 1)");
+    if (c->tokenizer < TOK_VOCAB_V1 || c->tokenizer > TOK_VOCAB_MAX)
+        return problem(key, "tokenizer", "tokenizer must be v1 or v2");
     return NULL;
 }
 
@@ -56,12 +59,12 @@ int model_config_validate(const model_config *c, char err[AURL_ERR_LEN])
 }
 
 static const char *const MODEL_KEYS[] = {"vocab_size", "d_model", "n_layers", "n_heads", "d_ff", "max_seq_len",
-                                         "attention", "window", "global_stride", "dropout", "positions", NULL};
+                                         "attention", "window", "global_stride", "dropout", "positions", "tokenizer", NULL};
 
 int model_yaml_apply(yaml_doc *d, yaml_node_t *m, int strict, model_config *cfg, char err[AURL_ERR_LEN])
 {
     if (!m) return 0;
-    char attention[32] = "", positions[32] = "";
+    char attention[32] = "", positions[32] = "", tokenizer[32] = "";
     if ((strict && yaml_doc_check_keys(d, m, MODEL_KEYS, err)) ||
         yaml_doc_int(d, m, "vocab_size", 4, 1000000, &cfg->vocab_size, err) ||
         yaml_doc_int(d, m, "d_model", 1, 65536, &cfg->d_model, err) ||
@@ -73,8 +76,13 @@ int model_yaml_apply(yaml_doc *d, yaml_node_t *m, int strict, model_config *cfg,
         yaml_doc_int(d, m, "global_stride", 1, INT_MAX, &cfg->attn.stride, err) ||
         yaml_doc_float(d, m, "dropout", 0.0, 0.999, &cfg->dropout, err) ||
         yaml_doc_string(d, m, "attention", attention, sizeof attention, err) ||
-        yaml_doc_string(d, m, "positions", positions, sizeof positions, err))
+        yaml_doc_string(d, m, "positions", positions, sizeof positions, err) ||
+        yaml_doc_string(d, m, "tokenizer", tokenizer, sizeof tokenizer, err))
         return -1;
+    if (tokenizer[0] && (cfg->tokenizer = tok_vocab_parse(tokenizer)) < 0) {
+        yaml_doc_error(d, yaml_doc_get(d, m, "tokenizer"), err, "tokenizer must be v1 or v2, got '%s'", tokenizer);
+        return -1;
+    }
     if (attention[0] && attn_kind_parse(attention, &cfg->attn.kind) != 0) {
         yaml_doc_error(d, yaml_doc_get(d, m, "attention"), err,
                        "attention must be full, sliding_window or hierarchical, got '%s'", attention);

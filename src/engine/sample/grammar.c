@@ -1,7 +1,12 @@
-/* grammar: token-stream state and the generation mask (see grammar.h). */
+/* grammar: token-stream state and the generation mask (see grammar.h):
+ * vocabulary v1 (NOTE_OFFs) first, then v2 (DURATIONs), each with its feed,
+ * mask, close and error kinds; the order, gap and END rules are shared. */
 #include "engine/sample/grammar.h"
 
+#include <stdint.h>
 #include <string.h>
+
+static void set_dur_bins(grammar_state *g);
 
 void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
 {
@@ -14,6 +19,28 @@ void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds)
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) g->max_note_steps[i] = steps < 1 ? 1 : (int64_t)steps;
     g->last = -1;
     g->last_onset = -1;
+    g->vocab = TOK_VOCAB_V1;
+    set_dur_bins(g);
+}
+
+void grammar_set_vocab(grammar_state *g, int vocab) { g->vocab = vocab == TOK_VOCAB_V2 ? vocab : TOK_VOCAB_V1; }
+
+/* The DURATION bins inside each family's min..max note length (the bin
+ * nearest the longest when none falls inside). */
+static void set_dur_bins(grammar_state *g)
+{
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
+        int lo = -1, hi = -1;
+        for (int b = 0; b < TOK_N_DURATIONS; b++) {
+            int64_t st = tok_duration_steps(b);
+            if (st < g->min_note_steps[i] || st > g->max_note_steps[i]) continue;
+            if (lo < 0) lo = b;
+            hi = b;
+        }
+        if (lo < 0) lo = hi = tok_duration_bin(g->max_note_steps[i]);
+        g->dur_bins[i][0] = (uint8_t)lo;
+        g->dur_bins[i][1] = (uint8_t)hi;
+    }
 }
 
 void grammar_set_limits(grammar_state *g, const grammar_limits *L)
@@ -25,11 +52,16 @@ void grammar_set_limits(grammar_state *g, const grammar_limits *L)
         g->max_poly[i] = L->max_poly[i] < 0 ? 0 : L->max_poly[i];
     }
     g->max_gap_steps = L->max_gap_steps < 0 ? 0 : L->max_gap_steps;
+    set_dur_bins(g);
 }
+
+/* v2: the note of key (I, P) sounds now. */
+static int v2_sounding(const grammar_state *g, int i, int p) { return g->onset[i][p] >= 0 && g->end_at[i][p] > g->now; }
 
 int64_t grammar_note_age(const grammar_state *g, int i, int p)
 {
     if (i < 0 || i >= SCORE_N_INSTRUMENTS || p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[i][p] < 0) return -1;
+    if (g->vocab == TOK_VOCAB_V2 && !v2_sounding(g, i, p)) return -1;
     return g->now - g->onset[i][p];
 }
 
@@ -87,10 +119,35 @@ static int past_gap(const grammar_state *g, int32_t tok)
     return g->now + tok_shift_steps((uint16_t)tok) - since > g->max_gap_steps;
 }
 
+/* v2: DURATION TOK suits the note waiting for it. */
+static int v2_duration_ok(const grammar_state *g, int32_t tok)
+{
+    if (!g->await_dur || tok < TOK_DURATION || tok >= TOK_DURATION + TOK_N_DURATIONS) return 0;
+    int i = (g->await_dur - 1) / GRAMMAR_N_PITCHES, b = tok - TOK_DURATION;
+    return b >= g->dur_bins[i][0] && b <= g->dur_bins[i][1];
+}
+
+/* v2 mask (specials and END-fed already refused). */
+static int v2_allowed(const grammar_state *g, int32_t tok)
+{
+    if (g->await_dur) return v2_duration_ok(g, tok);
+    if (!in_context(g, tok)) return 0;
+    if (tok == TOK_END) return g->generated >= g->min_tokens && g->now >= g->min_end_steps;
+    if (tok < TOK_DURATION) { /* NOTE_ON: a re-strike replaces the key's note */
+        int p = tok - TOK_NOTE_ON, i = g->instrument;
+        if (g->onset[i][p] == g->now) return 0;
+        return g->max_poly[i] == 0 || g->sounding_on[i] - v2_sounding(g, i, p) < g->max_poly[i];
+    }
+    if (tok < TOK_TIME_SHIFT) return 0; /* a DURATION with no NOTE_ON before it */
+    if (tok < TOK_VELOCITY) return !past_gap(g, tok);
+    return 1;
+}
+
 static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
 {
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK) return 0;
     if (g->ended) return 0;
+    if (g->vocab == TOK_VOCAB_V2) return v2_allowed(g, tok);
     if (s->expired) { /* force-close mode */
         if (s->expired_here)
             return tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT &&
@@ -115,13 +172,15 @@ static int allowed_with(const grammar_state *g, const summary *s, int32_t tok)
 
 int grammar_allows(const grammar_state *g, int32_t tok)
 {
-    summary s = summarise(g);
+    summary s = {TOK_MAX_SHIFT_STEPS, 0, 0, 0};
+    if (g->vocab != TOK_VOCAB_V2) s = summarise(g);
     return allowed_with(g, &s, tok);
 }
 
 int grammar_mask(const grammar_state *g, uint8_t *allowed)
 {
-    summary s = summarise(g);
+    summary s = {TOK_MAX_SHIFT_STEPS, 0, 0, 0};
+    if (g->vocab != TOK_VOCAB_V2) s = summarise(g);
     int n = 0;
     for (int t = 0; t < TOK_VOCAB_SIZE; t++) {
         allowed[t] = (uint8_t)allowed_with(g, &s, t);
@@ -134,6 +193,39 @@ int grammar_mask(const grammar_state *g, uint8_t *allowed)
     return n;
 }
 
+/* v2: advance over TOK (in the vocabulary, not after END). */
+static void v2_feed(grammar_state *g, int32_t tok)
+{
+    int await = g->await_dur;
+    g->await_dur = 0;
+    if (await) { /* the note waiting for its DURATION: this one, or the decoder's default */
+        int i = (await - 1) / GRAMMAR_N_PITCHES, p = (await - 1) % GRAMMAR_N_PITCHES;
+        int is_dur = tok >= TOK_DURATION && tok < TOK_DURATION + TOK_N_DURATIONS;
+        g->end_at[i][p] = g->onset[i][p] + (is_dur ? tok_duration_steps(tok - TOK_DURATION) : TOK_DRUM_STEPS);
+    }
+    if (tok == TOK_END) {
+        g->ended = 1;
+    } else if (tok >= TOK_NOTE_ON && tok < TOK_DURATION) {
+        int i = g->instrument, p = tok - TOK_NOTE_ON;
+        g->last_onset = g->onset[i][p] = g->now;
+        g->end_at[i][p] = i == SCORE_DRUMS ? g->now + TOK_DRUM_STEPS : INT64_MAX;
+        if (i != SCORE_DRUMS) g->await_dur = 1 + i * GRAMMAR_N_PITCHES + p;
+    } else if (tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY) {
+        g->now += tok_shift_steps((uint16_t)tok);
+    } else if (tok == TOK_SUSTAIN_ON || tok == TOK_SUSTAIN_OFF) {
+        g->sustain[g->instrument] = tok == TOK_SUSTAIN_ON;
+    } else if (tok >= TOK_INSTRUMENT) {
+        g->instrument = tok - TOK_INSTRUMENT;
+    }
+    g->n_sounding = 0;
+    for (int i = 0; i < SCORE_N_INSTRUMENTS; i++) {
+        int n = 0;
+        for (int p = 0; p < GRAMMAR_N_PITCHES; p++) n += v2_sounding(g, i, p);
+        g->sounding_on[i] = n;
+        g->n_sounding += n;
+    }
+}
+
 void grammar_feed(grammar_state *g, int32_t tok, int generated)
 {
     if (generated) {
@@ -141,6 +233,11 @@ void grammar_feed(grammar_state *g, int32_t tok, int generated)
         g->generated++;
     }
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || g->ended) return;
+    if (g->vocab == TOK_VOCAB_V2) {
+        if (tok >= TOK_NOTE_ON || tok == TOK_END) g->last = tok;
+        if (tok >= TOK_NOTE_ON || tok == TOK_END) v2_feed(g, tok);
+        return;
+    }
     g->last = tok;
     if (tok == TOK_END) {
         g->ended = 1;
@@ -212,8 +309,27 @@ static void close_group(const grammar_state *g, int young, int pedals, int *inst
     }
 }
 
+/* v2: the DURATION due (the family's shortest allowed), pedals up, END. */
+static int v2_close(const grammar_state *g, int32_t *out, int max)
+{
+    int n = 0, inst = g->instrument;
+    if (!g->ended) {
+        if (g->await_dur) put(out, max, &n, TOK_DURATION + g->dur_bins[(g->await_dur - 1) / GRAMMAR_N_PITCHES][0]);
+        for (int k = 0; k < SCORE_N_INSTRUMENTS; k++) {
+            int i = (g->instrument + k) % SCORE_N_INSTRUMENTS;
+            if (!g->sustain[i]) continue;
+            if (inst != i) put(out, max, &n, TOK_INSTRUMENT + i);
+            inst = i;
+            put(out, max, &n, TOK_SUSTAIN_OFF);
+        }
+    }
+    put(out, max, &n, TOK_END);
+    return n;
+}
+
 int grammar_close(const grammar_state *g, int32_t *out, int max)
 {
+    if (g->vocab == TOK_VOCAB_V2) return v2_close(g, out, max);
     int n = 0, inst = g->instrument;
     if (!g->ended) {
         int64_t wait = 0;
@@ -237,6 +353,7 @@ int grammar_close(const grammar_state *g, int32_t *out, int max)
 
 int grammar_route_of(const grammar_state *g, int p)
 {
+    if (g->vocab == TOK_VOCAB_V2) return -1;
     if (p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[g->instrument][p] >= 0) return -1;
     int best = -1;
     for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
@@ -254,6 +371,7 @@ static int64_t close_wait(const grammar_state *g, int i, int p);
 int grammar_steal_of(const grammar_state *g, int p)
 {
     int i = g->instrument;
+    if (g->vocab == TOK_VOCAB_V2) return -1;
     if (p < 0 || p >= GRAMMAR_N_PITCHES || g->max_poly[i] == 0 || g->sounding_on[i] < g->max_poly[i]) return -1;
     if (g->onset[i][p] >= 0 || g->empty_at[i][p] == g->now || !grammar_allows(g, TOK_TIME_SHIFT)) return -1;
     int victim = -1;
@@ -265,6 +383,7 @@ int grammar_steal_of(const grammar_state *g, int p)
 
 int grammar_restrike_ok(const grammar_state *g, int p)
 {
+    if (g->vocab == TOK_VOCAB_V2) return 0;
     if (p < 0 || p >= GRAMMAR_N_PITCHES || g->onset[g->instrument][p] < 0 || g->now <= g->onset[g->instrument][p])
         return 0;
     if (!grammar_allows(g, TOK_NOTE_OFF + p)) return 0;
@@ -275,10 +394,11 @@ int grammar_restrike_ok(const grammar_state *g, int p)
 
 double grammar_seconds(const grammar_state *g) { return (double)g->now / TOK_STEPS_PER_SECOND; }
 
-int grammar_count_errors(const int32_t *tokens, int n)
+int grammar_count_errors(const int32_t *tokens, int n, int vocab)
 {
     grammar_state g;
     grammar_init(&g, 0, 8.0);
+    grammar_set_vocab(&g, vocab);
     int i = n > 0 && tokens[0] == TOK_START ? 1 : 0;
     for (; i < n && !g.ended; i++) grammar_feed(&g, tokens[i], 1);
     return g.errors;
@@ -286,12 +406,27 @@ int grammar_count_errors(const int32_t *tokens, int n)
 
 /* ---- error kinds (built on grammar_allows and the state alone) ---- */
 
+/* v2 kinds of a forbidden, in-vocabulary TOK before END. */
+static grammar_error_kind v2_classify(const grammar_state *g, int32_t tok)
+{
+    int is_dur = tok >= TOK_DURATION && tok < TOK_DURATION + TOK_N_DURATIONS;
+    if (g->await_dur) return is_dur ? GRAMMAR_ERR_DURATION : GRAMMAR_ERR_NO_DURATION;
+    if (!in_context(g, tok)) return GRAMMAR_ERR_STATE;
+    if (is_dur) return GRAMMAR_ERR_DURATION;
+    if (tok == TOK_END) return GRAMMAR_ERR_END_EARLY;
+    if (tok >= TOK_TIME_SHIFT && tok < TOK_VELOCITY) return GRAMMAR_ERR_GAP;
+    if (tok >= TOK_NOTE_ON && tok < TOK_DURATION && g->onset[g->instrument][tok - TOK_NOTE_ON] != g->now)
+        return GRAMMAR_ERR_POLY_LIMIT;
+    return GRAMMAR_ERR_OTHER;
+}
+
 grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
 {
     if (grammar_allows(g, tok)) return GRAMMAR_OK;
     if (tok < 0 || tok >= TOK_VOCAB_SIZE || tok == TOK_START || tok == TOK_PAD || tok == TOK_UNK)
         return GRAMMAR_ERR_SPECIAL;
     if (g->ended) return GRAMMAR_ERR_OTHER;
+    if (g->vocab == TOK_VOCAB_V2) return v2_classify(g, tok);
     int is_off = tok >= TOK_NOTE_OFF && tok < TOK_TIME_SHIFT, is_on = tok >= TOK_NOTE_ON && tok < TOK_NOTE_OFF;
     if (is_off && g->onset[g->instrument][tok - TOK_NOTE_OFF] < 0) {
         for (int i = 0; i < SCORE_N_INSTRUMENTS; i++)
@@ -312,7 +447,7 @@ grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok)
 
 static const char *const error_keys[GRAMMAR_N_KINDS] = {
     "ok", "special", "note_off_other_instrument", "note_off_silent", "note_off_too_short", "note_on_sounding",
-    "time_shift_past_limit", "limit_note_open", "end_early", "poly_limit", "state_token", "gap", "other",
+    "time_shift_past_limit", "limit_note_open", "end_early", "poly_limit", "state_token", "gap", "no_duration", "duration", "other",
 };
 
 static const char *const error_labels[GRAMMAR_N_KINDS] = {
@@ -328,6 +463,8 @@ static const char *const error_labels[GRAMMAR_N_KINDS] = {
     "NOTE_ON past the polyphony limit",
     "VELOCITY/TEMPO/INSTRUMENT out of place",
     "TIME_SHIFT past the longest gap between onsets",
+    "NOTE_ON without its DURATION",
+    "DURATION out of range or out of place",
     "other",
 };
 

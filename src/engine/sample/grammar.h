@@ -32,6 +32,17 @@
  *   - no END before min_end_steps of music (the length a user asked for);
  *   - polyphony: with a limit max_poly[family] > 0, no NOTE_ON while that
  *     many notes already sound on the current instrument.
+ * Vocabulary v2 (grammar_set_vocab): notes end by their DURATION, so there
+ * are no NOTE_OFFs and no force-close. Its rules instead:
+ *   - a melodic NOTE_ON is followed by its DURATION and nothing else, a
+ *     DURATION only follows a melodic NOTE_ON; the DURATION keeps to the
+ *     family's length limits (min_note_steps .. max_note_steps, the bins
+ *     that fall inside; the nearest bin when none does);
+ *   - a note sounds from its onset until onset + DURATION (drums:
+ *     TOK_DRUM_STEPS), or until the next NOTE_ON of its key (a re-strike,
+ *     allowed); no second NOTE_ON of a key at the step it was struck;
+ *   - polyphony counts the notes sounding on the current instrument (a
+ *     re-strike replaces one); the order, gap and END rules as above.
  * grammar_close lists the tokens that end a piece cleanly: the NOTE_OFFs of
  * every sounding note (with INSTRUMENT switches), SUSTAIN_OFF for pedals
  * still down, then END; notes not yet at their family's shortest length (or
@@ -65,6 +76,12 @@ typedef struct {
     int64_t last_onset;     /* step of the last NOTE_ON, -1 none */
     int64_t max_gap_steps;  /* longest time without a NOTE_ON, 0 = no limit */
     int64_t min_end_steps;  /* no END before this time, 0 = none */
+    int vocab;              /* token vocabulary, TOK_VOCAB_V1 (default) or TOK_VOCAB_V2 */
+    int64_t end_at[SCORE_N_INSTRUMENTS][GRAMMAR_N_PITCHES]; /* v2: step the key's last note ends
+                                                             * (INT64_MAX while its DURATION is due) */
+    int await_dur;          /* v2: 1 + instrument * 88 + pitch index of the NOTE_ON whose DURATION
+                             * is next, 0 none */
+    uint8_t dur_bins[SCORE_N_INSTRUMENTS][2]; /* v2: DURATION bins a family's notes may take, lo..hi */
 } grammar_state;
 
 /* Decoding limits per instrument family (engine/sample/note_limits derives
@@ -81,6 +98,8 @@ typedef struct {
 /* Fresh state (time 0, piano, nothing sounding), every family limited to
  * max_note_seconds (<= 0 means the decoder's 8 s), no polyphony limit. */
 void grammar_init(grammar_state *g, int min_tokens, double max_note_seconds);
+/* Read tokens of vocabulary VOCAB (TOK_VOCAB_V1 or _V2; before the first token). */
+void grammar_set_vocab(grammar_state *g, int vocab);
 /* Take L's note-length, polyphony and gap limits (before the first token). */
 void grammar_set_limits(grammar_state *g, const grammar_limits *L);
 /* Steps the note of pitch index P on instrument I has sounded; -1 if silent. */
@@ -119,9 +138,10 @@ int grammar_steal_of(const grammar_state *g, int p);
 int grammar_restrike_ok(const grammar_state *g, int p);
 /* Music time in seconds. */
 double grammar_seconds(const grammar_state *g);
-/* Generated-token grammar errors of a whole START..END sequence, as eval
- * reports them (all tokens judged, min_tokens 0, the 8 s limit). */
-int grammar_count_errors(const int32_t *tokens, int n);
+/* Generated-token grammar errors of a whole START..END sequence of
+ * vocabulary VOCAB, as eval reports them (all tokens judged, min_tokens 0,
+ * the 8 s limit). */
+int grammar_count_errors(const int32_t *tokens, int n, int vocab);
 
 /* Why the mask forbids a token (grammar_classify); GRAMMAR_OK when it does
  * not. Where several reasons hold, the first of this list wins. */
@@ -139,6 +159,8 @@ typedef enum {
     GRAMMAR_ERR_POLY_LIMIT,       /* NOTE_ON while the family's polyphony limit is reached */
     GRAMMAR_ERR_STATE,            /* VELOCITY/TEMPO/INSTRUMENT out of place (see the order above) */
     GRAMMAR_ERR_GAP,              /* TIME_SHIFT past the longest gap between onsets */
+    GRAMMAR_ERR_NO_DURATION,      /* v2: anything but a DURATION right after a melodic NOTE_ON */
+    GRAMMAR_ERR_DURATION,         /* v2: a DURATION outside the family's length limits, or not after a NOTE_ON */
     GRAMMAR_ERR_OTHER,            /* the rest: a re-struck zero-length note, a token after END */
     GRAMMAR_N_KINDS
 } grammar_error_kind;

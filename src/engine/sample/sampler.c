@@ -160,7 +160,7 @@ static void apply_mask(float *logits, int V, const grammar_state *g, uint8_t *al
  * pitch silent on the current instrument uses the note ROUTE would reach. */
 static void apply_note_age(float *logits, const grammar_state *g, const grammar_limits *L, float bias, int route)
 {
-    if (bias <= 0.0f || g->n_sounding == 0) return;
+    if (bias <= 0.0f || g->n_sounding == 0 || g->vocab == TOK_VOCAB_V2) return; /* v2 notes have no NOTE_OFF */
     for (int p = 0; p < GRAMMAR_N_PITCHES; p++) {
         int inst = g->instrument;
         int64_t age = grammar_note_age(g, inst, p);
@@ -189,7 +189,7 @@ void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *a
     double all[TOKT_COUNT] = {0}, kept[TOKT_COUNT] = {0};
     for (int t = 0; t < TOK_VOCAB_SIZE && t < V; t++) {
         double e = exp((double)(logits[t] - mx));
-        tok_type k = tok_type_of((uint16_t)t);
+        tok_type k = tok_type_of_vocab((uint16_t)t, g->vocab);
         all[k] += e;
         if (allowed[t]) kept[k] += e;
     }
@@ -197,7 +197,7 @@ void sampler_typed_mask(float *logits, int V, const grammar_state *g, uint8_t *a
     for (int k = 0; k < TOKT_COUNT; k++) shift[k] = kept[k] > 0 ? (float)log(all[k] / kept[k]) : 0.0f;
     for (int t = 0; t < V; t++) {
         if (t >= TOK_VOCAB_SIZE || !allowed[t]) logits[t] = -INFINITY;
-        else logits[t] += shift[tok_type_of((uint16_t)t)];
+        else logits[t] += shift[tok_type_of_vocab((uint16_t)t, g->vocab)];
     }
 }
 
@@ -337,11 +337,12 @@ static void hyp_copy(hyp *to, const hyp *from)
     to->g = from->g;
 }
 
-/* Start H: START, then the prefix without its START/END/PAD tokens, fed to
- * the grammar unjudged. Returns the index of the first generated token. */
-static int hyp_start(hyp *h, const sampler_settings *s, const int32_t *prefix, int n_prefix)
+/* Start H: START, then the prefix (tokens of vocabulary VOCAB) without its
+ * START/END/PAD tokens, fed to the grammar unjudged. Returns the index of the first generated token. */
+static int hyp_start(hyp *h, const sampler_settings *s, int vocab, const int32_t *prefix, int n_prefix)
 {
     grammar_init(&h->g, s->min_tokens, s->max_note_seconds);
+    grammar_set_vocab(&h->g, vocab);
     if (s->data_limits) {
         grammar_set_limits(&h->g, &s->limits);
         /* the gap limit keeps deterministic decoding out of endless
@@ -407,6 +408,7 @@ static int finish(sampler_result *out, const hyp *h, int prime_end)
     out->prime_end = prime_end;
     out->n_generated = out->n_tokens - prime_end;
     out->grammar_errors = h->g.errors;
+    out->vocab = h->g.vocab;
     return 0;
 }
 
@@ -810,7 +812,7 @@ static int generate_run(const transformer *m, const sampler_settings *s, const i
     }
     if (kv_cache_create(&d.kc, m, d.rows, err)) goto done;
     kv_cache_set_cond(d.kc, cond, cond_rows);
-    d.prime_end = hyp_start(&pc[0].h, s, prefix, n_prefix);
+    d.prime_end = hyp_start(&pc[0].h, s, transformer_config(m)->tokenizer, prefix, n_prefix);
     if (refill(d.kc, 0, pc[0].h.toks, pc[0].h.n, d.maxT, d.logits)) {
         fail_internal(&d);
         goto done;

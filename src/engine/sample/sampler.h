@@ -89,6 +89,7 @@ typedef struct {
     int grammar_errors;     /* generated tokens the grammar mask forbids (counted also when grammar = 0) */
     double seconds_taken;   /* wall time of generation */
     double first_token_seconds; /* time to the first generated token (prefix processing included) */
+    int vocab;              /* token vocabulary of tokens (the model's, TOK_VOCAB_V1 or _V2) */
 } sampler_result;
 
 /* Called after each generated token; a nonzero return cancels (the result

@@ -178,7 +178,7 @@ static int write_piece(const train_config *cfg, const char *outputs_dir, const c
     if (!t16) return errmsg_set(err, "out of memory"), -1;
     for (int k = 0; k < res->n_tokens; k++)
         t16[k] = (uint16_t)(res->tokens[k] >= 0 && res->tokens[k] < TOK_VOCAB_SIZE ? res->tokens[k] : TOK_UNK);
-    int rc = tok_decode(t16, (size_t)res->n_tokens, sc);
+    int rc = tok_decode_vocab(t16, (size_t)res->n_tokens, res->vocab, sc);
     free(t16);
     if (rc != 0) return errmsg_set(err, "out of memory while decoding the sample"), -1;
     if (midi_write_file(mid, sc, err) != 0) return -1;

@@ -190,11 +190,14 @@ static void report_progress(const stage_run *r, float loss, double tok_per_s)
                                .eta_seconds = rate > 0 ? left / rate : 0});
 }
 
-static double unigram_entropy_nats(const cache *c)
+/* Entropy of the training tokens' unigram distribution (in the dataset's vocabulary). */
+static double unigram_entropy_nats(const dataset *train)
 {
     double *p = calloc(TOK_VOCAB_SIZE, sizeof *p);
     if (!p) return NAN;
-    dataset_token_unigram(c, CACHE_TRAIN, p);
+    size_t n;
+    const dataset_seq *seqs = dataset_sequences(train, &n);
+    dataset_seqs_unigram(seqs, n, p);
     double h = 0;
     for (int i = 0; i < TOK_VOCAB_SIZE; i++)
         if (p[i] > 0) h -= p[i] * log(p[i]);
@@ -215,15 +218,16 @@ static int stage_open_data(stage_run *r, cache *c)
     const char *data_dir = r->opts->data_dir;
     char err[AURL_ERR_LEN];
     int B = cfg->batch_size, T = cfg->seq_len;
-    if (dataset_open(&r->train, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+    int vocab = cfg->model.tokenizer;
+    if (dataset_open_vocab(&r->train, c, CACHE_TRAIN, T, cfg->stride, vocab, err) != 0) {
         log_error("%s; put MIDI files under %s/midi (or run `aurl data fetch`), see `aurl data stats`", err,
                   data_dir);
         return AURL_EXIT_USAGE;
     }
-    if (dataset_open(&r->val, c, CACHE_VAL, T, cfg->stride, err) != 0) {
+    if (dataset_open_vocab(&r->val, c, CACHE_VAL, T, cfg->stride, vocab, err) != 0) {
         /* e.g. a collection of one file: validate on the training windows */
         log_warn("%s; validating on the training data instead (add more MIDI files for a real held-out loss)", err);
-        if (dataset_open(&r->val, c, CACHE_TRAIN, T, cfg->stride, err) != 0) {
+        if (dataset_open_vocab(&r->val, c, CACHE_TRAIN, T, cfg->stride, vocab, err) != 0) {
             log_error("%s", err);
             return AURL_EXIT_USAGE;
         }
@@ -341,7 +345,7 @@ static int stage_setup(stage_run *r, cache *c, const char *config_path)
         log_error("%s", err);
         return AURL_EXIT_RUNTIME;
     }
-    r->unigram_entropy = unigram_entropy_nats(c);
+    r->unigram_entropy = unigram_entropy_nats(r->train);
     log_stage_plan(r);
     char note[128];
     snprintf(note, sizeof note, "stage %d %s at step %lld", cfg->stage, r->ss->step ? "resumed" : "started",
