@@ -324,7 +324,7 @@ static int open_data(eval_run *r, const char *data_dir)
             fprintf(stderr, "aurl eval: out of memory\n");
             return AURL_EXIT_RUNTIME;
         }
-        int vocab = transformer_config(r->m)->tokenizer;
+        int vocab = model_vocab(transformer_config(r->m));
         size_t n = 0;
         uint16_t *store = NULL;
         dataset_seq *seqs = dataset_split_seqs_vocab(r->cch, CACHE_TRAIN, vocab, &n, &store);
@@ -336,7 +336,7 @@ static int open_data(eval_run *r, const char *data_dir)
         free(seqs);
         free(store);
     }
-    int vocab = transformer_config(r->m)->tokenizer;
+    int vocab = model_vocab(transformer_config(r->m));
     int rc = r->o.midi_dir ? load_midi_dir(&r->d, r->o.midi_dir, r->T, vocab, r->quiet, err)
                            : load_val(&r->d, r->cch, r->T, vocab, err);
     if (rc != AURL_EXIT_OK) fprintf(stderr, "aurl eval: %s\n", err);

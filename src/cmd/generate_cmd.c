@@ -491,7 +491,7 @@ static int run_transformer(const gen_opts *o, const aurl_globals *g, const char 
     }
     int32_t *prefix = NULL;
     int n_prefix = 0;
-    if (o->prime && read_primer(o->prime, cfg.tokenizer, cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
+    if (o->prime && read_primer(o->prime, model_vocab(&cfg), cfg.max_seq_len - 1, &prefix, &n_prefix, err)) {
         fprintf(stderr, "aurl generate: --prime: %s\n", err);
         transformer_free(m);
         return AURL_EXIT_USAGE;
@@ -539,7 +539,7 @@ static int encode_file(vae *m, int T, const char *path, float *mu)
     char err[AURL_ERR_LEN];
     uint16_t *tok = NULL;
     size_t n = 0;
-    if (read_tokens(path, transformer_config(vae_decoder(m))->tokenizer, &tok, &n, err)) {
+    if (read_tokens(path, model_vocab(transformer_config(vae_decoder(m))), &tok, &n, err)) {
         fprintf(stderr, "aurl generate: --interpolate: %s\n", err);
         return AURL_EXIT_USAGE;
     }

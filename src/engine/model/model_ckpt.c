@@ -35,7 +35,7 @@ void model_ckpt_config_to_json(cJSON *m, const model_config *mc)
     cJSON_AddNumberToObject(m, "global_stride", mc->attn.stride);
     cJSON_AddNumberToObject(m, "dropout", mc->dropout);
     cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
-    cJSON_AddStringToObject(m, "tokenizer", tok_vocab_name(mc->tokenizer));
+    cJSON_AddStringToObject(m, "tokenizer", tok_vocab_name(model_vocab(mc)));
 }
 
 /* Full stored names: the tensor itself (j 0) or its moment m (1) / v (2). */
@@ -155,7 +155,7 @@ int model_ckpt_save(const char *path, const transformer *m, const adamw *opt, co
     }
     cJSON_DeleteItemFromObjectCaseSensitive(h, "model");
     cJSON_AddStringToObject(h, "model", MODEL_KIND);
-    cJSON_AddNumberToObject(h, "vocab_version", transformer_config(m)->tokenizer);
+    cJSON_AddNumberToObject(h, "vocab_version", model_vocab(transformer_config(m)));
     model_ckpt_config_to_json(cJSON_AddObjectToObject(h, "model_config"), transformer_config(m));
     if (opt) {
         cJSON *o = cJSON_AddObjectToObject(h, "optimizer");
@@ -181,6 +181,12 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
     model_ckpt_tensor *list = transformer_list(m, &nt);
     if (!list) {
         errmsg_set(err, "%s: out of memory reading checkpoint", path);
+        goto done;
+    }
+    int vocab = (int)json_num_field(h, "vocab_version", -1);
+    if (vocab != model_vocab(transformer_config(m))) {
+        errmsg_set(err, "%s: made for token vocabulary v%d, the model being loaded reads v%d (model.tokenizer)", path,
+                   vocab, model_vocab(transformer_config(m)));
         goto done;
     }
     if (model_ckpt_read_tensors(f, list, nt, opt != NULL, MODEL_CKPT_MOMENTS_PREFIX, err) != 0) goto done;

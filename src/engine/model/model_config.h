@@ -14,7 +14,11 @@ typedef struct {
     attn_config attn;
     float dropout;
     int learned_pos; /* 1 learned position table, 0 fixed sinusoidal */
-    int tokenizer;   /* token vocabulary version the model reads and writes: 1 or 2 (data/tokenizer.h) */
+    int tokenizer;   /* token vocabulary version the model reads and writes: 1 or 2 (data/tokenizer.h);
+                      * 0 (a zeroed config) means 1 */
 } model_config;
+
+/* The token vocabulary of a model config: 2 for v2, else 1. */
+static inline int model_vocab(const model_config *c) { return c->tokenizer == 2 ? 2 : 1; }
 
 #endif

@@ -46,7 +46,7 @@ static const char *config_problem(const model_config *c, const char **key)
     if (c->attn.window < 1) return problem(key, "window", "window must be >= 1");
     if (c->attn.stride < 1) return problem(key, "global_stride", "global_stride must be >= 1");
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return problem(key, "dropout", "dropout must be in [0, 1)");
-    if (c->tokenizer < TOK_VOCAB_V1 || c->tokenizer > TOK_VOCAB_MAX)
+    if (c->tokenizer < 0 || c->tokenizer > TOK_VOCAB_MAX)
         return problem(key, "tokenizer", "tokenizer must be v1 or v2");
     return NULL;
 }

@@ -358,7 +358,7 @@ static cJSON *make_header(const vaegan *m, const cJSON *meta)
     const char *own[] = {"mode", "vocab_version", "model", "vae", "disc", "gan", "optimizer", "d_optimizer", "last_g"};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) cJSON_DeleteItemFromObjectCaseSensitive(h, own[i]);
     cJSON_AddStringToObject(h, "mode", m->d ? "vae_gan" : "vae");
-    cJSON_AddNumberToObject(h, "vocab_version", m->mc.tokenizer);
+    cJSON_AddNumberToObject(h, "vocab_version", model_vocab(&m->mc));
     model_ckpt_config_to_json(cJSON_AddObjectToObject(h, "model"), &m->mc);
     cJSON *v = cJSON_AddObjectToObject(h, "vae");
     cJSON_AddNumberToObject(v, "window", m->maxT);

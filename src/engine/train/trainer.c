@@ -218,7 +218,7 @@ static int stage_open_data(stage_run *r, cache *c)
     const char *data_dir = r->opts->data_dir;
     char err[AURL_ERR_LEN];
     int B = cfg->batch_size, T = cfg->seq_len;
-    int vocab = cfg->model.tokenizer;
+    int vocab = model_vocab(&cfg->model);
     if (dataset_open_vocab(&r->train, c, CACHE_TRAIN, T, cfg->stride, vocab, err) != 0) {
         log_error("%s; put MIDI files under %s/midi (or run `aurl data fetch`), see `aurl data stats`", err,
                   data_dir);
