@@ -478,6 +478,184 @@ static void test_classify(void **state)
     }
 }
 
+/* ---- vocabulary v2 ---- */
+
+#define DUR(b) (TOK_DURATION + (b))
+
+static void v2_init(grammar_state *g, int min_tokens)
+{
+    grammar_init(g, min_tokens, 8.0);
+    grammar_set_vocab(g, TOK_VOCAB_V2);
+}
+
+/* v2 rules: a melodic NOTE_ON is followed by its DURATION only, a DURATION
+ * only follows one; notes end by their duration; a re-strike is allowed,
+ * a second strike at the same step is not; drums take no DURATION. */
+static void test_v2_rules(void **state)
+{
+    (void)state;
+    grammar_state g;
+    v2_init(&g, 0);
+    assert_int_equal(count_allowed(&g, TOK_DURATION, TOK_DURATION + TOK_N_DURATIONS), 0);
+    assert_int_equal(count_allowed(&g, TOK_NOTE_ON, TOK_DURATION), 88);
+    grammar_feed(&g, ON(60), 1);
+    /* only DURATIONs now */
+    assert_int_equal(count_allowed(&g, 0, TOK_VOCAB_SIZE), TOK_N_DURATIONS);
+    assert_int_equal(grammar_classify(&g, SHIFT(4)), GRAMMAR_ERR_NO_DURATION);
+    assert_int_equal(grammar_classify(&g, TOK_END), GRAMMAR_ERR_NO_DURATION);
+    grammar_feed(&g, DUR(9), 1); /* 10 steps */
+    assert_int_equal(g.sounding_on[0], 1);
+    assert_int_equal(grammar_classify(&g, DUR(3)), GRAMMAR_ERR_DURATION);
+    assert_false(grammar_allows(&g, ON(60))); /* struck at this step already */
+    assert_true(grammar_allows(&g, ON(62)));
+    grammar_feed(&g, SHIFT(5), 1);
+    assert_int_equal(grammar_note_age(&g, 0, 60 - TOK_PITCH_MIN), 5);
+    assert_true(grammar_allows(&g, ON(60))); /* a re-strike */
+    grammar_feed(&g, SHIFT(5), 1);
+    assert_int_equal(g.sounding_on[0], 0); /* ended by its duration */
+    assert_int_equal(grammar_note_age(&g, 0, 60 - TOK_PITCH_MIN), -1);
+    /* drums: no DURATION after their NOTE_ON */
+    grammar_feed(&g, TOK_INSTRUMENT + TOK_DRUM_FAMILY, 1);
+    grammar_feed(&g, ON(38), 1);
+    assert_false(grammar_allows(&g, DUR(3)));
+    assert_true(grammar_allows(&g, SHIFT(2)));
+    assert_int_equal(g.sounding_on[TOK_DRUM_FAMILY], 1);
+    grammar_feed(&g, SHIFT(TOK_DRUM_STEPS), 1);
+    assert_int_equal(g.sounding_on[TOK_DRUM_FAMILY], 0);
+    assert_int_equal(g.errors, 0);
+    /* a DURATION out of place is an error of its kind */
+    grammar_feed(&g, DUR(4), 1);
+    assert_int_equal(g.errors, 1);
+}
+
+/* v2 limits: DURATION bins inside the family's min..max length, polyphony
+ * over the sounding notes (a re-strike replaces one), close gives the due
+ * DURATION and raises pedals. */
+static void test_v2_limits_and_close(void **state)
+{
+    (void)state;
+    grammar_state g;
+    v2_init(&g, 0);
+    grammar_limits L = limits_of(40, 4, 2);
+    L.max_note_steps[2] = 100;
+    grammar_set_limits(&g, &L);
+    grammar_feed(&g, ON(60), 1);
+    for (int b = 0; b < TOK_N_DURATIONS; b++) {
+        int st = tok_duration_steps(b);
+        assert_int_equal(grammar_allows(&g, DUR(b)), st >= 4 && st <= 40);
+    }
+    grammar_feed(&g, DUR(tok_duration_bin(40)), 1);
+    grammar_feed(&g, ON(64), 1);
+    grammar_feed(&g, DUR(tok_duration_bin(20)), 1);
+    assert_int_equal(g.sounding_on[0], 2);
+    assert_false(grammar_allows(&g, ON(67)));                  /* polyphony 2 */
+    assert_int_equal(grammar_classify(&g, ON(67)), GRAMMAR_ERR_POLY_LIMIT);
+    grammar_feed(&g, SHIFT(1), 1);
+    assert_true(grammar_allows(&g, ON(64)));                   /* a re-strike replaces a voice */
+    grammar_feed(&g, SHIFT(20), 1);
+    assert_true(grammar_allows(&g, ON(67)));                   /* 64 has ended */
+    /* organ: its own, longer limit */
+    grammar_feed(&g, TOK_INSTRUMENT + 2, 1);
+    grammar_feed(&g, ON(50), 1);
+    assert_true(grammar_allows(&g, DUR(tok_duration_bin(100))));
+    assert_false(grammar_allows(&g, DUR(tok_duration_bin(200))));
+    grammar_feed(&g, TOK_SUSTAIN_ON, 0); /* a prefix token instead of the DURATION: the default length */
+    assert_int_equal(g.end_at[2][50 - TOK_PITCH_MIN], g.now + TOK_DRUM_STEPS);
+    grammar_feed(&g, ON(52), 1);
+    int32_t close[GRAMMAR_CLOSE_MAX];
+    int nc = grammar_close(&g, close, GRAMMAR_CLOSE_MAX);
+    assert_int_equal(nc, 3);
+    assert_int_equal(close[0], DUR(g.dur_bins[2][0]));
+    assert_int_equal(close[1], TOK_SUSTAIN_OFF);
+    assert_int_equal(close[2], TOK_END);
+    for (int i = 0; i < nc; i++) grammar_feed(&g, close[i], 1);
+    assert_int_equal(g.errors, 0);
+    assert_true(g.ended);
+}
+
+/* v2 on random models: every melodic NOTE_ON of the generated tokens has
+ * its DURATION next, within the limits, no grammar error, and the piece
+ * decodes with every note inside the length limit. */
+static void test_v2_random_models(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    long notes = 0;
+    for (int k = 0; k < 3; k++) {
+        model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
+                          .max_seq_len = 64, .attn = {(attn_kind)(k % 3), 16, 4}, .learned_pos = 1,
+                          .tokenizer = TOK_VOCAB_V2};
+        transformer *m;
+        assert_int_equal(transformer_create(&m, &c, 1, 1, 300 + (uint64_t)k, err), 0);
+        sampler_settings s;
+        sampler_settings_default(&s);
+        s.temperature = 1.5f;
+        s.max_tokens = 600;
+        s.min_tokens = 520;
+        s.seed = (uint64_t)k;
+        s.data_limits = 1;
+        s.limits = limits_of(k == 1 ? 30 : 200, 2, 3);
+        sampler_result r;
+        assert_int_equal(sampler_generate(m, &s, NULL, 0, NULL, 0, NULL, NULL, &r, err), 0);
+        assert_int_equal(r.vocab, TOK_VOCAB_V2);
+        assert_int_equal(r.grammar_errors, 0);
+        assert_int_equal(grammar_count_errors(r.tokens, r.n_tokens, TOK_VOCAB_V2), 0);
+        int inst = 0;
+        for (int i = 1; i < r.n_tokens; i++) {
+            int32_t t = r.tokens[i];
+            if (t >= TOK_INSTRUMENT) inst = t - TOK_INSTRUMENT;
+            if (t >= TOK_NOTE_ON && t < TOK_DURATION && inst != TOK_DRUM_FAMILY) {
+                assert_true(i + 1 < r.n_tokens);
+                int32_t d = r.tokens[i + 1];
+                assert_true(d >= TOK_DURATION && d < TOK_DURATION + TOK_N_DURATIONS);
+                assert_true(tok_duration_steps(d - TOK_DURATION) <= s.limits.max_note_steps[inst]);
+            }
+        }
+        uint16_t *t16 = malloc(sizeof *t16 * (size_t)r.n_tokens);
+        assert_non_null(t16);
+        for (int i = 0; i < r.n_tokens; i++) t16[i] = (uint16_t)r.tokens[i];
+        score sc;
+        assert_int_equal(tok_decode_vocab(t16, (size_t)r.n_tokens, TOK_VOCAB_V2, &sc), 0);
+        for (size_t i = 0; i < sc.n_notes; i++)
+            assert_true((sc.notes[i].offset - sc.notes[i].onset) * TOK_STEPS_PER_SECOND <=
+                        (double)s.limits.max_note_steps[sc.notes[i].instrument] + 1e-6);
+        notes += (long)sc.n_notes;
+        score_free(&sc);
+        free(t16);
+        sampler_result_free(&r);
+        transformer_free(m);
+    }
+    assert_true(notes > 50);
+}
+
+/* The real data transcoded to v2 breaks none of the v2 rules. */
+static void test_v2_real_data_follows_the_grammar(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    cache *c;
+    if (cache_ensure("data", 0, NULL, NULL, &c, err) != 0) fail_msg("%s", err);
+    long tokens = 0, errors = 0;
+    for (size_t i = 0; i < cache_n_entries(c); i++) {
+        const cache_entry *e = cache_entry_at(c, i);
+        if (!e->n_tokens) continue;
+        uint16_t *v2;
+        size_t n;
+        assert_int_equal(tok_transcode(e->tokens, e->n_tokens, TOK_VOCAB_V2, &v2, &n), 0);
+        int32_t *t = malloc(sizeof *t * n);
+        assert_non_null(t);
+        for (size_t k = 0; k < n; k++) t[k] = v2[k];
+        errors += grammar_count_errors(t, (int)n, TOK_VOCAB_V2);
+        tokens += (long)n;
+        free(t);
+        free(v2);
+    }
+    cache_close(c);
+    print_message("real data in v2: %ld grammar errors in %ld tokens\n", errors, tokens);
+    assert_true(tokens > 100000);
+    assert_int_equal(errors, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +669,10 @@ int main(void)
         cmocka_unit_test(test_no_grammar_counts_errors),
         cmocka_unit_test(test_random_models),
         cmocka_unit_test(test_real_data_follows_the_grammar),
+        cmocka_unit_test(test_v2_rules),
+        cmocka_unit_test(test_v2_limits_and_close),
+        cmocka_unit_test(test_v2_random_models),
+        cmocka_unit_test(test_v2_real_data_follows_the_grammar),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }
