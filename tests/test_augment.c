@@ -551,6 +551,73 @@ static void test_random_windows(void **state)
     }
 }
 
+/* Vocabulary v2: every melodic NOTE_ON keeps its DURATION right after it,
+ * stretched with the time (within the bins' 3.5%, after re-quantising);
+ * transpose moves NOTE_ONs only; drums take none; a window that starts on
+ * a DURATION drops it; an inactive config copies the window verbatim. */
+static void test_v2_windows(void **state)
+{
+    (void)state;
+    rng_state = 11;
+    score s;
+    grid_score(&s, 240);
+    uint16_t *in;
+    size_t n_in;
+    assert_int_equal(tok_encode_vocab(&s, TOK_VOCAB_V2, &in, &n_in), 0);
+    size_t n_out = n_in * 2 + 64;
+    uint16_t *out = malloc(n_out * sizeof *out);
+    assert_non_null(out);
+    augment_config cfg;
+    augment_config_none(&cfg);
+    augment_window_vocab(in, n_in, out, n_in, 0, &cfg, 1, 1, 1, TOK_VOCAB_V2);
+    assert_memory_equal(out, in, n_in * sizeof *in);
+    cfg.stretch_p = 1;
+    cfg.stretch_min = cfg.stretch_max = 1.5f;
+    cfg.transpose_p = 1;
+    cfg.transpose_max = 3;
+    augment_window_vocab(in, n_in, out, n_out, 0, &cfg, 1, 1, 7, TOK_VOCAB_V2);
+    score a, b;
+    assert_int_equal(tok_decode_vocab(in, n_in, TOK_VOCAB_V2, &a), 0);
+    assert_int_equal(tok_decode_vocab(out, n_out, TOK_VOCAB_V2, &b), 0);
+    assert_int_equal(a.n_notes, b.n_notes);
+    int inst = 0;
+    for (size_t k = 1; k < n_out && out[k] != TOK_END; k++) {
+        uint16_t t = out[k];
+        if (t >= TOK_INSTRUMENT) inst = t - TOK_INSTRUMENT;
+        int is_dur = tok_type_of_vocab(t, TOK_VOCAB_V2) == TOKT_DURATION;
+        if (is_dur) assert_true(tok_type_of(out[k - 1]) == TOKT_NOTE_ON && inst != SCORE_DRUMS);
+        if (tok_type_of(t) == TOKT_NOTE_ON)
+            assert_int_equal(tok_type_of_vocab(out[k + 1], TOK_VOCAB_V2) == TOKT_DURATION, inst != SCORE_DRUMS);
+    }
+    qsort(a.notes, a.n_notes, sizeof *a.notes, cmp_oi);
+    qsort(b.notes, b.n_notes, sizeof *b.notes, cmp_oi);
+    int shift = -1;
+    for (size_t k = 0; k < a.n_notes; k++) {
+        const score_note *x = &a.notes[k], *y = &b.notes[k];
+        assert_true(fabs(y->onset - round(x->onset * 64 * 1.5) / 64) < EPS);
+        if (x->instrument == SCORE_DRUMS) {
+            assert_int_equal(x->pitch, y->pitch);
+            continue;
+        }
+        int d = (((int)y->pitch - (int)x->pitch) % 12 + 12) % 12; /* one shift, folded by octaves */
+        if (shift < 0) shift = d;
+        assert_int_equal(d, shift);
+        assert_true(d != 0 && (d <= 3 || d >= 9));
+        double lx = x->offset - x->onset, ly = y->offset - y->onset;
+        assert_true(ly <= lx * 1.5 * 1.036 + 1.5 * STEP + EPS && ly >= lx * 1.5 / 1.036 - 1.5 * STEP - EPS);
+    }
+    /* a window starting between a NOTE_ON and its DURATION */
+    size_t k0 = 1;
+    while (tok_type_of_vocab(in[k0], TOK_VOCAB_V2) != TOKT_DURATION) k0++;
+    augment_window_vocab(in + k0, n_in - k0, out, n_out, 0, &cfg, 1, 1, 7, TOK_VOCAB_V2);
+    assert_true(tok_type_of_vocab(out[0], TOK_VOCAB_V2) != TOKT_DURATION);
+    score_free(&a);
+    score_free(&b);
+    score_free(&s);
+    free(in);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_piece_boundary),
         cmocka_unit_test(test_random_windows),
+        cmocka_unit_test(test_v2_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "engine/model/model_ckpt.h"
 #include "engine/model/model_yaml.h"
 #include "engine/model/transformer.h"
+#include "data/tokenizer.h"
 #include "testutil.h"
 #include "util/json_num.h"
 
@@ -115,6 +116,21 @@ static void test_refuses_other_shapes_kinds_and_damage(void **state)
     assert_non_null(strstr(err, "vocabulary v7"));
     model_config rc;
     assert_int_equal(model_ckpt_read_config(other, &rc, err), -1);
+
+    /* the token vocabulary travels with the model: a v2 checkpoint reads
+     * back as v2 and does not load into a v1 model */
+    model_config c2 = c16;
+    c2.tokenizer = TOK_VOCAB_V2;
+    transformer *m2;
+    assert_int_equal(transformer_create(&m2, &c2, 2, 8, 1, err), 0);
+    const char *p2 = testutil_path("v2.ckpt");
+    assert_int_equal(model_ckpt_save(p2, m2, NULL, NULL, err), 0);
+    assert_int_equal(model_ckpt_read_config(p2, &rc, err), 0);
+    assert_int_equal(rc.tokenizer, TOK_VOCAB_V2);
+    assert_int_equal(model_ckpt_load(p2, a, NULL, NULL, err), -1);
+    assert_non_null(strstr(err, "token vocabulary v2"));
+    assert_int_equal(model_ckpt_load(p2, m2, NULL, NULL, err), 0);
+    transformer_free(m2);
 
     /* damaged bytes */
     size_t len;

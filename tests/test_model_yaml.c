@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/model/model_yaml.h"
+#include "data/tokenizer.h"
 #include "testutil.h"
 
 /* Load text; expect failure whose message contains want (and the file name). */
@@ -39,6 +40,7 @@ static void test_valid_with_model_section(void **state)
                                                    "  global_stride: 8\n"
                                                    "  dropout: 0.1\n"
                                                    "  positions: sinusoidal\n"
+                                                   "  tokenizer: v2\n"
                                                    "other_stage_key: [1, 2]\n");
     model_config c;
     char err[AURL_ERR_LEN];
@@ -56,6 +58,7 @@ static void test_valid_with_model_section(void **state)
     assert_true(c.dropout > 0.099f && c.dropout < 0.101f);
     assert_int_equal(c.learned_pos, 0);
     assert_int_equal(c.vocab_size, 774);
+    assert_int_equal(c.tokenizer, TOK_VOCAB_V2);
 }
 
 static void test_valid_top_level_defaults(void **state)
@@ -92,6 +95,7 @@ static void test_errors_are_located(void **state)
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window: 0 is out of range");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  attention: banana\n", ":5:14: attention must be");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  positions: rotary\n", "positions must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  tokenizer: v9\n", "tokenizer must be v1 or v2");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  n_head: 4\n", ":5:3: unknown setting 'n_head'");
     expect_error("model:\n  d_model: 32x\n  n_layers: 2\n  n_heads: 4\n", ":2:12: d_model: expected a whole number");
     expect_error("model:\n  d_model: 99999999999999999999\n  n_layers: 2\n  n_heads: 4\n", "d_model: expected a whole number");
