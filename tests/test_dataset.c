@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -414,6 +415,53 @@ static void test_augment_sees_start_instrument(void **state)
     }
 }
 
+/* dataset_open_vocab v2 over the real cache: its sequences are the
+ * transcoded files (same count, START..END each), the windows read them,
+ * and the unigram of the sequences sums to 1 with no v1-only token left. */
+static void test_v2_dataset_of_real_cache(void **state)
+{
+    (void)state;
+    char err[AURL_ERR_LEN];
+    cache *c;
+    if (cache_ensure("data", 0, NULL, NULL, &c, err) != 0) fail_msg("%s", err);
+    dataset *d1, *d2;
+    assert_int_equal(dataset_open(&d1, c, CACHE_TRAIN, 64, 64, err), 0);
+    assert_int_equal(dataset_open_vocab(&d2, c, CACHE_TRAIN, 64, 64, TOK_VOCAB_V2, err), 0);
+    assert_int_equal(dataset_vocab(d2), TOK_VOCAB_V2);
+    size_t n1, n2;
+    const dataset_seq *s1 = dataset_sequences(d1, &n1), *s2 = dataset_sequences(d2, &n2);
+    assert_int_equal(n1, n2);
+    size_t t1 = 0, t2 = 0;
+    for (size_t i = 0; i < n2; i++) {
+        uint16_t *want;
+        size_t nw;
+        assert_int_equal(tok_transcode(s1[i].tokens, s1[i].n, TOK_VOCAB_V2, &want, &nw), 0);
+        assert_int_equal(s2[i].n, nw);
+        assert_memory_equal(s2[i].tokens, want, nw * sizeof *want);
+        assert_int_equal(s2[i].tokens[0], TOK_START);
+        assert_int_equal(s2[i].tokens[nw - 1], TOK_END);
+        free(want);
+        t1 += s1[i].n;
+        t2 += s2[i].n;
+    }
+    assert_true(t2 < t1); /* no NOTE_OFFs, fewer TIME_SHIFTs */
+    assert_true(dataset_n_windows(d2) < dataset_n_windows(d1));
+    int32_t in[64], tg[64];
+    dataset_get_batch(d2, 1, 1, 0, 0, 0, NULL, in, tg);
+    for (int i = 0; i < 64; i++) assert_int_equal(in[i], s2[0].n > (size_t)i ? s2[0].tokens[i] : TOK_PAD);
+    double *p = calloc(TOK_VOCAB_SIZE, sizeof *p);
+    assert_non_null(p);
+    dataset_seqs_unigram(s2, n2, p);
+    double sum = 0;
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) sum += p[t];
+    assert_true(fabs(sum - 1) < 1e-9);
+    assert_true(p[TOK_DURATION] > 0);
+    free(p);
+    dataset_close(d1);
+    dataset_close(d2);
+    cache_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_batches_resumable_and_cover_epoch),
         cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_augment_sees_start_instrument),
+        cmocka_unit_test(test_v2_dataset_of_real_cache),
     };
     return cmocka_run_group_tests(tests, testutil_tmpdir_setup, testutil_tmpdir_teardown);
 }
