@@ -129,7 +129,8 @@ int main(int argc, char **argv)
     argc = extract_globals(argc, argv, &g, &want_version, &want_help);
     if (argc < 0) return AURL_EXIT_USAGE;
     if (want_version) {
-        printf("aurl %s (token vocabulary v%d, %d tokens)\n", AURL_VERSION, TOK_VERSION, TOK_VOCAB_SIZE);
+        printf("aurl %s (token vocabularies v1..v%d, %d tokens; cache v%d)\n", AURL_VERSION, TOK_VOCAB_MAX,
+               TOK_VOCAB_SIZE, TOK_VERSION);
         return AURL_EXIT_OK;
     }
     log_set_quiet(g.quiet);

@@ -205,8 +205,9 @@ static void print_stats_text(const data_stats *s, const char *data_dir)
     printf("entropy:    %.4f bits/token (%.4f nats) unigram\n", s->entropy_bits,
            s->entropy_bits * log(2.0));
     printf("token types:\n");
-    for (int t = 0; t < TOKT_COUNT; t++)
-        printf("  %-12s %10zu  %5.1f%%\n", tok_type_name((tok_type)t), s->type_counts[t],
+    for (int t = 0; t < TOKT_COUNT; t++) /* the cache is vocabulary v1: no DURATIONs */
+        if (t != TOKT_DURATION)
+            printf("  %-12s %10zu  %5.1f%%\n", tok_type_name((tok_type)t), s->type_counts[t],
                pct(s->type_counts[t], s->n_tokens));
     if (s->n_rejected) printf("rejected files:\n");
     for (size_t i = 0; i < s->n_rejected;) {
@@ -236,6 +237,7 @@ static int print_stats_json(const data_stats *s)
     cJSON_AddNumberToObject(o, "entropy_nats", s->entropy_bits * log(2.0));
     cJSON *types = cJSON_AddObjectToObject(o, "token_types");
     for (int t = 0; t < TOKT_COUNT && types; t++) {
+        if (t == TOKT_DURATION) continue; /* the cache is vocabulary v1 */
         cJSON *ty = cJSON_AddObjectToObject(types, tok_type_name((tok_type)t));
         if (!ty) break;
         cJSON_AddNumberToObject(ty, "count", (double)s->type_counts[t]);

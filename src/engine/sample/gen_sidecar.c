@@ -66,6 +66,7 @@ void gen_sidecar_fill(gen_sidecar *sc, const sampler_settings *s, const sampler_
     st->grammar = s->grammar ? 1 : 0;
     snprintf(st->mask, sizeof st->mask, "%s", sampler_mask_name(s->grammar));
     st->seed = (long long)s->seed;
+    snprintf(sc->tokenizer, sizeof sc->tokenizer, "%s", tok_vocab_name(r->vocab == TOK_VOCAB_V2 ? 2 : 1));
     sc->tokens = r->n_tokens;
     sc->prime_end = r->prime_end;
     sc->prime_seconds = seconds_before(r->tokens, r->prime_end);
@@ -151,6 +152,7 @@ static cJSON *to_cjson(const gen_sidecar *sc)
     add_str(j, "midi", sc->midi, &ok);
     add_str(j, "checkpoint", sc->checkpoint, &ok);
     add_num(j, "stage", (double)sc->stage, &ok);
+    if (sc->tokenizer[0]) add_str(j, "tokenizer", sc->tokenizer, &ok);
     add_settings(j, &sc->settings, &ok);
     add_num(j, "tokens", (double)sc->tokens, &ok);
     add_num(j, "prime_end", (double)sc->prime_end, &ok);
@@ -267,6 +269,7 @@ int gen_sidecar_parse(const char *text, size_t len, gen_sidecar *sc, char err[AU
     str_of(j, "midi", sc->midi, sizeof sc->midi);
     str_of(j, "checkpoint", sc->checkpoint, sizeof sc->checkpoint);
     sc->stage = int_of(j, "stage", 1000);
+    str_of(j, "tokenizer", sc->tokenizer, sizeof sc->tokenizer);
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "settings");
     if (cJSON_IsObject(st)) read_settings(st, &sc->settings);
     sc->tokens = int_of(j, "tokens", COUNT_MAX);

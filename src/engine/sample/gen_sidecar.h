@@ -2,7 +2,7 @@
  * next to <stem>.mid), owned in one place: a struct with every member
  * `aurl generate` writes, its writer (atomic, via util/fileio) and a
  * tolerant reader (the TUI's pieces list). The file's layout:
- *   midi, checkpoint, stage,
+ *   midi, checkpoint, stage, tokenizer ("v1" | "v2"),
  *   settings { mode, strategy, temperature, top_k, top_p, beams,
  *              length_penalty, repetition_penalty, length, seconds,
  *              min_tokens, max_note_seconds, note_limits ("data"|"flat"),
@@ -64,6 +64,7 @@ typedef struct {
     char midi[GEN_SIDECAR_PATH_MAX];       /* the .mid written */
     char checkpoint[GEN_SIDECAR_PATH_MAX]; /* the checkpoint sampled */
     long long stage;
+    char tokenizer[4];                   /* token vocabulary of the model, "v1" | "v2"; "" unknown */
     gen_sidecar_settings settings;
     long long tokens, prime_end;         /* token count (START..END), first generated index */
     double prime_seconds;                /* music before prime_end */
