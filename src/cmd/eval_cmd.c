@@ -185,12 +185,13 @@ static void print_score_row(const char *name, const scoring_metrics *s)
 }
 
 /* The grammar errors of the raw pieces by kind, with their share of all errors. */
-static void print_error_kinds(const gen_eval_result *gen)
+static void print_error_kinds(const gen_eval_result *gen, int vocab)
 {
     if (gen->grammar_errors <= 0) return;
     printf("  %-50s %8s %8s\n", "grammar errors by kind", "tokens", "share");
     for (int k = 1; k < GRAMMAR_N_KINDS; k++)
-        printf("  %-50s %8ld %7.1f%%\n", grammar_error_label((grammar_error_kind)k), gen->error_kinds[k],
+        if (grammar_kind_applies((grammar_error_kind)k, vocab))
+            printf("  %-50s %8ld %7.1f%%\n", grammar_error_label((grammar_error_kind)k), gen->error_kinds[k],
                100.0 * gen->error_kinds[k] / gen->grammar_errors);
     printf("\n");
 }
@@ -406,7 +407,8 @@ static void print_json(const eval_run *r)
     cJSON_AddItemToObject(gj, "grammar_error_rate", eval_music_json_number(gen->grammar_error_rate));
     cJSON *kj = cJSON_AddObjectToObject(gj, "grammar_error_kinds");
     for (int k = 1; k < GRAMMAR_N_KINDS; k++)
-        cJSON_AddNumberToObject(kj, grammar_error_key((grammar_error_kind)k), (double)gen->error_kinds[k]);
+        if (grammar_kind_applies((grammar_error_kind)k, model_vocab(transformer_config(r->m))))
+            cJSON_AddNumberToObject(kj, grammar_error_key((grammar_error_kind)k), (double)gen->error_kinds[k]);
     cJSON_AddNumberToObject(gj, "seconds", gen->seconds);
     cJSON_AddItemToObject(gj, "stats", eval_music_stats_json(&gen->stats));
     cJSON_AddItemToObject(gj, "pitch_class_distance", eval_music_json_number(r->pcd));
@@ -444,7 +446,7 @@ static void print_table(const eval_run *r)
                "masking: %ld of %d tokens (%.2f%%)\n\n",
                gen->pieces, r->o.length, r->o.seed, gen->seconds, gen->grammar_errors, gen->tokens,
                100 * gen->grammar_error_rate);
-        print_error_kinds(gen);
+        print_error_kinds(gen, model_vocab(transformer_config(r->m)));
         printf("decoded as `aurl generate` does (typed mask, %s note limits):\n", r->have_limits ? "the data's" : "flat 8 s");
         eval_music_print_table("generated", &gen->stats, &r->dstats);
         printf("\nthe model alone (no mask, no limits):\n");

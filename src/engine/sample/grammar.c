@@ -468,6 +468,13 @@ static const char *const error_labels[GRAMMAR_N_KINDS] = {
     "other",
 };
 
+int grammar_kind_applies(grammar_error_kind k, int vocab)
+{
+    int v1_only = k >= GRAMMAR_ERR_OFF_OTHER_INSTRUMENT && k <= GRAMMAR_ERR_LIMIT_OPEN;
+    int v2_only = k == GRAMMAR_ERR_NO_DURATION || k == GRAMMAR_ERR_DURATION;
+    return vocab == TOK_VOCAB_V2 ? !v1_only : !v2_only;
+}
+
 const char *grammar_error_key(grammar_error_kind k)
 {
     return (unsigned)k < GRAMMAR_N_KINDS ? error_keys[k] : "?";

@@ -168,6 +168,9 @@ typedef enum {
 /* What the mask would say of TOK next: GRAMMAR_OK exactly when
  * grammar_allows(g, tok), else the reason. */
 grammar_error_kind grammar_classify(const grammar_state *g, int32_t tok);
+/* 1 if kind K can occur in vocabulary VOCAB (the NOTE_OFF and force-close
+ * kinds are v1's, the DURATION kinds v2's). */
+int grammar_kind_applies(grammar_error_kind k, int vocab);
 /* Short key of kind K for JSON, e.g. "note_off_silent" ("?" outside). */
 const char *grammar_error_key(grammar_error_kind k);
 /* Human label of kind K, e.g. "NOTE_OFF of a note sounding nowhere" ("?" outside). */
