@@ -127,6 +127,7 @@ static void accumulated_matches_full(int use_gan)
     vaegan_config gc = tiny_gan();
     gc.use_gan = use_gan;
     gc.start_step = 2;
+    gc.adv_weight_max = 1e3f; /* the ratio itself, not the clamp */
     vaegan *full = make_sized(&gc, 3, NB, 1, 2e-3f, 2), *acc = make_sized(&gc, 3, NB / 2, 1, 2e-3f, 2);
     char err[AURL_ERR_LEN];
     vaegan_split sp = {0, 1, 2, NB / 2};
@@ -143,6 +144,7 @@ static void accumulated_matches_full(int use_gan)
         assert_int_equal(a.tokens, b.tokens);
         assert_int_equal(a.g_update, b.g_update);
         g_updates += a.g_update;
+        if (a.g_update) assert_true(a.adv_weight < 1e3f * gc.adv_weight);
         double terms[][2] = {{a.loss, b.loss},         {a.recon, b.recon},           {a.kl_pen[0], b.kl_pen[0]},
                              {a.kl_pen[1], b.kl_pen[1]}, {a.kl_pen[2], b.kl_pen[2]}, {a.grad_norm, b.grad_norm},
                              {a.d_loss, b.d_loss},     {a.adv_weight, b.adv_weight}, {a.fm, b.fm},
