@@ -12,8 +12,6 @@
 #include "data/tokenizer.h"
 #include "engine/model/checkpoint.h"
 #include "engine/nn/gan_loss.h"
-#include "engine/nn/gumbel.h"
-#include "engine/nn/loss.h"
 #include "engine/model/model_ckpt.h"
 #include "util/rng.h"
 #include "util/json_num.h"
