@@ -1,7 +1,8 @@
 /* mpi_run: helpers of the MPI tests (test_mpi, test_mpi_vae): start
  * `aurl train` under mpirun (with the OpenMPI settings for root, one
  * machine and shared memory) or plainly, wait for it, compare the weights
- * of two runs' last checkpoints and read their train records. */
+ * of two runs' last checkpoints, read their train records, and the
+ * SIGTERM-then-resume-on-one-rank check. */
 #ifndef AURL_TESTS_MPI_RUN_H
 #define AURL_TESTS_MPI_RUN_H
 
@@ -26,4 +27,12 @@ int mpi_run_read_train(const char *outputs, double *loss, double *gnorm, int max
 int mpi_run_newest_child(pid_t pid);
 /* Wait until OUTPUTS' metrics show step >= STEP (fails the test after 30 s). */
 void mpi_run_wait_for_step(const char *outputs, int step);
+/* Writes config NAME (testutil_write_file) with ACCUMULATE and STEPS; returns its path. */
+typedef const char *(*mpi_run_config_fn)(const char *name, int accumulate, int steps);
+/* SIGTERM to rank 1 of a 2-rank job of STEPS steps (STAGE's config from
+ * WRITE_CONFIG, names prefixed TAG) once it passed step 30: one
+ * checkpoint at the step both ranks agree on; resumed on 1 rank with 2
+ * accumulated micro-batches it ends with the weights of an uninterrupted
+ * 1-rank run, bit for bit (fails the test otherwise). */
+void mpi_run_sigterm_resume(mpi_run_config_fn write_config, int stage, int steps, const char *tag);
 #endif

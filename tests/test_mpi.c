@@ -95,32 +95,7 @@ static void test_two_ranks_match_full_batch(void **state)
 static void test_sigterm_two_ranks_resume_on_one(void **state)
 {
     (void)state;
-    const int steps = 1000;
-    const char *straight = testutil_path("term-straight"), *resumed = testutil_path("term-resumed");
-    assert_int_equal(mpi_run(0, straight, write_config("term-acc2.yaml", 2, steps)), 0);
-    const char *config = write_config("term.yaml", 1, steps);
-    pid_t pid = mpi_run_spawn(2, resumed, config, "term.err");
-    mpi_run_wait_for_step(resumed, 30);
-    /* SIGTERM to rank 1 only (mpirun forwards a SIGTERM to every rank, about
-     * a second later): the ranks agree on it at the next step boundary and
-     * both stop there, rank 0 writing the checkpoint */
-    kill(mpi_run_newest_child(pid), SIGTERM);
-    int status = mpi_run_wait(pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char path[512], err[AURL_ERR_LEN];
-    train_state st;
-    snprintf(path, sizeof path, "%s/training_state.json", resumed);
-    assert_int_equal(train_state_read(path, &st, err), 1);
-    long long stopped = st.stages[0].step;
-    print_message("SIGTERM to rank 1 of the 2-rank job: checkpoint at step %lld of %d\n", stopped, steps);
-    assert_true(stopped > 0 && stopped < steps);
-    /* resume with one rank accumulating two micro-batches (same config hash) */
-    write_config("term.yaml", 2, steps);
-    assert_int_equal(mpi_run(0, resumed, config), 0);
-    double max_abs;
-    size_t d = mpi_run_count_differing(straight, resumed, 1, &max_abs);
-    print_message("resumed on 1 rank vs uninterrupted: %zu floats differ\n", d);
-    assert_int_equal(d, 0);
+    mpi_run_sigterm_resume(write_config, 1, 1000, "term");
 }
 
 static void test_sigkill_of_a_rank(void **state)

@@ -5,6 +5,9 @@
  * with dropout and augmentation on; 2 ranks vs 1 rank on the full batch:
  * the loss curve within 1e-4 relative and the first step's gradient norm
  * within 1e-5 (dropout off: its masks are drawn per micro-batch). The
+ * A vae_gan job of 2 ranks stopped by SIGTERM resumes on 1 rank with 2
+ * accumulated micro-batches exactly as an uninterrupted run (the
+ * replicas' state: both optimisers, D's spectral-norm vectors). The
  * GAN starts at step 3 with n_critic 2, so D-only and G steps both run;
  * free bits sit near the latents' KL, so the global batch decides the
  * mask. The OpenMPI settings for root and one machine are set by
@@ -37,11 +40,23 @@ static const char *CONFIG =
     "      free_bits: 0.002, beta: {schedule: linear, max: 0.5, warmup_steps: 5}}\n"
     "gan: {start_step: 3, n_critic: 2, adv_weight_max: 1000, embed: 8, hidden: 16, scales: [1, 4]}\n";
 
-static const char *write_config(const char *name, const char *mode, const char *dropout, int accumulate)
+static const char *write_config_steps(const char *name, const char *mode, const char *dropout, int accumulate,
+                                      int steps)
 {
     char text[2048];
-    assert_true(snprintf(text, sizeof text, CONFIG, mode, dropout, accumulate, STEPS) < (int)sizeof text);
+    assert_true(snprintf(text, sizeof text, CONFIG, mode, dropout, accumulate, steps) < (int)sizeof text);
     return testutil_write_file(name, text);
+}
+
+static const char *write_config(const char *name, const char *mode, const char *dropout, int accumulate)
+{
+    return write_config_steps(name, mode, dropout, accumulate, STEPS);
+}
+
+/* The vae_gan config with dropout, for mpi_run_sigterm_resume. */
+static const char *write_vae_gan(const char *name, int accumulate, int steps)
+{
+    return write_config_steps(name, "vae_gan", "0.1", accumulate, steps);
 }
 
 /* 2 ranks x 1 micro-batch vs 1 rank x 2 accumulated: every float of the
@@ -114,6 +129,12 @@ static void test_vae_two_ranks_match_full_batch(void **state)
     two_ranks_match_full_batch("vae");
 }
 
+static void test_vae_gan_sigterm_two_ranks_resume_on_one(void **state)
+{
+    (void)state;
+    mpi_run_sigterm_resume(write_vae_gan, 3, 400, "vae_gan-term");
+}
+
 static int setup(void **state)
 {
     log_set_quiet(1);
@@ -127,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_vae_two_ranks_equal_one_rank_accumulating),
         cmocka_unit_test(test_vae_gan_two_ranks_match_full_batch),
         cmocka_unit_test(test_vae_two_ranks_match_full_batch),
+        cmocka_unit_test(test_vae_gan_sigterm_two_ranks_resume_on_one),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }
