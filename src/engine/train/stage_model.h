@@ -2,7 +2,8 @@
  * between a transformer with its optimiser (mode transformer) and a vaegan
  * (modes vae / vae_gan, owning its optimisers): build, free, save, load,
  * initialise from the previous stage, count, train one step, evaluate one
- * batch. The only place that looks at which model a stage trains. */
+ * batch, share rank 0's state with the other ranks, hash it for the replica
+ * check. The only place that looks at which model a stage trains. */
 #ifndef AURL_STAGE_MODEL_H
 #define AURL_STAGE_MODEL_H
 
