@@ -110,7 +110,7 @@ static void test_kl_free_bits(void **state)
     assert_int_equal(st.active, 4 - 0 - (kbar[1] <= KL_ACTIVE_NATS) - (kbar[3] <= KL_ACTIVE_NATS));
 
     float dmu[R * D] = {0}, dlv[R * D] = {0};
-    kl_backward(dmu, dlv, mu, lv, kbar, B, S, D, fb, 1.0f);
+    kl_backward(dmu, dlv, mu, lv, kbar, B, S, D, fb, 1.0f, B);
     for (int r = 0; r < R; r++) { /* below the threshold: exactly zero gradient */
         assert_true(dmu[r * D + 1] == 0.0f && dlv[r * D + 1] == 0.0f);
         assert_true(dmu[r * D + 3] == 0.0f && dlv[r * D + 3] == 0.0f);

@@ -3,7 +3,8 @@
  * encoder; the n_critic schedule; save -> load -> the next step is
  * bit-identical; the decoder starts exactly from a transformer checkpoint;
  * evaluation is deterministic; the configs and the inference VAE come back
- * from a checkpoint. */
+ * from a checkpoint; 2 accumulated micro-batches match the full batch
+ * (vae_gan and vae). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,17 +60,29 @@ static vaegan_config tiny_gan(void)
     return gc;
 }
 
-static vaegan *make(const vaegan_config *gc, uint64_t seed)
+/* A tiny VAE-GAN for batches up to NB x T (dropout as tiny_model unless
+ * NO_DROPOUT; free bits FREE_BITS; N_CRITIC D updates per G update). */
+static vaegan *make_sized(const vaegan_config *gc, uint64_t seed, int nb, int no_dropout, float free_bits,
+                          int n_critic)
 {
     model_config mc = tiny_model();
     vae_config vc = tiny_vae();
     disc_config dc = tiny_disc();
+    dc.n_critic = n_critic;
+    if (no_dropout) mc.dropout = 0.0f;
+    vc.free_bits = free_bits;
     vaegan *m;
     char err[AURL_ERR_LEN];
-    int rc = vaegan_create(&m, &mc, &vc, &dc, gc, B, T, seed, err);
+    int rc = vaegan_create(&m, &mc, &vc, &dc, gc, nb, T, seed, err);
     if (rc != 0) fprintf(stderr, "%s\n", err);
     assert_int_equal(rc, 0);
     return m;
+}
+
+static vaegan *make(const vaegan_config *gc, uint64_t seed)
+{
+    vae_config vc = tiny_vae();
+    return make_sized(gc, seed, B, 0, vc.free_bits, tiny_disc().n_critic);
 }
 
 /* A fixed batch with a PAD tail in the second example. */
@@ -92,6 +105,87 @@ static vaegan *trained_once(int32_t *in, int32_t *tg)
     batch(in, tg, 0);
     assert_int_equal(vaegan_train_step(m, in, tg, B, T, 0, 5, NULL), 0);
     return m;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+static double rel(double a, double b) { return fabs(a - b) / fmax(fabs(a), 1e-12); }
+
+/* One process, a batch of 4 windows: 2 accumulated micro-batches of 2
+ * (vaegan_set_split) against the full batch, STEPS steps (the GAN from
+ * step 2, a G update every second step; free bits near the KL so that the
+ * mask is decided by the whole batch): every term of every step within
+ * float rounding, and the weights after. */
+static void accumulated_matches_full(int use_gan)
+{
+    enum { NB = 4, STEPS = 8 };
+    vaegan_config gc = tiny_gan();
+    gc.use_gan = use_gan;
+    gc.start_step = 2;
+    gc.adv_weight_max = 1e3f; /* the ratio itself, not the clamp */
+    vaegan *full = make_sized(&gc, 3, NB, 1, 2e-3f, 2), *acc = make_sized(&gc, 3, NB / 2, 1, 2e-3f, 2);
+    char err[AURL_ERR_LEN];
+    vaegan_split sp = {0, 1, 2, NB / 2};
+    assert_int_equal(vaegan_set_split(acc, &sp, err), 0);
+    int32_t in[NB * T], tg[NB * T];
+    double worst = 0;
+    int g_updates = 0;
+    for (int s = 0; s < STEPS; s++) {
+        batch(in, tg, s);
+        batch(in + B * T, tg + B * T, s + 100);
+        vaegan_metrics a, b;
+        assert_int_equal(vaegan_train_step(full, in, tg, NB, T, s, 5, &a), 0);
+        assert_int_equal(vaegan_train_step_split(acc, in, tg, T, s, 5, &b, err, sizeof err), 0);
+        assert_int_equal(a.tokens, b.tokens);
+        assert_int_equal(a.g_update, b.g_update);
+        g_updates += a.g_update;
+        if (a.g_update) assert_true(a.adv_weight < 1e3f * gc.adv_weight);
+        double terms[][2] = {{a.loss, b.loss},         {a.recon, b.recon},           {a.kl_pen[0], b.kl_pen[0]},
+                             {a.kl_pen[1], b.kl_pen[1]}, {a.kl_pen[2], b.kl_pen[2]}, {a.grad_norm, b.grad_norm},
+                             {a.d_loss, b.d_loss},     {a.adv_weight, b.adv_weight}, {a.fm, b.fm},
+                             {a.g_adv, b.g_adv}};
+        for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
+            if (terms[i][0] != 0) worst = fmax(worst, rel(terms[i][0], terms[i][1]));
+        for (int l = 0; l < VAE_LEVELS; l++) assert_int_equal(a.active[l], b.active[l]);
+        assert_float_equal(a.d_acc_real, b.d_acc_real, 1e-6);
+    }
+    vae *va = vaegan_vae(full), *vb = vaegan_vae(acc);
+    double d = 0;
+    for (int dec = 0; dec < 2; dec++) {
+        size_t n, n2;
+        const float *pa = vae_array(va, dec, VAE_PARAMS, &n), *pb = vae_array(vb, dec, VAE_PARAMS, &n2);
+        assert_int_equal(n, n2);
+        d = fmax(d, max_diff(pa, pb, n));
+    }
+    double dd = 0;
+    if (use_gan)
+        dd = max_diff(disc_params(vaegan_disc(full)), disc_params(vaegan_disc(acc)),
+                      vaegan_n_params_disc(full));
+    print_message("%s, 2 accumulated micro-batches vs the full batch of 4, %d steps (%d G updates): worst relative "
+                  "metric diff %.2g, max |weight diff| VAE %.3g, D %.3g\n",
+                  use_gan ? "vae_gan" : "vae", STEPS, g_updates, worst, d, dd);
+    assert_true(worst < 1e-4);
+    assert_true(d < 1e-5 && dd < 1e-5);
+    if (use_gan) assert_true(g_updates > 0);
+    vaegan_free(full);
+    vaegan_free(acc);
+}
+
+static void test_accumulated_matches_full_batch_vae_gan(void **state)
+{
+    (void)state;
+    accumulated_matches_full(1);
+}
+
+static void test_accumulated_matches_full_batch_vae(void **state)
+{
+    (void)state;
+    accumulated_matches_full(0);
 }
 
 static int setup(void **state)
@@ -128,12 +222,6 @@ static void test_step_metrics_finite(void **state)
     vaegan_free(m);
 }
 
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0;
-    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
-    return d;
-}
 
 /* Two identical models, one with the adversarial terms weighted 0: after a
  * step, the decoder embedding and the encoder differ, so the adversarial
@@ -344,6 +432,8 @@ int main(void)
         cmocka_unit_test(test_decoder_from_transformer_checkpoint),
         cmocka_unit_test(test_eval_deterministic),
         cmocka_unit_test(test_configs_and_inference_vae_from_checkpoint),
+        cmocka_unit_test(test_accumulated_matches_full_batch_vae_gan),
+        cmocka_unit_test(test_accumulated_matches_full_batch_vae),
     };
     return cmocka_run_group_tests(tests, setup, testutil_tmpdir_teardown);
 }

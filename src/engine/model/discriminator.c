@@ -557,6 +557,14 @@ size_t disc_n_params(const disc *d) { return d->n_params; }
 int disc_n_tensors(const disc *d) { return d->n_tensors; }
 float *disc_params(disc *d) { return d->arena; }
 float *disc_grads(disc *d) { return d->arena + d->n_params; }
+float *disc_adam_m(disc *d) { return d->arena + 2 * d->n_params; }
+float *disc_adam_v(disc *d) { return d->arena + 3 * d->n_params; }
+
+float *disc_sn_state(disc *d, size_t *n)
+{
+    *n = d->n_bufs;
+    return d->bufs;
+}
 
 const nn_tensor *disc_tensor_at(const disc *d, int i) { return tensor_table_at(d->tensors, d->n_tensors, i); }
 

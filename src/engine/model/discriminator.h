@@ -128,4 +128,8 @@ const nn_tensor *disc_tensor_find(const disc *d, const char *name);
 /* Flat views (n_params floats each) of parameters, grads, AdamW moments. */
 float *disc_params(disc *d);
 float *disc_grads(disc *d);
+float *disc_adam_m(disc *d);
+float *disc_adam_v(disc *d);
+/* The spectral-norm u/v vectors (*n floats), part of the state replicas share. */
+float *disc_sn_state(disc *d, size_t *n);
 #endif

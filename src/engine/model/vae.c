@@ -62,6 +62,7 @@ struct vae {
     block_work work;
     /* last forward */
     int B, T, have_fwd;
+    int kl_B;            /* examples the KL mean is over: B, or the global batch (vae_set_kl_batch) */
     vae_zmode zm;
     float beta;
     vae_stats st;
@@ -378,6 +379,7 @@ float vae_forward(vae *m, const int32_t *inputs, const int32_t *targets, int B, 
     int C = m->mc.d_model;
     m->B = B;
     m->T = T;
+    m->kl_B = B;
     m->zm = zm;
     encode(m, inputs, B, T);
     double klsum = 0.0;
@@ -416,6 +418,39 @@ float vae_forward(vae *m, const int32_t *inputs, const int32_t *targets, int B, 
     m->st.loss = (float)(recon + m->beta * klsum / T);
     m->have_fwd = 1;
     return m->st.loss;
+}
+
+int vae_kl_n_dims(const vae *m)
+{
+    int n = 0;
+    for (int l = 0; l < VAE_LEVELS; l++) n += m->vc.latent_dim[l];
+    return n;
+}
+
+void vae_kl_sums(const vae *m, double *sums)
+{
+    for (int l = 0; l < VAE_LEVELS; l++) {
+        int D = m->vc.latent_dim[l];
+        kl_dim_sums(m->lv[l].mu, m->lv[l].lv, m->B * m->vc.n_segments[l], D, sums);
+        sums += D;
+    }
+}
+
+void vae_set_kl_batch(vae *m, const double *sums, int B_total)
+{
+    if (!m->have_fwd || B_total < 1) return;
+    double klsum = 0.0;
+    for (int l = 0; l < VAE_LEVELS; l++) {
+        int S = m->vc.n_segments[l], D = m->vc.latent_dim[l];
+        kl_stats ks = kl_from_sums(sums, B_total, S, D, m->vc.free_bits, m->lv[l].kbar);
+        m->st.kl[l] = (float)ks.kl;
+        m->st.kl_pen[l] = (float)ks.kl_pen;
+        m->st.active[l] = ks.active;
+        klsum += ks.kl_pen;
+        sums += D;
+    }
+    m->kl_B = B_total;
+    m->st.loss = (float)(m->st.recon + m->beta * klsum / m->T);
 }
 
 /* ---- backward ---------------------------------------------------------- */
@@ -459,7 +494,7 @@ void vae_backward_with_dlogits(vae *m, const float *dlogits_extra, float xent_we
                     if (m->zm != VAE_Z_MEAN) a->dlv[i] += a->dz[i] * a->eps[i] * 0.5f * expf(0.5f * a->lv[i]);
                 }
         }
-        kl_backward(a->dmu, a->dlv, a->mu, a->lv, a->kbar, B, S, D, m->vc.free_bits, m->beta / (float)T);
+        kl_backward(a->dmu, a->dlv, a->mu, a->lv, a->kbar, B, S, D, m->vc.free_bits, m->beta / (float)T, m->kl_B);
         memset(a->dpooled, 0, (size_t)R * C * sizeof(float));
         linear_backward(a->dpooled, OG(m, h0 + H_MUW), OG(m, h0 + H_MUB), a->dmu, a->pooled, OP(m, h0 + H_MUW), R, C, D);
         linear_backward(a->dpooled, OG(m, h0 + H_LVW), OG(m, h0 + H_LVB), a->dlv, a->pooled, OP(m, h0 + H_LVW), R, C, D);
@@ -522,6 +557,18 @@ int vae_metrics(const vae *m, const char **names, double *values, int max)
 }
 
 size_t vae_n_params(const vae *m) { return m->n_own_params + transformer_n_params(m->dec); }
+
+float *vae_array(vae *m, int decoder, vae_array_kind what, size_t *n)
+{
+    if (decoder) {
+        transformer *d = m->dec;
+        *n = transformer_n_params(d);
+        return what == VAE_PARAMS ? transformer_params(d) : what == VAE_GRADS ? transformer_grads(d)
+             : what == VAE_ADAM_M ? transformer_adam_m(d) : transformer_adam_v(d);
+    }
+    *n = m->n_own_params;
+    return m->arena + (size_t)what * m->n_own_params; /* params | grads | m | v */
+}
 int vae_n_tensors(const vae *m) { return m->n_all; }
 const nn_tensor *vae_tensor_at(const vae *m, int i) { return tensor_table_at(m->all, m->n_all, i); }
 

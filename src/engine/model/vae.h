@@ -99,6 +99,17 @@ void vae_zero_grad(vae *m);
 /* AdamW over every tensor (encoder, heads, decoder); zeroes gradients after. */
 adamw_result vae_step(vae *m, adamw *opt, float loss);
 
+/* The KL's per-dimension sums over the last forward's rows (vae_kl_n_dims
+ * doubles: the levels' latent_dim concatenated), which micro-batches and
+ * ranks add up to the global batch's. */
+int vae_kl_n_dims(const vae *m);
+void vae_kl_sums(const vae *m, double *sums);
+/* After a forward on a micro-batch: take the global batch's KL sums over
+ * B_total examples, so the statistics (kl, kl_pen, active, loss) and the
+ * next backward (free-bits mask, mean over B_total) are the global batch's
+ * (with the micro-batch's own recon). */
+void vae_set_kl_batch(vae *m, const double *sums, int B_total);
+
 /* The last forward's loss terms. */
 const vae_stats *vae_last_stats(const vae *m);
 /* Metric names and values of the last forward ("loss", "recon", "beta",
@@ -106,6 +117,11 @@ const vae_stats *vae_last_stats(const vae *m);
  * entries, returns how many there are (VAE_N_METRICS). */
 #define VAE_N_METRICS (3 + 3 * VAE_LEVELS)
 int vae_metrics(const vae *m, const char **names, double *values, int max);
+
+/* The flat arrays behind every tensor: the VAE's own (encoder and heads,
+ * decoder 0) or its decoder's (1); *n gets the length. */
+typedef enum { VAE_PARAMS = 0, VAE_GRADS = 1, VAE_ADAM_M = 2, VAE_ADAM_V = 3 } vae_array_kind;
+float *vae_array(vae *m, int decoder, vae_array_kind what, size_t *n);
 
 /* Parameters: encoder + heads + decoder. */
 size_t vae_n_params(const vae *m);

@@ -1,6 +1,7 @@
-/* vaegan: VAE + discriminator training step, evaluation and checkpoints;
- * see vaegan.h for the model and the step. */
+/* vaegan: VAE + discriminator creation, evaluation and checkpoints; the
+ * training step is in vaegan_step.c. See vaegan.h for the model. */
 #include "engine/model/vaegan.h"
+#include "engine/model/vaegan_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -11,32 +12,9 @@
 #include "data/tokenizer.h"
 #include "engine/model/checkpoint.h"
 #include "engine/nn/gan_loss.h"
-#include "engine/nn/gumbel.h"
-#include "engine/nn/loss.h"
 #include "engine/model/model_ckpt.h"
 #include "util/rng.h"
 #include "util/json_num.h"
-
-struct vaegan {
-    model_config mc;
-    vae_config vc;
-    disc_config dc;
-    vaegan_config gc;
-    int maxB, maxT;
-    vae *v;
-    disc *d;
-    adamw opt, dopt;
-    /* GAN buffers, (B*T, V) each: soft Gumbel-softmax output; scratch (noise,
-     * then d/d one-hot rows, then d recon/d logits); adversarial and
-     * feature-matching dlogits (the first ends as the combined extra) */
-    float *soft, *work, *dadv, *dfm;
-    int32_t *hard;
-    float *real_logit, *fake_logit, *dl; /* (B) */
-    float *real_feat, *dfeat;            /* (B, F) */
-    float *fm_scratch;                   /* (2F) */
-    /* the most recent G step's measurements (repeated on D-only steps) */
-    float last_g_adv, last_fm, last_adv_weight;
-};
 
 void vaegan_config_defaults(vaegan_config *gc)
 {
@@ -82,9 +60,14 @@ void vaegan_free(vaegan *m)
     free(m->real_logit);
     free(m->fake_logit);
     free(m->dl);
-    free(m->real_feat);
     free(m->dfeat);
-    free(m->fm_scratch);
+    free(m->fm_mean);
+    free(m->fm_grow);
+    free(m->fsum);
+    free(m->kl_sums);
+    free(m->vacc[0]);
+    free(m->vacc[1]);
+    free(m->dacc);
     free(m);
 }
 
@@ -126,23 +109,29 @@ int vaegan_create(vaegan **out, const model_config *mc, const vae_config *vc, co
         adamw_init(&m->dopt, &dac);
         size_t nv = (size_t)B * T * mc->vocab_size;
         int F = disc_feature_dim(m->d);
-        m->soft = malloc(nv * sizeof(float));
         m->work = malloc(nv * sizeof(float));
         m->dadv = malloc(nv * sizeof(float));
         m->dfm = malloc(nv * sizeof(float));
-        m->hard = malloc((size_t)B * T * sizeof(int32_t));
         m->real_logit = malloc((size_t)B * sizeof(float));
         m->fake_logit = malloc((size_t)B * sizeof(float));
         m->dl = malloc((size_t)B * sizeof(float));
-        m->real_feat = malloc((size_t)B * F * sizeof(float));
         m->dfeat = malloc((size_t)B * F * sizeof(float));
-        m->fm_scratch = malloc(2 * (size_t)F * sizeof(float));
-        if (!m->soft || !m->work || !m->dadv || !m->dfm || !m->hard || !m->real_logit || !m->fake_logit || !m->dl ||
-            !m->real_feat || !m->dfeat || !m->fm_scratch) {
+        m->fm_mean = malloc(2 * (size_t)F * sizeof(float));
+        m->fm_grow = malloc((size_t)F * sizeof(float));
+        m->fsum = malloc(2 * (2 + 2 * (size_t)F) * sizeof(double)); /* sums, one part */
+        if (!m->work || !m->dadv || !m->dfm || !m->real_logit || !m->fake_logit || !m->dl || !m->dfeat ||
+            !m->fm_mean || !m->fm_grow || !m->fsum) {
             snprintf(err, AURL_ERR_LEN, "vaegan: out of memory for the GAN buffers (batch %d x %d)", B, T);
             vaegan_free(m);
             return -1;
         }
+    }
+    m->kl_sums = malloc(2 * (size_t)vae_kl_n_dims(m->v) * sizeof(double)); /* sums, one part */
+    vaegan_split one = {0, 1, 1, B};
+    if (!m->kl_sums || vaegan_set_split(m, &one, err) != 0) {
+        if (!m->kl_sums) snprintf(err, AURL_ERR_LEN, "vaegan: out of memory");
+        vaegan_free(m);
+        return -1;
     }
     *out = m;
     return 0;
@@ -156,135 +145,12 @@ const adamw *vaegan_disc_opt(const vaegan *m) { return m->d ? &m->dopt : NULL; }
 size_t vaegan_n_params_vae(const vaegan *m) { return vae_n_params(m->v); }
 size_t vaegan_n_params_disc(const vaegan *m) { return m->d ? disc_n_params(m->d) : 0; }
 
-/* ---- training step ------------------------------------------------------ */
-
-/* Temperature at `step`: tau at start_step, linearly down to tau_min over
- * tau_anneal_steps. */
-static float tau_at(const vaegan_config *gc, long step)
-{
-    if (gc->tau_anneal_steps <= 0) return gc->tau;
-    double f = (double)(step - gc->start_step) / (double)gc->tau_anneal_steps;
-    f = f < 0 ? 0 : f > 1 ? 1 : f;
-    return (float)(gc->tau + (gc->tau_min - gc->tau) * f);
-}
-
-/* A batch the model was built for (T divisible by every level's segments). */
-static int sizes_ok(const vaegan *m, const int32_t *inputs, const int32_t *targets, int B, int T)
+int vaegan_sizes_ok(const vaegan *m, const int32_t *inputs, const int32_t *targets, int B, int T)
 {
     if (!inputs || !targets || B < 1 || T < 1 || B > m->maxB || T > m->maxT) return 0;
     for (int l = 0; l < VAE_LEVELS; l++)
         if (T % m->vc.n_segments[l] != 0) return 0;
     return 1;
-}
-
-/* The seed of every random draw of step `step`. */
-static uint64_t step_seed(uint64_t seed, long step)
-{
-    return rng_mix64(seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(step + 1)));
-}
-
-/* Zero the rows of x (N, V) whose target is PAD (no gradient there). */
-static void mask_pad_rows(float *x, const int32_t *targets, int N, int V)
-{
-    for (int i = 0; i < N; i++)
-        if (targets[i] == TOK_PAD) memset(x + (size_t)i * V, 0, (size_t)V * sizeof(float));
-}
-
-/* D update on real = targets, fake = m->hard; fills the D metrics. */
-static void disc_update(vaegan *m, const int32_t *targets, int B, int T, vaegan_metrics *mt)
-{
-    gan_loss_kind k = m->dc.loss;
-    memcpy(m->real_logit, disc_forward_tokens(m->d, targets, B, T, 1), (size_t)B * sizeof(float));
-    float ld = gan_d_loss(k, m->real_logit, B, NULL, 0, m->dl, NULL);
-    disc_backward(m->d, m->dl, NULL, 1, NULL);
-    memcpy(m->fake_logit, disc_forward_tokens(m->d, m->hard, B, T, 0), (size_t)B * sizeof(float));
-    ld += gan_d_loss(k, NULL, 0, m->fake_logit, B, NULL, m->dl);
-    disc_backward(m->d, m->dl, NULL, 1, NULL);
-    gan_accuracy(m->real_logit, B, m->fake_logit, B, &mt->d_acc_real, &mt->d_acc_fake);
-    adamw_result r = disc_step(m->d, &m->dopt, ld);
-    mt->d_loss = ld;
-    mt->d_lr = r.lr;
-    mt->d_grad_norm = r.grad_norm;
-}
-
-/* Generator side: D fixed; writes the combined adversarial dlogits into
- * m->dadv and returns the loss terms added to the VAE's. */
-static float generator_grads(vaegan *m, const int32_t *targets, int B, int T, float tau, vaegan_metrics *mt)
-{
-    int N = B * T, V = m->mc.vocab_size, F = disc_feature_dim(m->d);
-    size_t nv = (size_t)N * V;
-    disc_forward_tokens(m->d, targets, B, T, 0);
-    memcpy(m->real_feat, disc_features(m->d), (size_t)B * F * sizeof(float));
-    const float *lg = disc_forward_tokens(m->d, m->hard, B, T, 0);
-    float g_adv = gan_g_loss(m->dc.loss, lg, B, m->dl);
-    float fm = gan_fm_loss(GAN_FM_L2, m->real_feat, B, disc_features(m->d), B, F, m->dfeat, m->fm_scratch);
-    /* each term through D (linear in its output gradient) and the Gumbel-softmax */
-    disc_backward(m->d, m->dl, NULL, 0, m->work);
-    mask_pad_rows(m->work, targets, N, V);
-    gumbel_softmax_backward(m->dadv, m->soft, m->work, N, V, tau, 1.0f, 0);
-    disc_backward(m->d, NULL, m->dfeat, 0, m->work);
-    mask_pad_rows(m->work, targets, N, V);
-    gumbel_softmax_backward(m->dfm, m->soft, m->work, N, V, tau, 1.0f, 0);
-    /* d recon / d logits, for the balancing ratio */
-    int count;
-    const float *logits = transformer_logits(vae_decoder(m->v));
-    xent_forward(m->work, logits, targets, N, V, TOK_PAD, &count);
-    xent_backward(m->work, m->work, targets, N, V, TOK_PAD, count, 1.0f);
-    float w = gan_adaptive_weight(m->work, m->dadv, nv, m->gc.adv_weight, m->gc.adv_weight_max);
-    float fw = m->gc.fm_weight;
-    for (size_t i = 0; i < nv; i++) m->dadv[i] = w * m->dadv[i] + fw * m->dfm[i];
-    m->last_g_adv = g_adv;
-    m->last_fm = fm;
-    m->last_adv_weight = w;
-    mt->g_update = 1;
-    return w * g_adv + fw * fm;
-}
-
-int vaegan_train_step(vaegan *m, const int32_t *inputs, const int32_t *targets, int B, int T, long step,
-                      uint64_t seed, vaegan_metrics *out)
-{
-    vaegan_metrics mt;
-    memset(&mt, 0, sizeof mt);
-    if (!sizes_ok(m, inputs, targets, B, T) || step < 0) return -1;
-    uint64_t s = step_seed(seed, step);
-    vae_set_step(m->v, step);
-    float loss = vae_forward(m->v, inputs, targets, B, T, 1, VAE_Z_SAMPLE, s);
-    const vae_stats *st = vae_last_stats(m->v);
-    transformer *dec = vae_decoder(m->v);
-    const float *extra = NULL;
-    mt.gan_on = m->d && step >= m->gc.start_step;
-    mt.tau = m->d ? tau_at(&m->gc, step) : 0.0f;
-    if (mt.gan_on) {
-        int N = B * T, V = m->mc.vocab_size;
-        gumbel_noise(m->work, (long)N * V, rng_mix64(s ^ 0x47554d42454cull));
-        gumbel_softmax_forward(m->soft, m->hard, transformer_logits(dec), m->work, N, V, mt.tau);
-        for (int i = 0; i < N; i++)
-            if (targets[i] == TOK_PAD) m->hard[i] = TOK_PAD;
-        disc_update(m, targets, B, T, &mt);
-        int n_critic = m->dc.n_critic > 0 ? m->dc.n_critic : 1;
-        if ((step - m->gc.start_step) % n_critic == 0) {
-            loss += generator_grads(m, targets, B, T, mt.tau, &mt);
-            extra = m->dadv;
-        }
-    }
-    vae_backward_with_dlogits(m->v, extra, 1.0f);
-    adamw_result r = vae_step(m->v, &m->opt, loss);
-    mt.loss = loss;
-    mt.recon = st->recon;
-    mt.beta = st->beta;
-    for (int l = 0; l < VAE_LEVELS; l++) {
-        mt.kl[l] = st->kl[l];
-        mt.kl_pen[l] = st->kl_pen[l];
-        mt.active[l] = st->active[l];
-    }
-    mt.g_adv = m->last_g_adv;
-    mt.fm = m->last_fm;
-    mt.adv_weight = m->last_adv_weight;
-    mt.lr = r.lr;
-    mt.grad_norm = r.grad_norm;
-    mt.tokens = transformer_target_count(dec);
-    if (out) *out = mt;
-    return r.skipped ? 1 : 0;
 }
 
 int vaegan_metrics_list(const vaegan_metrics *mt, const char **names, double *values, int max)
@@ -307,7 +173,7 @@ int vaegan_metrics_list(const vaegan_metrics *mt, const char **names, double *va
 double vaegan_eval(vaegan *m, const int32_t *inputs, const int32_t *targets, int B, int T, double *recon,
                    double *kl, int *count)
 {
-    if (!sizes_ok(m, inputs, targets, B, T)) return NAN;
+    if (!vaegan_sizes_ok(m, inputs, targets, B, T)) return NAN;
     vae_set_beta(m->v, 1.0f);
     float l = vae_forward(m->v, inputs, targets, B, T, 0, VAE_Z_MEAN, 0);
     if (isnan(l)) return NAN;

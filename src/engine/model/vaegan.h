@@ -33,6 +33,33 @@
  *   3. the model's AdamW step (NaN/Inf guard: the step is skipped).
  * On steps without a G update the g_adv / fm / adv_weight metrics repeat
  * the most recent G step's values.
+ *
+ * Micro-batches and ranks (vaegan_set_split, docs/DESIGN.md §9.1): the
+ * step's global batch of B windows is cut into ranks x accumulate
+ * micro-batches; every quantity the full-batch step computes over the
+ * batch is a sum of per-micro-batch parts reduced over the ranks
+ * (util/dist), so the maths is the full batch's:
+ *   pass 1, each micro-batch: VAE forward; recon nats and target count,
+ *     the KL's per-dimension sums (free bits decide on the global batch
+ *     mean), ||d recon/d logits||^2 unscaled; Gumbel-softmax (soft and
+ *     hard kept per micro-batch); D's gradients of its loss part (sums
+ *     / B). Reduce; D's AdamW on the summed gradient.
+ *   pass 2 (G steps), each micro-batch, the updated D: real and fake
+ *     feature sums, the G loss part and ||dlogits_adv||^2. Reduce: the
+ *     feature means give L_fm and its row gradient, the two norms the
+ *     adaptive weight (so every rank computes the same weight).
+ *   pass 3, each micro-batch (the last one's activations are still live,
+ *     the others' VAE forward is recomputed, same seeds): the global KL
+ *     statistics, the adversarial dlogits, the VAE backward with the
+ *     cross-entropy weighted n_k / N; gradients summed over micro-batches,
+ *     reduced, the VAE's AdamW (clipping after the reduction).
+ * eps is drawn per window from (seed, step, level, global window index)
+ * and the Gumbel noise per element of the global batch, so a split draws
+ * the full batch's numbers; the decoder's dropout seed is that of the
+ * global micro-batch index k (k = 0: the full batch's), so with dropout
+ * > 0 a split run matches the full batch in distribution only. With more
+ * than one micro-batch per rank the VAE forward runs twice for all but the
+ * last (the price of full-batch free bits and D-before-G ordering).
  * use_gan = 0 gives the plain VAE ("vae" mode): no discriminator is built.
  *
  * Validation (vaegan_eval): z = posterior mean, no dropout; recon is the
@@ -114,11 +141,33 @@ disc *vaegan_disc(vaegan *m); /* NULL without GAN */
 const adamw *vaegan_opt(const vaegan *m);
 const adamw *vaegan_disc_opt(const vaegan *m); /* NULL without GAN */
 
-/* One training step at optimiser step `step` on inputs/targets (B, T).
- * Returns 0, 1 if the VAE's update was skipped by the NaN/Inf guard, -1 on
- * bad sizes. *mt (may be NULL) receives the measurements. */
+/* One training step at optimiser step `step` on inputs/targets (B, T), on
+ * one process with no split. Returns 0, 1 if the VAE's update was skipped
+ * by the NaN/Inf guard, -1 on bad sizes. *mt (may be NULL) receives the
+ * measurements. */
 int vaegan_train_step(vaegan *m, const int32_t *inputs, const int32_t *targets, int B, int T, long step,
                       uint64_t seed, vaegan_metrics *mt);
+
+/* How a step's global batch of ranks x accumulate x micro_b windows is
+ * split: this rank holds the global micro-batches rank*accumulate ..
+ * rank*accumulate + accumulate - 1. */
+typedef struct {
+    int rank, ranks, accumulate, micro_b;
+} vaegan_split;
+/* Set the split (micro_b at most the created B); allocates the stores of
+ * the local micro-batches. 0 or -1 (err set). */
+int vaegan_set_split(vaegan *m, const vaegan_split *sp, char err[AURL_ERR_LEN]);
+/* One step of the split (see the top comment): inputs/targets hold this
+ * rank's accumulate x micro_b windows of T, micro-batch after micro-batch;
+ * every rank calls it. Metrics are the global batch's. 0, 1 (the VAE's
+ * update skipped), -1 (bad sizes or a failed collective; err set). */
+int vaegan_train_step_split(vaegan *m, const int32_t *inputs, const int32_t *targets, int T, long step,
+                            uint64_t seed, vaegan_metrics *mt, char *err, size_t err_len);
+/* Replicas: copy rank 0's weights, moments, spectral-norm state and
+ * optimiser counters to every rank (0 or -1, err set); a hash of the
+ * parameters and spectral-norm state (equal on every rank). */
+int vaegan_broadcast(vaegan *m, char *err, size_t err_len);
+uint64_t vaegan_param_hash(vaegan *m);
 
 /* Validation on one batch (see the top comment): returns recon + kl / T
  * (NAN on bad sizes); recon, kl (nats per window, may be NULL) and the

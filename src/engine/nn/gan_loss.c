@@ -27,11 +27,11 @@ const char *gan_loss_kind_name(gan_loss_kind k)
 static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 static double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
 
-/* mean over n of f(sgn * x) and its derivative w.r.t. x (divided by n):
- * hinge term relu(1 + sgn*x) or softplus(sgn*x). */
-static double term_mean(gan_loss_kind k, const float *x, int n, double sgn, float *dx)
+/* sum over n of f(sgn * x) divided by div, and its derivative w.r.t. x
+ * (divided by div): hinge term relu(1 + sgn*x) or softplus(sgn*x). */
+static double term_mean(gan_loss_kind k, const float *x, int n, double sgn, float *dx, int div)
 {
-    if (n <= 0) return 0.0;
+    if (!x || n <= 0 || div <= 0) return 0.0;
     double L = 0.0;
     for (int i = 0; i < n; i++) {
         double z = sgn * x[i];
@@ -43,27 +43,38 @@ static double term_mean(gan_loss_kind k, const float *x, int n, double sgn, floa
             L += softplus(z);
             d = sigmoid(z);
         }
-        if (dx) dx[i] = (float)(sgn * d / n);
+        if (dx) dx[i] = (float)(sgn * d / div);
     }
-    return L / n;
+    return L / div;
 }
 
 float gan_d_loss(gan_loss_kind k, const float *real, int n_real, const float *fake, int n_fake,
                  float *dreal, float *dfake)
 {
-    return (float)(term_mean(k, real, n_real, -1.0, dreal) + term_mean(k, fake, n_fake, 1.0, dfake));
+    return (float)(term_mean(k, real, n_real, -1.0, dreal, n_real) + term_mean(k, fake, n_fake, 1.0, dfake, n_fake));
+}
+
+double gan_d_loss_part(gan_loss_kind k, const float *real, const float *fake, int n, int n_total, float *dreal,
+                       float *dfake)
+{
+    return term_mean(k, real, n, -1.0, dreal, n_total) + term_mean(k, fake, n, 1.0, dfake, n_total);
+}
+
+double gan_g_loss_part(gan_loss_kind k, const float *fake, int n, int n_total, float *dfake)
+{
+    if (n <= 0 || n_total <= 0) return 0.0;
+    if (k == GAN_LOSS_NONSATURATING) return term_mean(k, fake, n, -1.0, dfake, n_total);
+    double L = 0.0;
+    for (int i = 0; i < n; i++) {
+        L -= fake[i];
+        if (dfake) dfake[i] = -1.0f / n_total;
+    }
+    return L / n_total;
 }
 
 float gan_g_loss(gan_loss_kind k, const float *fake, int n, float *dfake)
 {
-    if (n <= 0) return 0.0f;
-    if (k == GAN_LOSS_NONSATURATING) return (float)term_mean(k, fake, n, -1.0, dfake);
-    double L = 0.0;
-    for (int i = 0; i < n; i++) {
-        L -= fake[i];
-        if (dfake) dfake[i] = -1.0f / n;
-    }
-    return (float)(L / n);
+    return (float)gan_g_loss_part(k, fake, n, n, dfake);
 }
 
 /* mean over n rows of x (n, F) into m (F). */
@@ -83,16 +94,23 @@ float gan_fm_loss(gan_fm_kind k, const float *real, int n_real, const float *fak
     float *mr = mean_scratch, *mf = mean_scratch + F;
     row_mean(mr, real, n_real, F);
     row_mean(mf, fake, n_fake, F);
+    /* mf becomes the per-feature gradient of the mean */
+    float L = gan_fm_from_means(k, mr, mf, F, n_fake, mf);
+    if (dfake)
+        for (int b = 0; b < n_fake; b++) memcpy(dfake + (size_t)b * F, mf, (size_t)F * sizeof *mf);
+    return L;
+}
+
+float gan_fm_from_means(gan_fm_kind k, const float *mr, const float *mf, int F, int n_fake, float *grow)
+{
+    if (F <= 0 || n_fake <= 0) return 0.0f;
     double L = 0.0;
     for (int f = 0; f < F; f++) {
         double d = (double)mf[f] - mr[f];
         L += k == GAN_FM_L2 ? d * d : fabs(d);
-        /* reuse mf as the per-feature gradient of the mean */
         double g = k == GAN_FM_L2 ? 2.0 * d : (d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0);
-        mf[f] = (float)(g / ((double)F * n_fake));
+        grow[f] = (float)(g / ((double)F * n_fake));
     }
-    if (dfake)
-        for (int b = 0; b < n_fake; b++) memcpy(dfake + (size_t)b * F, mf, (size_t)F * sizeof *mf);
     return (float)(L / F);
 }
 
@@ -106,16 +124,23 @@ void gan_accuracy(const float *real, int n_real, const float *fake, int n_fake, 
     if (acc_fake) *acc_fake = n_fake > 0 ? (float)cf / n_fake : 0.0f;
 }
 
-double gan_norm(const float *x, size_t n)
+double gan_sum_sq(const float *x, size_t n)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return sqrt(s);
+    return s;
 }
+
+double gan_norm(const float *x, size_t n) { return sqrt(gan_sum_sq(x, n)); }
 
 float gan_adaptive_weight(const float *g_rec, const float *g_adv, size_t n, float base, float max_w)
 {
-    double r = gan_norm(g_rec, n) / (gan_norm(g_adv, n) + 1e-4);
+    return gan_adaptive_weight_of_norms(gan_norm(g_rec, n), gan_norm(g_adv, n), base, max_w);
+}
+
+float gan_adaptive_weight_of_norms(double norm_rec, double norm_adv, float base, float max_w)
+{
+    double r = norm_rec / (norm_adv + 1e-4);
     if (!isfinite(r)) return 0.0f;
     if (r < 0.0) r = 0.0;
     if (r > max_w) r = max_w;

@@ -25,6 +25,13 @@ float gan_d_loss(gan_loss_kind k, const float *real, int n_real, const float *fa
                  float *dreal, float *dfake);
 /* Generator loss on D(fake); writes dfake (n) (may be NULL), overwriting. */
 float gan_g_loss(gan_loss_kind k, const float *fake, int n, float *dfake);
+/* A micro-batch's part of a batch of n_total: the D loss over its n real
+ * and n fake logits and the G loss over its n fake logits, each term's sum
+ * divided by n_total (so the parts add up to the batch's losses), with the
+ * gradients likewise (dreal, dfake may be NULL). */
+double gan_d_loss_part(gan_loss_kind k, const float *real, const float *fake, int n, int n_total, float *dreal,
+                       float *dfake);
+double gan_g_loss_part(gan_loss_kind k, const float *fake, int n, int n_total, float *dfake);
 
 /* Feature matching between the batch means of D's features, row-major
  * real (n_real, F) and fake (n_fake, F) (the discriminator's features of
@@ -37,12 +44,20 @@ float gan_g_loss(gan_loss_kind k, const float *fake, int n, float *dfake);
 float gan_fm_loss(gan_fm_kind k, const float *real, int n_real, const float *fake, int n_fake, int F,
                   float *dfake, float *mean_scratch);
 
+/* Feature matching from the batch means mr, mf (F each; what gan_fm_loss
+ * computes from its rows, or micro-batches' feature sums added up over a
+ * batch of n_fake): returns L and writes grow (F), the gradient of every
+ * fake row (may alias mf). */
+float gan_fm_from_means(gan_fm_kind k, const float *mr, const float *mf, int F, int n_fake, float *grow);
+
 /* Fractions of real logits > 0 and fake logits <= 0 (D's accuracy). */
 void gan_accuracy(const float *real, int n_real, const float *fake, int n_fake, float *acc_real,
                   float *acc_fake);
 
-/* L2 norm of n floats (double accumulation). */
+/* L2 norm of n floats (double accumulation), and its square (the part a
+ * micro-batch adds). */
 double gan_norm(const float *x, size_t n);
+double gan_sum_sq(const float *x, size_t n);
 /* Adaptive adversarial weight (VQGAN, Esser et al. 2021, eq. 7):
  *   lambda = base * clamp(||g_rec|| / (||g_adv|| + 1e-4), 0, max_w)
  * where g_rec and g_adv are the gradients of the reconstruction loss and of
@@ -50,4 +65,6 @@ double gan_norm(const float *x, size_t n);
  * generator's last layer (n floats each). The caller treats lambda as a
  * constant (no gradient through it). A non-finite ratio gives 0. */
 float gan_adaptive_weight(const float *g_rec, const float *g_adv, size_t n, float base, float max_w);
+/* The same from the two norms (e.g. reduced over micro-batches and ranks). */
+float gan_adaptive_weight_of_norms(double norm_rec, double norm_adv, float base, float max_w);
 #endif

@@ -8,13 +8,15 @@
 
 #define GUMBEL_MIN_TAU 1e-4f
 
-void gumbel_noise(float *g, long n, uint64_t seed)
+void gumbel_noise(float *g, long n, uint64_t seed) { gumbel_noise_at(g, 0, n, seed); }
+
+void gumbel_noise_at(float *g, long start, long n, uint64_t seed)
 {
     uint64_t base = rng_mix64(seed ^ 0x6A7B3C1D5E9F0A2Bull);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (long i = 0; i < n; i++) {
         /* 53-bit uniform in (0, 1): (k + 0.5) / 2^53 */
-        double u = ((double)(rng_mix64(base + (uint64_t)i) >> 11) + 0.5) / 9007199254740992.0;
+        double u = ((double)(rng_mix64(base + (uint64_t)(start + i)) >> 11) + 0.5) / 9007199254740992.0;
         g[i] = (float)(-log(-log(u)));
     }
 }

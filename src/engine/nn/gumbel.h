@@ -15,6 +15,9 @@
 /* Fill g[0..n) with standard Gumbel noise; g[i] depends only on (seed, i),
  * so any sub-range can be regenerated. U is drawn in (0, 1) exclusive. */
 void gumbel_noise(float *g, long n, uint64_t seed);
+/* Elements start .. start+n-1 of that sequence into g[0..n): a micro-batch's
+ * share of a batch's noise. */
+void gumbel_noise_at(float *g, long start, long n, uint64_t seed);
 /* soft (N, V) = softmax((logits + noise) / tau) (noise NULL: no noise, a
  * plain tempered softmax); hard_idx (N) = argmax (may be NULL). tau > 0
  * (values below 1e-4 are raised to it). */

@@ -22,10 +22,18 @@ typedef struct {
 /* KL over R = B*S rows of D dims (mu, logvar row-major R x D; S segments per
  * example). kbar (D floats, may be NULL) receives the per-dim mean KL. */
 kl_stats kl_forward(const float *mu, const float *logvar, int B, int S, int D, float free_bits, float *kbar);
-/* Accumulates (+=) scale * d(kl_pen)/d(mu, logvar) into dmu, dlogvar;
- * kbar from kl_forward decides which dimensions are above free bits. */
+/* Per-dimension sums (D doubles) of the KL over R rows: the part of a
+ * batch's kbar that micro-batches (and ranks) add up. */
+void kl_dim_sums(const float *mu, const float *logvar, int R, int D, double *sums);
+/* kl_forward's statistics (and kbar, may be NULL) from the per-dimension
+ * sums over all B*S rows of a batch of B examples (kl_dim_sums added up). */
+kl_stats kl_from_sums(const double *sums, int B, int S, int D, float free_bits, float *kbar);
+/* Accumulates (+=) scale * d(kl_pen)/d(mu, logvar) over the B*S rows given
+ * into dmu, dlogvar; kbar (from kl_forward or kl_from_sums) decides which
+ * dimensions are above free bits and kl_pen is the mean over B_total
+ * examples (B for a whole batch; the global batch for a micro-batch). */
 void kl_backward(float *dmu, float *dlogvar, const float *mu, const float *logvar, const float *kbar, int B, int S,
-                 int D, float free_bits, float scale);
+                 int D, float free_bits, float scale, int B_total);
 
 typedef enum { BETA_LINEAR = 0, BETA_CYCLICAL = 1 } beta_kind;
 

@@ -22,6 +22,7 @@
 #include "util/clock.h"
 #include "util/dist.h"
 #include "util/fileio.h"
+#include "util/hash.h"
 #include "util/json_num.h"
 #include "util/log.h"
 
@@ -38,7 +39,10 @@ int stage_model_build(stage_run *r, const adamw_config *ac, char err[AURL_ERR_LE
     }
     vaegan_config gc = c->gan;
     gc.opt = *ac;
-    return vaegan_create(&r->vg, &c->model, &c->vae, &c->disc, &gc, c->batch_size, c->seq_len, c->seed, err);
+    if (vaegan_create(&r->vg, &c->model, &c->vae, &c->disc, &gc, r->model_b, c->seq_len, c->seed, err) != 0)
+        return -1;
+    vaegan_split sp = {r->rank, r->ranks, r->parallel ? c->accumulate : 1, r->model_b};
+    return vaegan_set_split(r->vg, &sp, err);
 }
 
 void stage_model_free(stage_run *r)
@@ -98,25 +102,42 @@ static int stage_model_train_step_dp(stage_run *r, long long step, uint64_t epoc
     return 0;
 }
 
+/* The vaegan's step: this rank's micro-batches of the step's global batch
+ * (all of it on one process without accumulation). 0 or -1 (logged). */
+static int stage_model_train_step_vaegan(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
+{
+    const train_config *c = r->cfg;
+    const augment_config *aug = c->augment ? &c->aug : NULL;
+    int M = r->parallel ? c->accumulate : 1, b = r->model_b, T = c->seq_len;
+    for (int j = 0; j < M; j++) {
+        size_t index = r->parallel ? train_dp_micro_index(&r->dp, batch, r->rank * M + j) : batch;
+        size_t off = (size_t)j * b * T;
+        dataset_get_batch(r->train, b, c->seed, epoch, index, 1, aug, r->inputs + off, r->targets + off);
+    }
+    vaegan_metrics mt;
+    char err[AURL_ERR_LEN];
+    int rc = vaegan_train_step_split(r->vg, r->inputs, r->targets, T, (long)step, c->seed, &mt, err, sizeof err);
+    if (rc < 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    o->loss = mt.loss;
+    o->skipped = rc != 0;
+    o->lr_mult = vaegan_opt(r->vg)->lr_mult;
+    o->tokens = mt.tokens;
+    o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
+    return 0;
+}
+
 /* One optimiser step on batch BATCH of EPOCH. 0 or -1 (a collective failed). */
 int stage_model_train_step(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o)
 {
     const train_config *c = r->cfg;
     int B = c->batch_size, T = c->seq_len;
     memset(o, 0, sizeof *o);
+    if (r->vg) return stage_model_train_step_vaegan(r, step, epoch, batch, o);
     if (r->parallel) return stage_model_train_step_dp(r, step, epoch, batch, o);
-    const augment_config *aug = c->augment ? &c->aug : NULL;
-    dataset_get_batch(r->train, B, c->seed, epoch, batch, 1, aug, r->inputs, r->targets);
-    if (r->vg) {
-        vaegan_metrics mt;
-        int rc = vaegan_train_step(r->vg, r->inputs, r->targets, B, T, (long)step, c->seed, &mt);
-        o->loss = mt.loss;
-        o->skipped = rc != 0;
-        o->lr_mult = vaegan_opt(r->vg)->lr_mult;
-        o->tokens = mt.tokens;
-        o->n = vaegan_metrics_list(&mt, o->names, o->vals, STEP_MAX_METRICS);
-        return 0;
-    }
+    dataset_get_batch(r->train, B, c->seed, epoch, batch, 1, c->augment ? &c->aug : NULL, r->inputs, r->targets);
     uint64_t dropout_seed = train_dp_dropout_seed(c->seed, step, 0);
     float loss = transformer_forward(r->model, r->inputs, r->targets, B, T, 1, dropout_seed);
     transformer_backward(r->model);
@@ -129,6 +150,23 @@ int stage_model_train_step(stage_run *r, long long step, uint64_t epoch, size_t 
     double vals[] = {loss, res.lr, res.grad_norm};
     for (o->n = 0; o->n < 3; o->n++) o->names[o->n] = names[o->n], o->vals[o->n] = vals[o->n];
     return 0;
+}
+
+int stage_model_sync(stage_run *r)
+{
+    char err[AURL_ERR_LEN];
+    if (!r->vg) return train_dp_sync(r->model, &r->opt, r->ss, sizeof *r->ss);
+    if (dist_broadcast(r->ss, sizeof *r->ss, 0, err, sizeof err) != 0 || vaegan_broadcast(r->vg, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t stage_model_param_hash(stage_run *r)
+{
+    if (r->vg) return vaegan_param_hash(r->vg);
+    return hash_fnv1a64(transformer_params(r->model), transformer_n_params(r->model) * sizeof(float), HASH_FNV_SEED);
 }
 
 /* Loss of one validation batch (mean over its non-PAD targets: the

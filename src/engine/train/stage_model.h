@@ -2,7 +2,8 @@
  * between a transformer with its optimiser (mode transformer) and a vaegan
  * (modes vae / vae_gan, owning its optimisers): build, free, save, load,
  * initialise from the previous stage, count, train one step, evaluate one
- * batch. The only place that looks at which model a stage trains. */
+ * batch, share rank 0's state with the other ranks, hash it for the replica
+ * check. The only place that looks at which model a stage trains. */
 #ifndef AURL_STAGE_MODEL_H
 #define AURL_STAGE_MODEL_H
 
@@ -42,6 +43,12 @@ size_t stage_model_n_params(const stage_run *r);
 /* One optimiser step on batch BATCH of EPOCH (data-parallel or accumulated
  * when r->parallel); its record in *o. 0 or -1 (logged). */
 int stage_model_train_step(stage_run *r, long long step, uint64_t epoch, size_t batch, step_result *o);
+/* Every rank takes rank 0's stage record (r->ss), weights, moments and
+ * optimiser state. 0 or -1 (logged). */
+int stage_model_sync(stage_run *r);
+/* A hash of the parameters (and the discriminator's spectral-norm state)
+ * for the replica check. */
+uint64_t stage_model_param_hash(stage_run *r);
 /* The loss of the batch in r->inputs/targets without learning; *count
  * targets, *recon and *kl its parts (transformer: kl 0). */
 double stage_model_eval_batch(stage_run *r, int *count, double *recon, double *kl);

@@ -307,13 +307,6 @@ int train_config_check_parallel(const train_config *cfg, int ranks, const char *
                  cfg->batch_size, ranks, cfg->accumulate, parts);
         return -1;
     }
-    if (parts > 1 && train_config_is_vae(cfg)) {
-        snprintf(err, AURL_ERR_LEN,
-                 "%s: mode %s trains on one process without accumulation for now (ranks %d, training.accumulate "
-                 "%d); run it without mpirun and with accumulate 1",
-                 where, cfg->mode, ranks, cfg->accumulate);
-        return -1;
-    }
     return 0;
 }
 

@@ -65,7 +65,7 @@ void train_config_defaults(train_config *cfg);
 int train_config_load(train_config *cfg, const char *stage_path, const char *profile_path,
                       char err[AURL_ERR_LEN]);
 /* Check that the global batch splits over RANKS x accumulate micro-batches
- * (and that the mode supports it); the message names WHERE. 0 or -1. */
+ * (every mode does); the message names WHERE. 0 or -1. */
 int train_config_check_parallel(const train_config *cfg, int ranks, const char *where, char err[AURL_ERR_LEN]);
 /* FNV-1a hex digest of the settings that decide the weights (model, data,
  * augmentation, optimiser, seed; not the stage's length or bookkeeping), so

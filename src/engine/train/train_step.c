@@ -7,7 +7,6 @@
 
 #include "util/dist.h"
 #include "util/globals.h"
-#include "util/hash.h"
 #include "util/log.h"
 #include <stdio.h>
 
@@ -20,8 +19,8 @@ int train_dp_init(train_dp *p, int rank, int ranks, int accumulate, int batch_si
     p->batch_size = batch_size;
     p->micro_b = batch_size / (ranks * accumulate);
     p->seq_len = seq_len;
-    p->acc = malloc(n_params * sizeof *p->acc);
-    return p->acc ? 0 : -1;
+    p->acc = n_params ? malloc(n_params * sizeof *p->acc) : NULL;
+    return p->acc || !n_params ? 0 : -1;
 }
 
 void train_dp_free(train_dp *p)
@@ -128,10 +127,9 @@ int train_dp_sync(transformer *m, adamw *opt, void *record, size_t record_len)
     return 0;
 }
 
-int train_dp_replica_check(transformer *m)
+int train_dp_replica_check(uint64_t h)
 {
     char err[AURL_ERR_LEN];
-    uint64_t h = hash_fnv1a64(transformer_params(m), transformer_n_params(m) * sizeof(float), HASH_FNV_SEED);
     int same;
     if (dist_agree_u64(h, &same, err, sizeof err) != 0) {
         log_error("%s", err);

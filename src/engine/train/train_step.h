@@ -34,7 +34,8 @@ typedef struct {
 } train_dp_result;
 
 /* Fill P for RANK of RANKS with the config's batch and ACCUMULATE; allocates
- * the buffer for N_PARAMS floats. 0 or -1 (out of memory). */
+ * the buffer for N_PARAMS floats (0: none, for a model that sums its own
+ * gradients, the vaegan). 0 or -1 (out of memory). */
 int train_dp_init(train_dp *p, int rank, int ranks, int accumulate, int batch_size, int seq_len, size_t n_params);
 void train_dp_free(train_dp *p);
 /* Micro-batch K of batch BATCH of the epoch, as dataset batch index. */
@@ -61,7 +62,7 @@ int train_dp_agree_rc(int rc);
 /* Copy rank 0's RECORD (RECORD_LEN bytes, e.g. the stage state), weights,
  * Adam moments and optimiser counters to every rank. 0 or -1 (logged). */
 int train_dp_sync(transformer *m, adamw *opt, void *record, size_t record_len);
-/* Replica check: 0 if every rank's parameters hash the same, 1 if they
- * differ, -1 if the collective failed (logged). */
-int train_dp_replica_check(transformer *m);
+/* Replica check: 0 if every rank's parameter hash H is the same, 1 if
+ * they differ, -1 if the collective failed (logged). */
+int train_dp_replica_check(uint64_t h);
 #endif

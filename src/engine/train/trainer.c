@@ -275,7 +275,7 @@ static int stage_build_model(stage_run *r, const char *config_path)
         return AURL_EXIT_USAGE;
     }
     if (r->parallel && train_dp_init(&r->dp, r->rank, r->ranks, cfg->accumulate, cfg->batch_size, cfg->seq_len,
-                                     transformer_n_params(r->model)) != 0) {
+                                     r->vg ? 0 : transformer_n_params(r->model)) != 0) {
         log_error("out of memory for the gradient buffer");
         return AURL_EXIT_RUNTIME;
     }
@@ -288,14 +288,14 @@ static int stage_build_model(stage_run *r, const char *config_path)
 static int sync_replicas(stage_run *r)
 {
     if (r->ranks == 1) return AURL_EXIT_OK;
-    return train_dp_sync(r->model, &r->opt, r->ss, sizeof *r->ss) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
+    return stage_model_sync(r) == 0 ? AURL_EXIT_OK : AURL_EXIT_RUNTIME;
 }
 
 /* Stop the job if the ranks' parameters differ. 0 or -1 (logged). */
 static int replica_check(stage_run *r)
 {
     if (r->ranks == 1) return 0;
-    int rc = train_dp_replica_check(r->model);
+    int rc = train_dp_replica_check(stage_model_param_hash(r));
     if (rc > 0)
         log_error("stage %d step %lld: the ranks' parameters differ (replica check failed); stopping. Resume "
                   "from the last checkpoint", r->cfg->stage, (long long)r->ss->step);
