@@ -60,7 +60,7 @@ static void usage(FILE *f)
             "                        gaps between onsets and, with --seconds, may not end early;\n"
             "                        beam draws each beam's candidates from the tempered distribution\n"
             "                        (so --seed matters) and keeps the likeliest\n"
-            "  --temperature T       > 0, default 1.0 (temperature, top_k, top_p)\n"
+            "  --temperature T       > 0, default 0.9 (temperature, top_k, top_p)\n"
             "  --top-k K             default 40      --top-p P   (0,1], default 0.9\n"
             "  --beams N             beam search width, default 4\n"
             "  --length-penalty A    beam score = log-prob / length^A, default 1.0\n"

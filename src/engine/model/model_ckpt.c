@@ -237,6 +237,7 @@ int model_ckpt_config_from_json(const cJSON *mc, model_config *cfg, char err[AUR
     }
     cfg->learned_pos = strcmp(pos->valuestring, "sinusoidal") != 0;
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(mc, "tokenizer"); /* absent before v2: v1 */
+    cfg->tokenizer = TOK_VOCAB_V1;
     if (tk && (!cJSON_IsString(tk) || (cfg->tokenizer = tok_vocab_parse(tk->valuestring)) < 0)) {
         errmsg_set(err, "model_config has a bad tokenizer field (v1 or v2)");
         return -1;

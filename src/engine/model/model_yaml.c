@@ -18,7 +18,7 @@ void model_yaml_defaults(model_config *cfg)
     cfg->attn.stride = 64;
     cfg->dropout = 0.0f;
     cfg->learned_pos = 1;
-    cfg->tokenizer = TOK_VOCAB_V1;
+    cfg->tokenizer = TOK_VOCAB_V2; /* measured better than v1 (docs/DESIGN.md §5.1) */
 }
 
 /* Report a problem about KEY (for config_problem). */

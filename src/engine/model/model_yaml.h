@@ -5,7 +5,8 @@
  * (unknown keys ignored). Keys: d_model, n_layers, n_heads (required),
  * d_ff (default 4*d_model), max_seq_len (512), vocab_size (774),
  * attention full|sliding_window|hierarchical (full), window (256),
- * global_stride (64), dropout (0), positions learned|sinusoidal (learned).
+ * global_stride (64), dropout (0), positions learned|sinusoidal (learned),
+ * tokenizer v1|v2 (v2).
  * Errors are one line "FILE:LINE:COL: problem". */
 #ifndef AURL_MODEL_YAML_H
 #define AURL_MODEL_YAML_H

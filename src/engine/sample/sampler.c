@@ -46,7 +46,7 @@ void sampler_settings_default(sampler_settings *s)
 {
     memset(s, 0, sizeof *s);
     s->strategy = SAMPLER_TOP_P;
-    s->temperature = 1.0f;
+    s->temperature = 0.9f; /* measured: pitch statistics of the standard model closest to the data's */
     s->top_k = 40;
     s->top_p = 0.9f;
     s->beams = 4;
