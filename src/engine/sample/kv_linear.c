@@ -5,10 +5,13 @@
  * batch 1; the blocking never changes an output's own arithmetic. Without
  * AVX-512, a portable version does the same arithmetic pair by pair.
  * Packed kernel (end of file): panels of KV_PANEL outputs, 6 input rows x
- * 64 outputs of accumulators in registers. */
+ * 64 outputs of accumulators in registers. The bf16 packed kernel (last)
+ * has the same shape, one VDPBF16PS per input pair instead of an FMA per
+ * input, and a portable twin that emulates that instruction exactly. */
 #include "engine/sample/kv_linear.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -114,12 +117,12 @@ void kv_packed_free(kv_packed *pk)
     pk->p = NULL;
 }
 
-#if defined(__AVX512F__)
 /* Bytes ahead of the current panel row that the loop prefetches. */
 #ifndef KV_PACK_PREFETCH
 #define KV_PACK_PREFETCH 4096
 #endif
 
+#if defined(__AVX512F__)
 /* Panel b for NB (<= 6, a constant after inlining) input rows from n0. */
 static inline __attribute__((always_inline)) void panel_block(float *out, const float *inp, const kv_packed *pk,
                                                              const float *bias, int b, int n0, int NB)
@@ -187,3 +190,132 @@ void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk,
         }
 }
 #endif
+
+/* ---- bf16 panels (kv_linear_forward_bf16) ---- */
+
+#include "engine/nn/bf16.h"
+
+int kv_linear_pack_bf16(kv_packed16 *pk, const float *weight, int C, int OC)
+{
+    pk->C = C;
+    pk->Cp = kv_linear_cp(C);
+    pk->OC = OC;
+    pk->npanels = (OC + KV_PANEL - 1) / KV_PANEL;
+    size_t n = (size_t)pk->npanels * pk->Cp * KV_PANEL;
+    pk->p = aligned_alloc(64, n * sizeof(uint16_t));
+    if (!pk->p) return -1;
+    for (int b = 0; b < pk->npanels; b++) {
+        uint16_t *pb = pk->p + (size_t)b * pk->Cp * KV_PANEL;
+        for (int k2 = 0; k2 < pk->Cp / 2; k2++, pb += 2 * KV_PANEL)
+            for (int i = 0; i < KV_PANEL; i++)
+                for (int e = 0; e < 2; e++) {
+                    int o = b * KV_PANEL + i, k = 2 * k2 + e;
+                    pb[2 * i + e] = o < OC && k < C ? bf16_from_f32(weight[(size_t)o * C + k]) : 0;
+                }
+    }
+    return 0;
+}
+
+void kv_packed16_free(kv_packed16 *pk)
+{
+    free(pk->p);
+    pk->p = NULL;
+}
+
+void kv_linear_rows_bf16(uint16_t *dst, const float *src, int N, int C)
+{
+    int Cp = kv_linear_cp(C);
+    for (int n = 0; n < N; n++) {
+        bf16_from_f32_n(dst + (size_t)n * Cp, src + (size_t)n * C, (size_t)C);
+        if (Cp > C) dst[(size_t)n * Cp + C] = 0;
+    }
+}
+
+/* out[o0 + i] = acc[i] + bias (0 for none: the vector code adds a zero
+ * too, which turns -0 into +0) for the valid outputs of one panel. */
+static void panel16_store(float *out, const float *acc, const float *bias, int OC, int o0)
+{
+    for (int i = 0; i < KV_PANEL && o0 + i < OC; i++) out[o0 + i] = acc[i] + (bias ? bias[o0 + i] : 0.0f);
+}
+
+/* The portable kernel: per row and panel, 64 lanes of bf16_dot2_step. */
+static void forward_bf16_portable(float *out, const uint16_t *inp, const kv_packed16 *pk, const float *bias, int N)
+{
+    int Cp = pk->Cp, OC = pk->OC;
+    for (int n = 0; n < N; n++)
+        for (int b = 0; b < pk->npanels; b++) {
+            const uint16_t *pb = pk->p + (size_t)b * Cp * KV_PANEL, *x = inp + (size_t)n * Cp;
+            float acc[KV_PANEL] = {0};
+            for (int k2 = 0; k2 < Cp / 2; k2++, pb += 2 * KV_PANEL)
+                for (int i = 0; i < KV_PANEL; i++)
+                    acc[i] = bf16_dot2_step(acc[i], pb[2 * i], pb[2 * i + 1], x[2 * k2], x[2 * k2 + 1]);
+            panel16_store(out + (size_t)n * OC, acc, bias, OC, b * KV_PANEL);
+        }
+}
+
+#if BF16_X86
+#include <immintrin.h>
+
+/* Panel b for NB (<= 6, a constant after inlining) bf16 input rows from n0. */
+BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(float *out, const uint16_t *inp,
+                                                                           const kv_packed16 *pk, const float *bias,
+                                                                           int b, int n0, int NB)
+{
+    int Cp = pk->Cp, OC = pk->OC, K2 = Cp / 2;
+    const uint16_t *pb = pk->p + (size_t)b * Cp * KV_PANEL, *x = inp + (size_t)n0 * Cp;
+    __m512 acc[6][4];
+    for (int j = 0; j < NB; j++)
+        for (int r = 0; r < 4; r++) acc[j][r] = _mm512_setzero_ps();
+    for (int k2 = 0; k2 < K2; k2++, pb += 2 * KV_PANEL) {
+        for (int l = 0; l < 4; l++) _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 64 * l, _MM_HINT_T0);
+        __m512i w0 = _mm512_load_si512(pb), w1 = _mm512_load_si512(pb + 32), w2 = _mm512_load_si512(pb + 64),
+                w3 = _mm512_load_si512(pb + 96);
+        for (int j = 0; j < NB; j++) {
+            uint32_t pair;
+            memcpy(&pair, x + (size_t)j * Cp + 2 * k2, sizeof pair);
+            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)pair);
+            acc[j][0] = _mm512_dpbf16_ps(acc[j][0], (__m512bh)w0, xv);
+            acc[j][1] = _mm512_dpbf16_ps(acc[j][1], (__m512bh)w1, xv);
+            acc[j][2] = _mm512_dpbf16_ps(acc[j][2], (__m512bh)w2, xv);
+            acc[j][3] = _mm512_dpbf16_ps(acc[j][3], (__m512bh)w3, xv);
+        }
+    }
+    int o0 = b * KV_PANEL;
+    for (int r = 0; r < 4; r++) {
+        int o = o0 + 16 * r, left = OC - o;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        for (int j = 0; j < NB; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
+    }
+}
+
+BF16_TARGET static void forward_bf16_native(float *out, const uint16_t *inp, const kv_packed16 *pk,
+                                            const float *bias, int N)
+{
+    for (int b = 0; b < pk->npanels; b++) {
+        int n0 = 0;
+        for (; n0 + 6 <= N; n0 += 6) panel16_block(out, inp, pk, bias, b, n0, 6);
+        switch (N - n0) {
+        case 5: panel16_block(out, inp, pk, bias, b, n0, 5); break;
+        case 4: panel16_block(out, inp, pk, bias, b, n0, 4); break;
+        case 3: panel16_block(out, inp, pk, bias, b, n0, 3); break;
+        case 2: panel16_block(out, inp, pk, bias, b, n0, 2); break;
+        case 1: panel16_block(out, inp, pk, bias, b, n0, 1); break;
+        default: break;
+        }
+    }
+}
+#endif
+
+void kv_linear_forward_bf16(float *out, const uint16_t *inp, const kv_packed16 *pk, const float *bias, int N)
+{
+#if BF16_X86
+    if (bf16_native()) {
+        forward_bf16_native(out, inp, pk, bias, N);
+        return;
+    }
+#endif
+    forward_bf16_portable(out, inp, pk, bias, N);
+}

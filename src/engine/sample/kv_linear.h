@@ -5,9 +5,13 @@
  * logits it gets alone): kv_linear_forward on the PyTorch nn.Linear layout
  * (row dot products; small prefill chunks), and kv_linear_forward_packed on
  * a copy packed once into panels (decode steps: no horizontal sums, 1.6x
- * at 16 rows). Both read the weights once per call whatever the rows. */
+ * at 16 rows). Both read the weights once per call whatever the rows.
+ * kv_linear_forward_bf16 is the packed kernel over bf16 weights and inputs
+ * (half the bytes a step streams), accumulating in fp32. */
 #ifndef AURL_KV_LINEAR_H
 #define AURL_KV_LINEAR_H
+
+#include <stdint.h>
 
 /* out (N, OC) = inp (N, C) @ weight (OC, C)^T + bias (OC; NULL for none).
  * Each dot product runs over 16 lanes (lane j takes k = j mod 16, in
@@ -35,4 +39,34 @@ void kv_packed_free(kv_packed *pk);
  * sum over k in increasing order (one FMA chain per output), plus the bias
  * last, whatever N. */
 void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk, const float *bias, int N);
+
+/* ---- bf16 decoding (engine/nn/bf16) ---- */
+
+/* A weight matrix (OC, C) packed in bf16 for decode steps: panel b holds
+ * outputs b*KV_PANEL.. as [Cp/2][KV_PANEL][2] (Cp = C rounded up to even;
+ * the inputs k = 2i and 2i+1 of one output side by side, as VDPBF16PS
+ * reads them; zero-padded past C and OC). Half the bytes of kv_packed. */
+typedef struct {
+    uint16_t *p;
+    int C, Cp, OC, npanels;
+} kv_packed16;
+
+/* Pack weight (OC, C), each element rounded to bf16. Returns 0 or -1 (OOM). */
+int kv_linear_pack_bf16(kv_packed16 *pk, const float *weight, int C, int OC);
+void kv_packed16_free(kv_packed16 *pk);
+
+/* Input pairs per packed row: (C + 1) / 2 pairs, Cp = 2 * that. */
+static inline int kv_linear_cp(int C) { return (C + 1) & ~1; }
+
+/* dst (N rows of kv_linear_cp(C) bf16) = src (N x C floats) rounded, the
+ * odd column padded with zero. */
+void kv_linear_rows_bf16(uint16_t *dst, const float *src, int N, int C);
+
+/* out (N, OC) = inp (N rows of pk->Cp bf16) @ weight^T + bias (fp32; NULL
+ * for none). Each output is one chain over the input pairs in increasing
+ * order, each pair one bf16_dot2_step (the exact VDPBF16PS step), then
+ * plus the bias: the AVX512_BF16 kernel (when bf16_native()) and the
+ * portable one give the same bits, and a row's result does not depend on
+ * N (batch-invariant). */
+void kv_linear_forward_bf16(float *out, const uint16_t *inp, const kv_packed16 *pk, const float *bias, int N);
 #endif
