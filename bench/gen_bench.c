@@ -36,8 +36,8 @@
 #include "util/clock.h"
 #include "util/threads.h"
 
-#define TARGET_B1 5000.0
-#define TARGET_B16 20000.0
+#define TARGET_B1 KV_TARGET_B1_TPS
+#define TARGET_B16 KV_TARGET_B16_TPS
 
 /* Streaming read bandwidth (GB/s) over `bytes` bytes, best of a few passes. */
 static double read_bandwidth(size_t bytes)

@@ -12,8 +12,6 @@
 #ifndef AURL_NN_BF16_H
 #define AURL_NN_BF16_H
 
-#include <float.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,14 +61,4 @@ bool bf16_portable_forced(void);
  * AVX512_BF16; the same bits either way). */
 void bf16_from_f32_n(uint16_t *dst, const float *src, size_t n);
 
-/* One step of the CPU's VDPBF16PS on one lane, exactly: acc (a subnormal
- * reads as zero) plus a1*b1, then plus a0*b0, each rounded to float32 with
- * subnormal results flushed to zero. The product of two bf16 is exact in
- * float32, so each step is one fused multiply-add. */
-static inline float bf16_ftz(float x) { return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x; }
-static inline float bf16_dot2_step(float acc, uint16_t a0, uint16_t a1, uint16_t b0, uint16_t b1)
-{
-    acc = bf16_ftz(fmaf(bf16_to_f32(a1), bf16_to_f32(b1), bf16_ftz(acc)));
-    return bf16_ftz(fmaf(bf16_to_f32(a0), bf16_to_f32(b0), acc));
-}
 #endif

@@ -51,7 +51,6 @@ struct kv_cache {
     const float *lnfw, *lnfb;
     kv_packed head;    /* wte packed as the tied output head (owned) */
     kv_packed16 head16;
-    uint16_t *x16;     /* bf16 decode: a step's input rows, max_rows x kv_linear_cp(max(C, F)) */
     int packed;        /* the kv_packed copies exist (made by the first decode step) */
     const float *cond;
     int cond_rows;
@@ -149,10 +148,7 @@ int kv_cache_create_prec(kv_cache **out, const transformer *m, int n_seq, kv_pre
         c->gv = malloc((size_t)n_seq * c->glob_floats * c->esz);
         if (!c->gk || !c->gv) goto nomem;
     }
-    if (c->prec == KV_PREC_BF16) {
-        c->x16 = malloc(R * (size_t)kv_linear_cp(c->F > c->C ? c->F : c->C) * sizeof(uint16_t));
-        if (!c->x16) goto nomem;
-    }
+
     c->len = calloc((size_t)n_seq, sizeof *c->len);
     c->lw = calloc((size_t)c->L, sizeof *c->lw);
     c->x = malloc(R * C * sizeof(float));
@@ -239,7 +235,6 @@ void kv_cache_free(kv_cache *c)
     }
     kv_packed_free(&c->head);
     kv_packed16_free(&c->head16);
-    free(c->x16);
     free(c->lw);
     free(c->pos_table);
     free(c->x);
@@ -389,10 +384,8 @@ static int pack_weights(kv_cache *c)
 static void rows_linear(kv_cache *c, float *out, const float *inp, const float *w, const kv_packed *pk,
                         const kv_packed16 *pk16, const float *b, int n, int C, int OC, int decode)
 {
-    if (decode && c->prec == KV_PREC_BF16) {
-        kv_linear_rows_bf16(c->x16, inp, n, C);
-        kv_linear_forward_bf16(out, c->x16, pk16, b, n);
-    } else if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
+    if (decode && c->prec == KV_PREC_BF16) kv_linear_forward_bf16(out, inp, pk16, b, n);
+    else if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
     else if (n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
     else kv_linear_forward(out, inp, w, b, n, C, OC);
 }

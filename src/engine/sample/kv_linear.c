@@ -6,10 +6,11 @@
  * AVX-512, a portable version does the same arithmetic pair by pair.
  * Packed kernel (end of file): panels of KV_PANEL outputs, 6 input rows x
  * 64 outputs of accumulators in registers. The bf16 packed kernel (last)
- * has the same shape, one VDPBF16PS per input pair instead of an FMA per
- * input, and a portable twin that emulates that instruction exactly. */
+ * has the same shape over bf16 panels widened in registers, and a portable
+ * twin with the same arithmetic (one fmaf chain per output). */
 #include "engine/sample/kv_linear.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -222,15 +223,6 @@ void kv_packed16_free(kv_packed16 *pk)
     pk->p = NULL;
 }
 
-void kv_linear_rows_bf16(uint16_t *dst, const float *src, int N, int C)
-{
-    int Cp = kv_linear_cp(C);
-    for (int n = 0; n < N; n++) {
-        bf16_from_f32_n(dst + (size_t)n * Cp, src + (size_t)n * C, (size_t)C);
-        if (Cp > C) dst[(size_t)n * Cp + C] = 0;
-    }
-}
-
 /* out[o0 + i] = acc[i] + bias (0 for none: the vector code adds a zero
  * too, which turns -0 into +0) for the valid outputs of one panel. */
 static void panel16_store(float *out, const float *acc, const float *bias, int OC, int o0)
@@ -238,17 +230,20 @@ static void panel16_store(float *out, const float *acc, const float *bias, int O
     for (int i = 0; i < KV_PANEL && o0 + i < OC; i++) out[o0 + i] = acc[i] + (bias ? bias[o0 + i] : 0.0f);
 }
 
-/* The portable kernel: per row and panel, 64 lanes of bf16_dot2_step. */
-static void forward_bf16_portable(float *out, const uint16_t *inp, const kv_packed16 *pk, const float *bias, int N)
+/* The portable kernel: per row and panel, 64 lanes, each one fmaf chain
+ * over k in increasing order (the vector kernel's arithmetic). */
+static void forward_bf16_portable(float *out, const float *inp, const kv_packed16 *pk, const float *bias, int N)
 {
-    int Cp = pk->Cp, OC = pk->OC;
+    int C = pk->C, Cp = pk->Cp, OC = pk->OC;
     for (int n = 0; n < N; n++)
         for (int b = 0; b < pk->npanels; b++) {
-            const uint16_t *pb = pk->p + (size_t)b * Cp * KV_PANEL, *x = inp + (size_t)n * Cp;
+            const uint16_t *pb = pk->p + (size_t)b * Cp * KV_PANEL;
+            const float *x = inp + (size_t)n * C;
             float acc[KV_PANEL] = {0};
-            for (int k2 = 0; k2 < Cp / 2; k2++, pb += 2 * KV_PANEL)
-                for (int i = 0; i < KV_PANEL; i++)
-                    acc[i] = bf16_dot2_step(acc[i], pb[2 * i], pb[2 * i + 1], x[2 * k2], x[2 * k2 + 1]);
+            for (int k = 0; k < C; k++) {
+                const uint16_t *pr = pb + (size_t)(k / 2) * 2 * KV_PANEL + k % 2;
+                for (int i = 0; i < KV_PANEL; i++) acc[i] = fmaf(x[k], bf16_to_f32(pr[2 * i]), acc[i]);
+            }
             panel16_store(out + (size_t)n * OC, acc, bias, OC, b * KV_PANEL);
         }
 }
@@ -256,28 +251,36 @@ static void forward_bf16_portable(float *out, const uint16_t *inp, const kv_pack
 #if BF16_X86
 #include <immintrin.h>
 
-/* Panel b for NB (<= 6, a constant after inlining) bf16 input rows from n0. */
-BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(float *out, const uint16_t *inp,
+/* Panel b for NB (<= 4, a constant after inlining) input rows from n0. A
+ * 64-byte load holds 16 outputs x (k even, k odd): the even weights widen
+ * by a shift, the odd ones by a mask, then one FMA each per row. */
+BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(float *out, const float *inp,
                                                                            const kv_packed16 *pk, const float *bias,
                                                                            int b, int n0, int NB)
 {
-    int Cp = pk->Cp, OC = pk->OC, K2 = Cp / 2;
-    const uint16_t *pb = pk->p + (size_t)b * Cp * KV_PANEL, *x = inp + (size_t)n0 * Cp;
-    __m512 acc[6][4];
+    int C = pk->C, OC = pk->OC;
+    const uint16_t *pb = pk->p + (size_t)b * pk->Cp * KV_PANEL;
+    const float *x = inp + (size_t)n0 * C;
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    __m512 acc[4][4];
     for (int j = 0; j < NB; j++)
         for (int r = 0; r < 4; r++) acc[j][r] = _mm512_setzero_ps();
-    for (int k2 = 0; k2 < K2; k2++, pb += 2 * KV_PANEL) {
+    for (int k = 0; k < C; k += 2, pb += 2 * KV_PANEL) {
         for (int l = 0; l < 4; l++) _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 64 * l, _MM_HINT_T0);
-        __m512i w0 = _mm512_load_si512(pb), w1 = _mm512_load_si512(pb + 32), w2 = _mm512_load_si512(pb + 64),
-                w3 = _mm512_load_si512(pb + 96);
+        __m512 we[4], wo[4];
+        for (int r = 0; r < 4; r++) {
+            __m512i w = _mm512_load_si512(pb + 32 * r);
+            we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+            wo[r] = _mm512_castsi512_ps(_mm512_and_si512(w, hi));
+        }
+        int odd = k + 1 < C;
         for (int j = 0; j < NB; j++) {
-            uint32_t pair;
-            memcpy(&pair, x + (size_t)j * Cp + 2 * k2, sizeof pair);
-            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)pair);
-            acc[j][0] = _mm512_dpbf16_ps(acc[j][0], (__m512bh)w0, xv);
-            acc[j][1] = _mm512_dpbf16_ps(acc[j][1], (__m512bh)w1, xv);
-            acc[j][2] = _mm512_dpbf16_ps(acc[j][2], (__m512bh)w2, xv);
-            acc[j][3] = _mm512_dpbf16_ps(acc[j][3], (__m512bh)w3, xv);
+            __m512 x0 = _mm512_set1_ps(x[(size_t)j * C + k]);
+            for (int r = 0; r < 4; r++) acc[j][r] = _mm512_fmadd_ps(x0, we[r], acc[j][r]);
+            if (odd) {
+                __m512 x1 = _mm512_set1_ps(x[(size_t)j * C + k + 1]);
+                for (int r = 0; r < 4; r++) acc[j][r] = _mm512_fmadd_ps(x1, wo[r], acc[j][r]);
+            }
         }
     }
     int o0 = b * KV_PANEL;
@@ -291,15 +294,13 @@ BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(floa
     }
 }
 
-BF16_TARGET static void forward_bf16_native(float *out, const uint16_t *inp, const kv_packed16 *pk,
+BF16_TARGET static void forward_bf16_native(float *out, const float *inp, const kv_packed16 *pk,
                                             const float *bias, int N)
 {
     for (int b = 0; b < pk->npanels; b++) {
         int n0 = 0;
-        for (; n0 + 6 <= N; n0 += 6) panel16_block(out, inp, pk, bias, b, n0, 6);
+        for (; n0 + 4 <= N; n0 += 4) panel16_block(out, inp, pk, bias, b, n0, 4);
         switch (N - n0) {
-        case 5: panel16_block(out, inp, pk, bias, b, n0, 5); break;
-        case 4: panel16_block(out, inp, pk, bias, b, n0, 4); break;
         case 3: panel16_block(out, inp, pk, bias, b, n0, 3); break;
         case 2: panel16_block(out, inp, pk, bias, b, n0, 2); break;
         case 1: panel16_block(out, inp, pk, bias, b, n0, 1); break;
@@ -309,7 +310,7 @@ BF16_TARGET static void forward_bf16_native(float *out, const uint16_t *inp, con
 }
 #endif
 
-void kv_linear_forward_bf16(float *out, const uint16_t *inp, const kv_packed16 *pk, const float *bias, int N)
+void kv_linear_forward_bf16(float *out, const float *inp, const kv_packed16 *pk, const float *bias, int N)
 {
 #if BF16_X86
     if (bf16_native()) {
