@@ -10,6 +10,8 @@
  * twin with the same arithmetic (one fmaf chain per output). */
 #include "engine/sample/kv_linear.h"
 
+#include "engine/nn/bf16.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -123,6 +125,25 @@ void kv_packed_free(kv_packed *pk)
 #define KV_PACK_PREFETCH 4096
 #endif
 
+#if BF16_X86 || defined(__AVX512F__)
+#include <immintrin.h>
+
+/* out rows n0..n0+NB-1, outputs o0..o0+63 (those < OC) = acc + bias (zero
+ * for none), for both packed kernels. */
+__attribute__((target("avx512f"))) static inline __attribute__((always_inline)) void
+panel_store(float *out, __m512 (*acc)[4], const float *bias, int OC, int o0, int n0, int NB)
+{
+    for (int r = 0; r < 4; r++) {
+        int o = o0 + 16 * r, left = OC - o;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        for (int j = 0; j < NB; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
+    }
+}
+#endif
+
 #if defined(__AVX512F__)
 /* Panel b for NB (<= 6, a constant after inlining) input rows from n0. */
 static inline __attribute__((always_inline)) void panel_block(float *out, const float *inp, const kv_packed *pk,
@@ -148,15 +169,7 @@ static inline __attribute__((always_inline)) void panel_block(float *out, const 
             acc[j][3] = _mm512_fmadd_ps(xv, w3, acc[j][3]);
         }
     }
-    int o0 = b * KV_PANEL;
-    for (int r = 0; r < 4; r++) {
-        int o = o0 + 16 * r, left = OC - o;
-        if (left <= 0) break;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
-        for (int j = 0; j < NB; j++)
-            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
-    }
+    panel_store(out, acc, bias, OC, b * KV_PANEL, n0, NB);
 }
 
 void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk, const float *bias, int N)
@@ -193,8 +206,6 @@ void kv_linear_forward_packed(float *out, const float *inp, const kv_packed *pk,
 #endif
 
 /* ---- bf16 panels (kv_linear_forward_bf16) ---- */
-
-#include "engine/nn/bf16.h"
 
 int kv_linear_pack_bf16(kv_packed16 *pk, const float *weight, int C, int OC)
 {
@@ -249,8 +260,6 @@ static void forward_bf16_portable(float *out, const float *inp, const kv_packed1
 }
 
 #if BF16_X86
-#include <immintrin.h>
-
 /* Panel b for NB (<= 4, a constant after inlining) input rows from n0. A
  * 64-byte load holds 16 outputs x (k even, k odd): the even weights widen
  * by a shift, the odd ones by a mask, then one FMA each per row. */
@@ -283,15 +292,7 @@ BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(floa
             }
         }
     }
-    int o0 = b * KV_PANEL;
-    for (int r = 0; r < 4; r++) {
-        int o = o0 + 16 * r, left = OC - o;
-        if (left <= 0) break;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
-        for (int j = 0; j < NB; j++)
-            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
-    }
+    panel_store(out, acc, bias, OC, b * KV_PANEL, n0, NB);
 }
 
 BF16_TARGET static void forward_bf16_native(float *out, const float *inp, const kv_packed16 *pk,
