@@ -14,7 +14,10 @@
  * Positions are model positions 0..max_seq_len-1: the caller slides the
  * context (kv_cache_reset + kv_cache_prefill of the kept tail) before a
  * sequence passes max_seq_len. Optional `cond` rows (kv_cache_set_cond)
- * are added to the input embedding at model position i (the VAE latent). */
+ * are added to the input embedding at model position i (the VAE latent).
+ * A cache is float32 or bf16 (kv_precision; the same interface either
+ * way, and either way a sequence's logits do not depend on the others in
+ * its batch). */
 #ifndef AURL_KV_CACHE_H
 #define AURL_KV_CACHE_H
 
@@ -37,9 +40,9 @@ typedef struct kv_cache kv_cache;
 
 /* The number format of a cache's keys and values and of its decode-step
  * weights (engine/nn/bf16). FP32: float32 throughout. BF16: keys, values
- * and the packed weights rounded to bf16 (half the bytes a step streams),
- * decode-step inputs to the linear layers too, every sum in float32;
- * prefill chunks keep the float32 weights. AUTO: kv_precision_resolve. */
+ * and the packed weights rounded to bf16 (half the bytes a step streams);
+ * activations, queries, scores and every sum stay float32, and prefill
+ * chunks keep the float32 weights. AUTO: kv_precision_resolve. */
 typedef enum { KV_PREC_AUTO = 0, KV_PREC_FP32 = 1, KV_PREC_BF16 = 2 } kv_precision;
 /* "auto" | "fp32" | "bf16"; returns 0 or -1. */
 int kv_precision_parse(const char *name, kv_precision *out);

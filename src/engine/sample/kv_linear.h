@@ -1,5 +1,5 @@
 /* kv_linear: the linear layer of a decode step (a few rows through one
- * weight matrix), for kv_cache. Two kernels, each batch-invariant (out[r][o]
+ * weight matrix), for kv_cache. Three kernels, each batch-invariant (out[r][o]
  * is computed by the same operations in the same order whether r is one row
  * of 1 or of 64, so a sequence decoded in a batch gets bit-for-bit the
  * logits it gets alone): kv_linear_forward on the PyTorch nn.Linear layout
