@@ -3,15 +3,16 @@
  * caches of the same model, one fp32 and one bf16, one decode step per
  * token as sampling runs them; at every position it takes the KL divergence
  * KL(p_fp32 || p_bf16) in nats of the full softmax (temperature 1, no mask),
- * and whether the argmax agrees. Sequences: the first --pieces pieces of
- * the cache's validation split (up to --tokens tokens each, within the
- * context: no slide), and as many pieces that the fp32 model samples itself
- * (top-p 0.9, grammar mask, seeds 1..), so the model's own continuations
- * are measured too. Without --checkpoint, the model of --config with its
+ * and whether the argmax agrees. Sequences: up to --windows training
+ * windows of --tokens tokens (within the context: no slide) of the cache's
+ * validation split, cut as the dataset cuts them (stride = the window),
+ * and --pieces pieces that the fp32 model samples itself (top-p 0.9,
+ * grammar mask, seeds 1..), so the model's own continuations are measured
+ * too. Without --checkpoint, the model of --config with its
  * random initial weights.
  *
  *   build/bench/precision_kl [--checkpoint F | --config bench/reference.yaml] [--data DIR]
- *                            [--pieces N] [--tokens N] [--json]
+ *                            [--windows N] [--pieces N] [--tokens N] [--json]
  *
  * Prints mean, 99th percentile and max KL and the argmax agreement, per
  * source (data, sampled) and over all. */
@@ -70,7 +71,7 @@ static double kl_logits(const float *a, const float *b, int V, int *same)
     return kl > 0 ? kl : 0;
 }
 
-/* Teacher-force TOK[0..n-1] (TOK[0] = START) through both caches. */
+/* Teacher-force TOK[0..n-1] (a window: TOK[0] is prefilled) through both caches. */
 static int feed(kv_cache *c32, kv_cache *c16, const int32_t *tok, int n, float *l32, float *l16, int V, kl_acc *a)
 {
     kv_cache_reset(c32, 0);
@@ -108,8 +109,8 @@ static void report(const char *name, kl_acc *a, int json, int last)
                name, a->n, sum / (double)a->n, p99, mx, 100 * agree);
 }
 
-/* The first PIECES validation pieces of DATA into acc (nothing when there is no cache). */
-static int feed_data(const char *data, int pieces, int maxn, kv_cache *c32, kv_cache *c16, float *l32, float *l16,
+/* Up to WINDOWS validation windows of DATA into acc (nothing when there is no cache). */
+static int feed_data(const char *data, int windows, int maxn, kv_cache *c32, kv_cache *c16, float *l32, float *l16,
                      int V, int32_t *tok, kl_acc *a)
 {
     cache *ch = NULL;
@@ -121,10 +122,15 @@ static int feed_data(const char *data, int pieces, int maxn, kv_cache *c32, kv_c
     size_t ns = 0;
     dataset_seq *seqs = dataset_split_seqs(ch, CACHE_VAL, &ns);
     int rc = seqs ? 0 : -1;
-    for (size_t i = 0; seqs && i < ns && (int)i < pieces && !rc; i++) {
-        int n = seqs[i].n < (size_t)maxn ? (int)seqs[i].n : maxn;
-        for (int t = 0; t < n; t++) tok[t] = seqs[i].tokens[t];
-        rc = feed(c32, c16, tok, n, l32, l16, V, a);
+    int done = 0;
+    for (size_t i = 0; seqs && i < ns && done < windows && !rc; i++) {
+        size_t nw = dataset_seq_n_windows(seqs[i].n, maxn - 1, maxn);
+        for (size_t w = 0; w < nw && done < windows && !rc; w++, done++) {
+            size_t s0 = dataset_seq_window_start(seqs[i].n, maxn - 1, maxn, w);
+            int n = seqs[i].n - s0 < (size_t)maxn ? (int)(seqs[i].n - s0) : maxn;
+            for (int t = 0; t < n; t++) tok[t] = seqs[i].tokens[s0 + t];
+            rc = feed(c32, c16, tok, n, l32, l16, V, a);
+        }
     }
     free(seqs);
     cache_close(ch);
@@ -159,17 +165,18 @@ int main(int argc, char **argv)
 {
     blas_core_startup(argv);
     const char *ckpt = NULL, *config = "bench/reference.yaml", *data = NULL;
-    int pieces = 8, maxn = 512, json = 0;
+    int pieces = 8, windows = 16, maxn = 512, json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--checkpoint") && i + 1 < argc) ckpt = argv[++i];
         else if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
         else if (!strcmp(argv[i], "--pieces") && i + 1 < argc) pieces = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--windows") && i + 1 < argc) windows = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) maxn = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
         else {
-            fprintf(stderr, "usage: precision_kl [--checkpoint F | --config FILE] [--data DIR] [--pieces N] "
-                            "[--tokens N] [--json]\n");
+            fprintf(stderr, "usage: precision_kl [--checkpoint F | --config FILE] [--data DIR] [--windows N] "
+                            "[--pieces N] [--tokens N] [--json]\n");
             return 2;
         }
     }
@@ -194,7 +201,7 @@ int main(int argc, char **argv)
         return 1;
     }
     kl_acc src[3] = {{0}}; /* data, sampled, all */
-    if (feed_data(data, pieces, maxn, c32, c16, l32, l16, V, tok, &src[0]) ||
+    if (feed_data(data, windows, maxn, c32, c16, l32, l16, V, tok, &src[0]) ||
         feed_sampled(m, pieces, maxn, c32, c16, l32, l16, V, tok, &src[1]))
         return 1;
     for (int s = 0; s < 2; s++)
