@@ -233,6 +233,14 @@ if [ -x "$BUILD/bench/gen_bench" ]; then
     gh_tps=$(json_num "$tmp/gen.tuned" tokens_per_s 2>/dev/null)
     gh_ftt=$(json_num "$tmp/gen.tuned" first_token_ms 2>/dev/null)
     ga_b=$(gen_extra "$tmp/gen.shipped" 2>/dev/null)
+    ga_prec=$(json_str "$tmp/gen.shipped" precision 2>/dev/null)
+    # the other precision's numbers (gen_bench measures fp32 and bf16; the flat fields are the default's)
+    for p in fp32 bf16; do
+        eval "ga_${p}_b1=\$(json_num \"\$tmp/gen.shipped\" ${p}_tokens_per_s 2>/dev/null)"
+        eval "ga_${p}_bn=\$(json_num \"\$tmp/gen.shipped\" ${p}_batch_tokens_per_s 2>/dev/null)"
+        eval "gh_${p}_b1=\$(json_num \"\$tmp/gen.tuned\" ${p}_tokens_per_s 2>/dev/null)"
+        eval "gh_${p}_bn=\$(json_num \"\$tmp/gen.tuned\" ${p}_batch_tokens_per_s 2>/dev/null)"
+    done
     gh_b=$(gen_extra "$tmp/gen.tuned" 2>/dev/null)
     [ -n "$ga_b" ] && echo "(batched sampling field from gen_bench: ${ga_b%% *})"
     ga_core=$(json_str "$tmp/gen.shipped" blas_core 2>/dev/null)
@@ -324,6 +332,12 @@ row "training peak RSS MB" "$(fmt "$a_rss" 0)" "-" "$(fmt "$s_rss" 0)" "$(fmt "$
 row "aurl auto / this, train" "1.00x" "$(ratio "$a_tps" "$h_tps")" "$(ratio "$a_tps" "$s_tps")" "$(ratio "$a_tps" "$t_tps")"
 row "sampling b1 tokens/s" "$(fmt "$ga_tps" 0)" "$(fmt "$gh_tps" 0)" "$(fmt "$sb1_tps" 0)" "$(fmt "$tb1_tps" 0)"
 row "sampling b$GEN_BATCH tokens/s" "$(fmt "${ga_b#* }" 0)" "$(fmt "${gh_b#* }" 0)" "$(fmt "$sbn_tps" 0)" "$(fmt "$tbn_tps" 0)"
+for p in fp32 bf16; do
+    eval "v1=\$ga_${p}_b1 vn=\$ga_${p}_bn w1=\$gh_${p}_b1 wn=\$gh_${p}_bn"
+    [ -n "$v1" ] || continue
+    row "  $p b1 / b$GEN_BATCH" "$(fmt "$v1" 0)/$(fmt "$vn" 0)" "$(fmt "$w1" 0)/$(fmt "$wn" 0)" "-" "-"
+done
+[ -n "$ga_prec" ] && echo "(aurl's sampling rows are its default precision, $ga_prec; the two below it each precision)"
 row "first token ms (b1)" "$(fmt "$ga_ftt" 2)" "$(fmt "$gh_ftt" 2)" "$(fmt "$sb1_ftt" 2)" "$(fmt "$tb1_ftt" 2)"
 row "aurl auto / this, b1" "1.00x" "$(ratio "$ga_tps" "$gh_tps")" "$(ratio "$ga_tps" "$sb1_tps")" "$(ratio "$ga_tps" "$tb1_tps")"
 [ -n "$gen_note" ] && echo "($gen_note)"
@@ -332,6 +346,12 @@ target "training tokens/s, aurl auto / pytorch tuned" "$(awk -v a="$a_tps" -v t=
 target "training GFLOP/s, aurl auto / sgemm peak (2 threads)" "$(awk -v a="$a_gf" -v p="$p_auto" 'BEGIN { if (a != "" && p + 0 > 0) print a / p }')" 0.70
 target "KV-cached sampling b1 tokens/s, aurl auto" "$ga_tps" 5000
 target "KV-cached sampling b$GEN_BATCH tokens/s in all, aurl auto" "${ga_b#* }" 20000
+for p in fp32 bf16; do
+    eval "v1=\$ga_${p}_b1 vn=\$ga_${p}_bn"
+    [ -n "$v1" ] || continue
+    target "  the same in $p, b1" "$v1" 5000
+    target "  the same in $p, b$GEN_BATCH" "$vn" 20000
+done
 load_end=$(cut -d ' ' -f 1 /proc/loadavg)
 awk -v l="$load_end" -v b="$BUSY" -v n="$(nproc)" 'BEGIN { if (l - b > n / 2)
     printf "(load average %.1f on %d cores at the end: other processes competed; timings are pessimistic)\n", l, n }'

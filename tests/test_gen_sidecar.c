@@ -39,6 +39,7 @@ static void full_sidecar(gen_sidecar *sc, int vae_kind)
     st->min_tokens = 64;
     st->max_note_seconds = 8;
     st->grammar = 1;
+    snprintf(st->precision, sizeof st->precision, "bf16");
     st->seed = 123456789012345LL; /* cJSON keeps 15 digits exactly */
     snprintf(st->prime, sizeof st->prime, "%s", vae_kind ? "" : "primer \"q\".mid");
     sc->tokens = 600;
@@ -88,6 +89,7 @@ static void assert_same(const gen_sidecar *a, const gen_sidecar *b)
     assert_true(x->seconds == y->seconds && x->max_note_seconds == y->max_note_seconds);
     assert_int_equal(x->min_tokens, y->min_tokens);
     assert_int_equal(x->grammar, y->grammar);
+    assert_string_equal(x->precision, y->precision);
     assert_true(x->seed == y->seed);
     assert_string_equal(x->prime, y->prime);
     assert_int_equal(a->tokens, b->tokens);
@@ -172,7 +174,7 @@ static void test_keys(void **state)
                                       "created_at", "vae", NULL};
     static const char *const set[] = {"mode", "strategy", "temperature", "top_k", "top_p", "beams",
                                       "length_penalty", "repetition_penalty", "length", "seconds", "min_tokens",
-                                      "max_note_seconds", "grammar", "seed", "prime", NULL};
+                                      "max_note_seconds", "grammar", "precision", "seed", "prime", NULL};
     static const char *const vae[] = {"window", "latent_dim", "z", "a", "b", "t", "index", "steps", "method", NULL};
     const char *const *lists[3] = {top, set, vae};
     const cJSON *objs[3] = {j, cJSON_GetObjectItemCaseSensitive(j, "settings"), cJSON_GetObjectItemCaseSensitive(j, "vae")};
@@ -225,6 +227,17 @@ static void test_fill(void **state)
     assert_int_equal(sc->grammar_errors, 1);
     assert_true(sc->created_at > 1e9);
     assert_int_equal(sc->vae.present, 0);
+    /* the KV cache's precision, resolved: fp32 and bf16 as asked, auto as this CPU runs it */
+    assert_string_equal(sc->settings.precision, kv_precision_name(kv_precision_resolve(KV_PREC_AUTO)));
+    s.precision = KV_PREC_FP32;
+    gen_sidecar_fill(sc, &s, &r, &music);
+    assert_string_equal(sc->settings.precision, "fp32");
+    s.precision = KV_PREC_BF16;
+    gen_sidecar_fill(sc, &s, &r, &music);
+    assert_string_equal(sc->settings.precision, "bf16");
+    char *line = gen_sidecar_to_json(sc, 0);
+    assert_non_null(strstr(line, "\"precision\":\"bf16\""));
+    free(line);
     score_free(&music);
     free(sc);
 }

@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "                     [--temperature T] [--top-k K] [--top-p P] [--beams N] [--length-penalty A]\n"
             "                     [--repetition-penalty R] [--length N] [--seconds S] [--min-tokens N]\n"
             "                     [--note-limits data|flat] [--note-age-bias B] [--max-note-seconds S]\n"
-            "                     [--mask M] [--no-grammar] [--prime FILE.mid] [--seed S]\n"
+            "                     [--mask M] [--no-grammar] [--prime FILE.mid] [--seed S] [--precision P]\n"
             "                     [--checkpoint F] [--out FILE.mid] [--count N] [--json] [--progress]\n"
             "                     [--interpolate A.mid B.mid] [--steps N] [--lerp]\n\n"
             "Sample music from a trained model (KV-cached decoding, grammar-masked so every\n"
@@ -83,6 +83,8 @@ static void usage(FILE *f)
             "  --no-grammar          the same as --mask raw: the model's own tokens (errors are counted)\n"
             "  --prime FILE.mid      continue FILE (its tokens are the prefix; long files keep their end)\n"
             "  --seed S              default 1; piece i of --count uses S+i\n"
+            "  --precision P         the KV cache and decode weights: bf16 (half the bytes a token reads),\n"
+            "                        fp32, or auto (default: bf16 where the CPU has AVX512_BF16, else fp32)\n"
             "  --checkpoint F        default: the best transformer checkpoint of the latest stage (1-2);\n"
             "                        with --mode vae the stage-3 one\n"
             "  --out FILE.mid        output path (with --count N: FILE_1.mid ...)\n"
@@ -288,7 +290,7 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         {"min-tokens", required_argument, NULL, 'm'},    {"max-note-seconds", required_argument, NULL, 'x'},
         {"no-grammar", no_argument, NULL, 'G'},          {"prime", required_argument, NULL, 'P'},
         {"mask", required_argument, NULL, 'K'},          {"note-limits", required_argument, NULL, 'N'},
-        {"note-age-bias", required_argument, NULL, 'A'},
+        {"note-age-bias", required_argument, NULL, 'A'}, {"precision", required_argument, NULL, 'R'},
         {"seed", required_argument, NULL, 'e'},          {"checkpoint", required_argument, NULL, 'c'},
         {"out", required_argument, NULL, 'o'},           {"count", required_argument, NULL, 'C'},
         {"json", no_argument, NULL, 'j'},                {"progress", no_argument, NULL, 'g'},
@@ -345,6 +347,12 @@ static int parse_args(int argc, char **argv, gen_opts *o)
         case 'K':
             if (sampler_mask_parse(optarg, &o->s.grammar) != 0) {
                 fprintf(stderr, "aurl generate: --mask must be raw, plain or typed, got '%s'\n", optarg);
+                bad = 1;
+            }
+            break;
+        case 'R':
+            if (kv_precision_parse(optarg, &o->s.precision) != 0) {
+                fprintf(stderr, "aurl generate: --precision must be fp32, bf16 or auto, got '%s'\n", optarg);
                 bad = 1;
             }
             break;
@@ -457,7 +465,7 @@ static int emit_piece(const gen_opts *o, const aurl_globals *g, const sampler_se
         printf("%s: %zu notes, %.1f s, %d tokens (%d generated", path, sc.n_notes, j->duration_seconds, r->n_tokens,
                r->n_generated);
         if (r->prime_end > 1) printf("; continuation starts at token %d, %.2f s", r->prime_end, j->prime_seconds);
-        printf(") in %.2f s, %.0f tokens/s%s\n", r->seconds_taken, j->tokens_per_s, note);
+        printf(") in %.2f s, %.0f tokens/s (%s)%s\n", r->seconds_taken, j->tokens_per_s, j->settings.precision, note);
     }
     print_music_line(o, g, path, &sc);
     fflush(stdout);

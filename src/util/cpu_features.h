@@ -1,6 +1,7 @@
 /* cpu_features: what this CPU can run and what the OS saves on a context
  * switch, read from CPUID and XGETBV (x86 only; elsewhere everything reads as
- * absent). Used to pick the OpenBLAS kernel family (engine/nn/blas_core). */
+ * absent). Used to pick the OpenBLAS kernel family (engine/nn/blas_core) and
+ * whether the bf16 decode kernels run natively (engine/nn/bf16). */
 #ifndef AURL_UTIL_CPU_FEATURES_H
 #define AURL_UTIL_CPU_FEATURES_H
 

@@ -65,6 +65,7 @@ void gen_sidecar_fill(gen_sidecar *sc, const sampler_settings *s, const sampler_
     st->note_age_bias = s->data_limits ? setting(s->note_age_bias) : 0;
     st->grammar = s->grammar ? 1 : 0;
     snprintf(st->mask, sizeof st->mask, "%s", sampler_mask_name(s->grammar));
+    snprintf(st->precision, sizeof st->precision, "%s", kv_precision_name(kv_precision_resolve(s->precision)));
     st->seed = (long long)s->seed;
     snprintf(sc->tokenizer, sizeof sc->tokenizer, "%s", tok_vocab_name(r->vocab == TOK_VOCAB_V2 ? 2 : 1));
     sc->tokens = r->n_tokens;
@@ -116,6 +117,7 @@ static void add_settings(cJSON *j, const gen_sidecar_settings *s, int *ok)
     if (s->note_age_bias >= 0) add_num(st, "note_age_bias", s->note_age_bias, ok);
     if (!cJSON_AddBoolToObject(st, "grammar", s->grammar > 0)) *ok = 0;
     if (s->mask[0]) add_str(st, "mask", s->mask, ok);
+    if (s->precision[0]) add_str(st, "precision", s->precision, ok);
     add_num(st, "seed", (double)s->seed, ok);
     if (s->prime[0]) add_str(st, "prime", s->prime, ok);
     else if (!cJSON_AddNullToObject(st, "prime")) *ok = 0;
@@ -238,6 +240,7 @@ static void read_settings(const cJSON *st, gen_sidecar_settings *s)
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(st, "grammar");
     s->grammar = cJSON_IsBool(g) ? cJSON_IsTrue(g) : -1;
     str_of(st, "mask", s->mask, sizeof s->mask);
+    str_of(st, "precision", s->precision, sizeof s->precision);
     s->seed = int_of(st, "seed", JSON_NUM_INT_MAX);
     str_of(st, "prime", s->prime, sizeof s->prime);
 }

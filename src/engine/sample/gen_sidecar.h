@@ -6,7 +6,8 @@
  *   settings { mode, strategy, temperature, top_k, top_p, beams,
  *              length_penalty, repetition_penalty, length, seconds,
  *              min_tokens, max_note_seconds, note_limits ("data"|"flat"),
- *              note_age_bias, grammar, mask, seed, prime|null },
+ *              note_age_bias, grammar, mask, precision ("fp32"|"bf16": the
+ *              KV cache's, resolved), seed, prime|null },
  *   tokens, prime_end, prime_seconds, generated_tokens, notes,
  *   duration_seconds, seconds_taken, first_token_seconds, tokens_per_s,
  *   grammar_errors, created_at,
@@ -44,6 +45,7 @@ typedef struct {
     double note_age_bias;                /* with data limits; -1 unknown */
     int grammar;                         /* 1 mask on, 0 off */
     char mask[8];                        /* sampler_mask_name: raw | plain | typed; "" unknown */
+    char precision[8];                   /* the KV cache's, resolved: fp32 | bf16; "" unknown */
     long long seed;
     char prime[GEN_SIDECAR_PATH_MAX];    /* --prime file; "" none (null in the file) */
 } gen_sidecar_settings;

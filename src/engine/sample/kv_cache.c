@@ -1,5 +1,8 @@
 /* kv_cache: per-layer key/value caches and the one-row-at-a-time forward
- * pass (batched over new rows) of the transformer, for sampling. */
+ * pass (batched over new rows) of the transformer, for sampling. In bf16
+ * precision the cache holds bf16 keys and values and decode steps run the
+ * bf16 packed weights (kv_linear_forward_bf16); prefill chunks keep the
+ * float32 weights either way. */
 #include "engine/sample/kv_cache.h"
 
 #include <math.h>
@@ -10,6 +13,7 @@
 
 #include "data/tokenizer.h"
 #include "engine/nn/attn_decode.h"
+#include "engine/nn/bf16.h"
 #include "engine/nn/embedding.h"
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
@@ -21,7 +25,8 @@
 
 typedef struct {
     const float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fc1w, *fc1b, *fc2w, *fc2b;
-    kv_packed qkv, proj, fc1, fc2; /* the matrices packed for decode steps (owned) */
+    kv_packed qkv, proj, fc1, fc2; /* the matrices packed for fp32 decode steps (owned) */
+    kv_packed16 qkv16, proj16, fc116, fc216; /* ... for bf16 decode steps (owned) */
 } layer_w;
 
 struct kv_cache {
@@ -32,17 +37,20 @@ struct kv_cache {
     int cap;       /* ring slots per sequence and layer */
     int n_glob;    /* global slots per sequence and layer */
     int max_rows;  /* rows one pass can take */
-    size_t seq_floats; /* floats of one sequence's K (or V) ring over all layers */
+    kv_precision prec; /* KV_PREC_FP32 or KV_PREC_BF16 (resolved) */
+    size_t esz;        /* bytes of a cached element: 4 (float) or 2 (bf16) */
+    size_t seq_floats; /* elements of one sequence's K (or V) ring over all layers */
     size_t glob_floats;
-    float *k, *v;      /* [n_seq][L][cap][C] */
-    float *gk, *gv;    /* [n_seq][L][n_glob][C] */
-    float *tk, *tv, *tgk, *tgv; /* reorder scratch, same shapes (lazy) */
+    char *k, *v;       /* [n_seq][L][cap][C] elements */
+    char *gk, *gv;     /* [n_seq][L][n_glob][C] */
+    char *tk, *tv, *tgk, *tgv; /* reorder scratch, same shapes (lazy) */
     int *len;
     const float *wte, *wpe;
     float *pos_table;  /* sinusoidal table (owned) or NULL */
     layer_w *lw;
     const float *lnfw, *lnfb;
     kv_packed head;    /* wte packed as the tied output head (owned) */
+    kv_packed16 head16;
     int packed;        /* the kv_packed copies exist (made by the first decode step) */
     const float *cond;
     int cond_rows;
@@ -62,7 +70,37 @@ static const float *tensor_param(const transformer *m, const char *name, size_t 
     return t->param;
 }
 
+int kv_precision_parse(const char *name, kv_precision *out)
+{
+    static const char *const names[] = {"auto", "fp32", "bf16"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, names[i])) {
+            *out = (kv_precision)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *kv_precision_name(kv_precision p)
+{
+    return p == KV_PREC_FP32 ? "fp32" : p == KV_PREC_BF16 ? "bf16" : "auto";
+}
+
+kv_precision kv_precision_resolve(kv_precision p)
+{
+    if (p == KV_PREC_FP32 || p == KV_PREC_BF16) return p;
+    return bf16_native() ? KV_PREC_BF16 : KV_PREC_FP32;
+}
+
 int kv_cache_create(kv_cache **out, const transformer *m, int n_seq, char err[AURL_ERR_LEN])
+{
+    return kv_cache_create_prec(out, m, n_seq, KV_PREC_FP32, err);
+}
+
+kv_precision kv_cache_precision(const kv_cache *c) { return c->prec; }
+
+int kv_cache_create_prec(kv_cache **out, const transformer *m, int n_seq, kv_precision prec,
+                         char err[AURL_ERR_LEN])
 {
     *out = NULL;
     const model_config *cfg = transformer_config(m);
@@ -79,6 +117,8 @@ int kv_cache_create(kv_cache **out, const transformer *m, int n_seq, char err[AU
     if (!c) goto nomem;
     c->cfg = *cfg;
     c->n_seq = n_seq;
+    c->prec = kv_precision_resolve(prec);
+    c->esz = c->prec == KV_PREC_BF16 ? sizeof(uint16_t) : sizeof(float);
     c->C = cfg->d_model;
     c->NH = cfg->n_heads;
     c->hs = c->C / c->NH;
@@ -101,13 +141,14 @@ int kv_cache_create(kv_cache **out, const transformer *m, int n_seq, char err[AU
     size_t C = (size_t)c->C, R = (size_t)c->max_rows;
     c->seq_floats = (size_t)c->L * c->cap * C;
     c->glob_floats = (size_t)c->L * c->n_glob * C;
-    c->k = malloc((size_t)n_seq * c->seq_floats * sizeof(float));
-    c->v = malloc((size_t)n_seq * c->seq_floats * sizeof(float));
+    c->k = malloc((size_t)n_seq * c->seq_floats * c->esz);
+    c->v = malloc((size_t)n_seq * c->seq_floats * c->esz);
     if (c->n_glob) {
-        c->gk = malloc((size_t)n_seq * c->glob_floats * sizeof(float));
-        c->gv = malloc((size_t)n_seq * c->glob_floats * sizeof(float));
+        c->gk = malloc((size_t)n_seq * c->glob_floats * c->esz);
+        c->gv = malloc((size_t)n_seq * c->glob_floats * c->esz);
         if (!c->gk || !c->gv) goto nomem;
     }
+
     c->len = calloc((size_t)n_seq, sizeof *c->len);
     c->lw = calloc((size_t)c->L, sizeof *c->lw);
     c->x = malloc(R * C * sizeof(float));
@@ -187,8 +228,13 @@ void kv_cache_free(kv_cache *c)
         kv_packed_free(&c->lw[l].proj);
         kv_packed_free(&c->lw[l].fc1);
         kv_packed_free(&c->lw[l].fc2);
+        kv_packed16_free(&c->lw[l].qkv16);
+        kv_packed16_free(&c->lw[l].proj16);
+        kv_packed16_free(&c->lw[l].fc116);
+        kv_packed16_free(&c->lw[l].fc216);
     }
     kv_packed_free(&c->head);
+    kv_packed16_free(&c->head16);
     free(c->lw);
     free(c->pos_table);
     free(c->x);
@@ -220,11 +266,30 @@ void kv_cache_reset(kv_cache *c, int seq)
 int kv_cache_len(const kv_cache *c, int seq) { return seq >= 0 && seq < c->n_seq ? c->len[seq] : 0; }
 int kv_cache_n_seq(const kv_cache *c) { return c->n_seq; }
 
-/* Cache rows of sequence s, layer l. */
-static float *ring_k(kv_cache *c, int s, int l) { return c->k + (size_t)s * c->seq_floats + (size_t)l * c->cap * c->C; }
-static float *ring_v(kv_cache *c, int s, int l) { return c->v + (size_t)s * c->seq_floats + (size_t)l * c->cap * c->C; }
-static float *glob_k(kv_cache *c, int s, int l) { return c->gk + (size_t)s * c->glob_floats + (size_t)l * c->n_glob * c->C; }
-static float *glob_v(kv_cache *c, int s, int l) { return c->gv + (size_t)s * c->glob_floats + (size_t)l * c->n_glob * c->C; }
+/* Cache row `row` of sequence s, layer l (ring or globals), as bytes. */
+static char *ring_k(kv_cache *c, int s, int l, int row)
+{
+    return c->k + ((size_t)s * c->seq_floats + ((size_t)l * c->cap + row) * c->C) * c->esz;
+}
+static char *ring_v(kv_cache *c, int s, int l, int row)
+{
+    return c->v + ((size_t)s * c->seq_floats + ((size_t)l * c->cap + row) * c->C) * c->esz;
+}
+static char *glob_k(kv_cache *c, int s, int l, int row)
+{
+    return c->gk + ((size_t)s * c->glob_floats + ((size_t)l * c->n_glob + row) * c->C) * c->esz;
+}
+static char *glob_v(kv_cache *c, int s, int l, int row)
+{
+    return c->gv + ((size_t)s * c->glob_floats + ((size_t)l * c->n_glob + row) * c->C) * c->esz;
+}
+
+/* One cached row from C floats: copied, or rounded to bf16. */
+static void put_row(const kv_cache *c, char *dst, const float *src)
+{
+    if (c->prec == KV_PREC_BF16) bf16_from_f32_n((uint16_t *)dst, src, (size_t)c->C);
+    else memcpy(dst, src, (size_t)c->C * sizeof(float));
+}
 
 /* Store the keys and values of the n rows of qkv into layer l's caches. */
 static void store_kv(kv_cache *c, int l, int n)
@@ -234,11 +299,11 @@ static void store_kv(kv_cache *c, int l, int n)
         int s = c->rseq[r], p = c->rpos[r];
         const float *k = c->qkv + (size_t)r * 3 * C + C, *v = k + C;
         int slot = p % c->cap;
-        memcpy(ring_k(c, s, l) + (size_t)slot * C, k, C * sizeof(float));
-        memcpy(ring_v(c, s, l) + (size_t)slot * C, v, C * sizeof(float));
+        put_row(c, ring_k(c, s, l, slot), k);
+        put_row(c, ring_v(c, s, l, slot), v);
         if (c->stride > 0 && p % c->stride == c->stride - 1 && p / c->stride < c->n_glob) {
-            memcpy(glob_k(c, s, l) + (size_t)(p / c->stride) * C, k, C * sizeof(float));
-            memcpy(glob_v(c, s, l) + (size_t)(p / c->stride) * C, v, C * sizeof(float));
+            put_row(c, glob_k(c, s, l, p / c->stride), k);
+            put_row(c, glob_v(c, s, l, p / c->stride), v);
         }
     }
 }
@@ -252,18 +317,23 @@ static void attend_row(kv_cache *c, int l, int r, float *sc)
     const float *q = c->qkv + (size_t)r * 3 * C;
     int lo = t - c->W + 1 > 0 ? t - c->W + 1 : 0;
     int ng = c->stride > 0 ? lo / c->stride : 0;
-    const float *rk = ring_k(c, s, l), *rv = ring_v(c, s, l);
-    attn_span sp[3];
-    int nr = 0;
-    if (ng) sp[nr++] = (attn_span){glob_k(c, s, l), glob_v(c, s, l), ng};
+    const char *k[3], *v[3]; /* first row of each span */
+    int len[3], nr = 0;
+    if (ng) k[nr] = glob_k(c, s, l, 0), v[nr] = glob_v(c, s, l, 0), len[nr++] = ng;
     int a = lo % c->cap, b = t % c->cap;
-    if (a <= b) {
-        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, b - a + 1};
+    k[nr] = ring_k(c, s, l, a), v[nr] = ring_v(c, s, l, a), len[nr++] = a <= b ? b - a + 1 : c->cap - a;
+    if (a > b) k[nr] = ring_k(c, s, l, 0), v[nr] = ring_v(c, s, l, 0), len[nr++] = b + 1;
+    int per = c->cap + c->n_glob;
+    float *o = c->atty + (size_t)r * C;
+    if (c->prec == KV_PREC_BF16) {
+        attn_span16 sp[3];
+        for (int i = 0; i < nr; i++) sp[i] = (attn_span16){(const uint16_t *)k[i], (const uint16_t *)v[i], len[i]};
+        attn_decode_row_bf16(o, q, sp, nr, c->NH, c->hs, sc, per);
     } else {
-        sp[nr++] = (attn_span){rk + (size_t)a * C, rv + (size_t)a * C, c->cap - a};
-        sp[nr++] = (attn_span){rk, rv, b + 1};
+        attn_span sp[3];
+        for (int i = 0; i < nr; i++) sp[i] = (attn_span){(const float *)k[i], (const float *)v[i], len[i]};
+        attn_decode_row(o, q, sp, nr, c->NH, c->hs, sc, per);
     }
-    attn_decode_row(c->atty + (size_t)r * C, q, sp, nr, c->NH, c->hs, sc, c->cap + c->n_glob);
 }
 
 static void attend_rows(kv_cache *c, int l, int n)
@@ -281,6 +351,19 @@ static void attend_rows(kv_cache *c, int l, int n)
 static int pack_weights(kv_cache *c)
 {
     if (c->packed) return 0;
+    if (c->prec == KV_PREC_BF16) {
+        for (int l = 0; l < c->L; l++) {
+            layer_w *w = &c->lw[l];
+            if (kv_linear_pack_bf16(&w->qkv16, w->qkvw, c->C, 3 * c->C) ||
+                kv_linear_pack_bf16(&w->proj16, w->projw, c->C, c->C) ||
+                kv_linear_pack_bf16(&w->fc116, w->fc1w, c->C, c->F) ||
+                kv_linear_pack_bf16(&w->fc216, w->fc2w, c->F, c->C))
+                return -1;
+        }
+        if (kv_linear_pack_bf16(&c->head16, c->wte, c->C, c->V)) return -1;
+        c->packed = 1;
+        return 0;
+    }
     for (int l = 0; l < c->L; l++) {
         layer_w *w = &c->lw[l];
         if (kv_linear_pack(&w->qkv, w->qkvw, c->C, 3 * c->C) || kv_linear_pack(&w->proj, w->projw, c->C, c->C) ||
@@ -298,10 +381,11 @@ static int pack_weights(kv_cache *c)
  * decodes as it would alone; a prefill chunk of more than KV_GEMV_ROWS rows
  * takes sgemm on the model's own weights, a smaller one kv_linear_forward. */
 #define KV_GEMV_ROWS 4
-static void rows_linear(float *out, const float *inp, const float *w, const kv_packed *pk, const float *b, int n,
-                        int C, int OC, int decode)
+static void rows_linear(kv_cache *c, float *out, const float *inp, const float *w, const kv_packed *pk,
+                        const kv_packed16 *pk16, const float *b, int n, int C, int OC, int decode)
 {
-    if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
+    if (decode && c->prec == KV_PREC_BF16) kv_linear_forward_bf16(out, inp, pk16, b, n);
+    else if (decode) kv_linear_forward_packed(out, inp, pk, b, n);
     else if (n > KV_GEMV_ROWS) linear_forward(out, inp, w, b, n, C, OC);
     else kv_linear_forward(out, inp, w, b, n, C, OC);
 }
@@ -348,25 +432,25 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int 
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
-        rows_linear(c->qkv, c->ln, w->qkvw, &w->qkv, w->qkvb, n, C, 3 * C, decode);
+        rows_linear(c, c->qkv, c->ln, w->qkvw, &w->qkv, &w->qkv16, w->qkvb, n, C, 3 * C, decode);
         store_kv(c, l, n);
         attend_rows(c, l, n);
-        rows_linear(c->tmp, c->atty, w->projw, &w->proj, w->projb, n, C, C, decode);
+        rows_linear(c, c->tmp, c->atty, w->projw, &w->proj, &w->proj16, w->projb, n, C, C, decode);
         add_rows(c->x, c->tmp, NC);
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln2w, w->ln2b, n, C);
-        rows_linear(c->fch, c->ln, w->fc1w, &w->fc1, w->fc1b, n, C, F, decode);
+        rows_linear(c, c->fch, c->ln, w->fc1w, &w->fc1, &w->fc116, w->fc1b, n, C, F, decode);
         if (decode) /* row by row: a row's elements meet the same vector lanes at any n */
             for (int r = 0; r < n; r++) gelu_forward(c->fch + (size_t)r * F, c->fch + (size_t)r * F, F);
         else
             gelu_forward(c->fch, c->fch, n * F);
-        rows_linear(c->tmp, c->fch, w->fc2w, &w->fc2, w->fc2b, n, F, C, decode);
+        rows_linear(c, c->tmp, c->fch, w->fc2w, &w->fc2, &w->fc216, w->fc2b, n, F, C, decode);
         add_rows(c->x, c->tmp, NC);
     }
     int nl = n - first_logit;
     if (!logits || nl <= 0) return;
     const float *xl = c->x + (size_t)first_logit * C;
     layernorm_forward(c->ln, c->mean, c->rstd, xl, c->lnfw, c->lnfb, nl, C);
-    rows_linear(logits, c->ln, c->wte, &c->head, NULL, nl, C, V, decode);
+    rows_linear(c, logits, c->ln, c->wte, &c->head, &c->head16, NULL, nl, C, V, decode);
 }
 
 int kv_cache_prefill(kv_cache *c, int seq, const int32_t *tokens, int n, float *logits)
@@ -412,18 +496,19 @@ int kv_cache_step(kv_cache *c, const int32_t *tokens, int n, float *logits)
 }
 
 /* Copy the used part of sequence src's caches (in arrays a, ga) to dst's (in b, gb). */
-static void copy_seq(const kv_cache *c, float *b, float *gb, int dst, const float *a, const float *ga, int src, int len)
+static void copy_seq(const kv_cache *c, char *b, char *gb, int dst, const char *a, const char *ga, int src, int len)
 {
-    size_t C = (size_t)c->C;
+    size_t C = (size_t)c->C * c->esz; /* bytes per row; offsets below are in bytes */
     size_t rows = (size_t)(len < c->cap ? len : c->cap);
     size_t grows = c->stride > 0 ? (size_t)(len / c->stride < c->n_glob ? len / c->stride : c->n_glob) : 0;
     for (int l = 0; l < c->L; l++) {
         size_t off = (size_t)l * c->cap * C;
-        memcpy(b + (size_t)dst * c->seq_floats + off, a + (size_t)src * c->seq_floats + off, rows * C * sizeof(float));
+        size_t sb = c->seq_floats * c->esz;
+        memcpy(b + (size_t)dst * sb + off, a + (size_t)src * sb + off, rows * C);
         if (grows) {
             size_t goff = (size_t)l * c->n_glob * C;
-            memcpy(gb + (size_t)dst * c->glob_floats + goff, ga + (size_t)src * c->glob_floats + goff,
-                   grows * C * sizeof(float));
+            size_t gsb = c->glob_floats * c->esz;
+            memcpy(gb + (size_t)dst * gsb + goff, ga + (size_t)src * gsb + goff, grows * C);
         }
     }
 }
@@ -434,8 +519,8 @@ int kv_cache_reorder(kv_cache *c, const int *src, int n)
     for (int i = 0; i < n; i++)
         if (src[i] < 0 || src[i] >= n) return -1;
     if (!c->tk) {
-        size_t bytes = (size_t)c->n_seq * c->seq_floats * sizeof(float);
-        size_t gbytes = (size_t)c->n_seq * c->glob_floats * sizeof(float);
+        size_t bytes = (size_t)c->n_seq * c->seq_floats * c->esz;
+        size_t gbytes = (size_t)c->n_seq * c->glob_floats * c->esz;
         c->tk = malloc(bytes);
         c->tv = malloc(bytes);
         if (gbytes) {

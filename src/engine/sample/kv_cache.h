@@ -14,7 +14,10 @@
  * Positions are model positions 0..max_seq_len-1: the caller slides the
  * context (kv_cache_reset + kv_cache_prefill of the kept tail) before a
  * sequence passes max_seq_len. Optional `cond` rows (kv_cache_set_cond)
- * are added to the input embedding at model position i (the VAE latent). */
+ * are added to the input embedding at model position i (the VAE latent).
+ * A cache is float32 or bf16 (kv_precision; the same interface either
+ * way, and either way a sequence's logits do not depend on the others in
+ * its batch). */
 #ifndef AURL_KV_CACHE_H
 #define AURL_KV_CACHE_H
 
@@ -23,14 +26,39 @@
 #include "engine/model/transformer.h"
 #include "util/errmsg.h"
 
+/* Issue 12's sampling targets on the reference model (bench/reference.yaml),
+ * which gen_bench and `aurl bench` print as met / not met: KV-cached
+ * tokens/s at batch 1, and in all at batch KV_BENCH_BATCH. */
+#define KV_TARGET_B1_TPS 5000.0
+#define KV_TARGET_B16_TPS 20000.0
+#define KV_BENCH_BATCH 16
+
 /* Rows processed per batched prefill pass. */
 #define KV_CACHE_CHUNK 64
 
 typedef struct kv_cache kv_cache;
 
+/* The number format of a cache's keys and values and of its decode-step
+ * weights (engine/nn/bf16). FP32: float32 throughout. BF16: keys, values
+ * and the packed weights rounded to bf16 (half the bytes a step streams);
+ * activations, queries, scores and every sum stay float32, and prefill
+ * chunks keep the float32 weights. AUTO: kv_precision_resolve. */
+typedef enum { KV_PREC_AUTO = 0, KV_PREC_FP32 = 1, KV_PREC_BF16 = 2 } kv_precision;
+/* "auto" | "fp32" | "bf16"; returns 0 or -1. */
+int kv_precision_parse(const char *name, kv_precision *out);
+const char *kv_precision_name(kv_precision p);
+/* FP32 and BF16 as they are; AUTO -> BF16 where the CPU runs the
+ * AVX512_BF16 kernels (bf16_native), FP32 elsewhere. */
+kv_precision kv_precision_resolve(kv_precision p);
+
 /* A cache for n_seq sequences over model M (which must outlive it and not
  * change while it is used). Returns 0, or -1 with err set. */
 int kv_cache_create(kv_cache **out, const transformer *m, int n_seq, char err[AURL_ERR_LEN]);
+/* The same in precision PREC (kv_cache_create is FP32). */
+int kv_cache_create_prec(kv_cache **out, const transformer *m, int n_seq, kv_precision prec,
+                         char err[AURL_ERR_LEN]);
+/* The cache's precision, resolved (FP32 or BF16). */
+kv_precision kv_cache_precision(const kv_cache *c);
 void kv_cache_free(kv_cache *c);
 
 /* Rows of cond (rows x d_model floats, borrowed; NULL for none) added to

@@ -810,7 +810,7 @@ static int generate_run(const transformer *m, const sampler_settings *s, const i
         fail_nomem(&d);
         goto done;
     }
-    if (kv_cache_create(&d.kc, m, d.rows, err)) goto done;
+    if (kv_cache_create_prec(&d.kc, m, d.rows, s->precision, err)) goto done;
     kv_cache_set_cond(d.kc, cond, cond_rows);
     d.prime_end = hyp_start(&pc[0].h, s, model_vocab(transformer_config(m)), prefix, n_prefix);
     if (refill(d.kc, 0, pc[0].h.toks, pc[0].h.n, d.maxT, d.logits)) {

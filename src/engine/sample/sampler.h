@@ -11,6 +11,7 @@
 
 #include "engine/model/transformer.h"
 #include "engine/sample/grammar.h"
+#include "engine/sample/kv_cache.h"
 #include "util/errmsg.h"
 
 typedef enum {
@@ -41,6 +42,7 @@ typedef struct {
                                * gains bias x log2(age / typical length) once older than typical */
     int grammar;              /* SAMPLER_MASK_*: how the grammar mask applies (default TYPED) */
     uint64_t seed;
+    kv_precision precision;   /* the KV cache's number format (default KV_PREC_AUTO: kv_precision_resolve) */
 } sampler_settings;
 
 /* How the grammar mask meets the model's distribution:
