@@ -10,10 +10,10 @@
 #
 # Knobs (environment): AURL (default ./aurl), OUTPUTS (default outputs),
 # CHECKPOINT (default: the best of the latest stage), PIECES (32), MUSIC_SECONDS
-# (20), SEED (1). 32 pieces, not 8: pieces differ as much as the data's files
-# do (their notes/s range over 10x), and on the standard model 8 pieces gave
-# notes/s from 0.69x to 1.12x and polyphony from 0.64x to 0.98x the data's
-# over eight seeds (seeds 1, 9, ..., 57). Needs a trained model (`make run` trains quick_test,
+# (20), SEED (1). 32 pieces, not 8: pieces differ from each other as the
+# data's files do, and on the standard model 8 pieces gave notes/s from
+# 0.69x to 1.12x and polyphony from 0.64x to 0.98x the data's over eight
+# seeds (1, 9, ..., 57). Needs a trained model (`make run` trains quick_test,
 # `./aurl train --profile standard` the standard one). Exit status 0 even
 # when targets are not met: this is a measurement, not a test.
 set -euo pipefail
