@@ -3,7 +3,7 @@
 # into build-san/ so sanitized and normal objects never mix.
 
 CC      ?= cc
-PKGS    := smf yaml-0.1 libcjson ncursesw fluidsynth
+PKGS    := smf yaml-0.1 libcjson ncursesw fluidsynth zlib
 # OpenBLAS: the OpenMP build, pinned by rpath, so that sgemm called inside our
 # own OpenMP loops runs single-threaded instead of oversubscribing the cores.
 BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -13,7 +13,7 @@ TESTPKG := cmocka
 # Debian packages that provide the pkg-config modules above (for `make deps`).
 DEB_PKGS := libsmf-dev libopenblas-dev libopenblas-openmp-dev libyaml-dev libcjson-dev libncurses-dev \
             libfluidsynth-dev timgm6mb-soundfont libcmocka-dev pkg-config \
-            python3-mido fluidsynth tmux libopenmpi-dev openmpi-bin
+            python3-mido fluidsynth tmux libopenmpi-dev openmpi-bin zlib1g-dev
 # OpenMPI (data-parallel training, always linked; see src/util/dist.c).
 MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
 MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null)
