@@ -201,7 +201,7 @@ static void test_attention(void **state)
 static transformer *small_model(attn_kind kind, uint64_t seed, int heads)
 {
     model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = heads, .d_ff = 64,
-                      .max_seq_len = 32, .attn = {kind, 12, 4}, .dropout = 0.0f, .learned_pos = 1};
+                      .max_seq_len = 32, .attn = {kind, 12, 4}, .dropout = 0.0f, .positions = POS_LEARNED};
     char err[AURL_ERR_LEN];
     transformer *m;
     assert_int_equal(transformer_create(&m, &c, 1, 32, seed, err), 0);

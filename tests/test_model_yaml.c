@@ -56,7 +56,7 @@ static void test_valid_with_model_section(void **state)
     assert_int_equal(c.attn.window, 32);
     assert_int_equal(c.attn.stride, 8);
     assert_true(c.dropout > 0.099f && c.dropout < 0.101f);
-    assert_int_equal(c.learned_pos, 0);
+    assert_int_equal(c.positions, POS_SINUSOIDAL);
     assert_int_equal(c.vocab_size, 774);
     assert_int_equal(c.tokenizer, TOK_VOCAB_V2);
 }
@@ -71,7 +71,7 @@ static void test_valid_top_level_defaults(void **state)
     assert_int_equal(c.d_ff, 128); /* 4 * d_model */
     assert_int_equal(c.max_seq_len, 512);
     assert_int_equal(c.attn.kind, ATTN_FULL);
-    assert_int_equal(c.learned_pos, 1);
+    assert_int_equal(c.positions, POS_LEARNED);
     assert_true(c.dropout == 0.0f);
     assert_int_equal(c.vocab_size, 774);
     /* the reference benchmark config loads */

@@ -27,7 +27,7 @@
 static model_config cfg_of(attn_kind kind, int window, int stride, int learned, int maxT)
 {
     model_config c = {.vocab_size = V, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
-                      .max_seq_len = maxT, .attn = {kind, window, stride}, .dropout = 0.0f, .learned_pos = learned};
+                      .max_seq_len = maxT, .attn = {kind, window, stride}, .dropout = 0.0f, .positions = (model_pos)learned};
     return c;
 }
 
