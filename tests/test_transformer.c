@@ -270,6 +270,9 @@ static void test_pytorch_reference(void **state)
     check_variant(&f, "full", 1);
     check_variant(&f, "sliding", 0);
     check_variant(&f, "hier", 0);
+    check_variant(&f, "rot_full", 1);
+    check_variant(&f, "rot_sliding", 0);
+    check_variant(&f, "rot_hier", 0);
     ref_free(&f);
 }
 
@@ -279,8 +282,8 @@ static void test_causal(void **state)
 {
     (void)state;
     attn_kind kinds[3] = {ATTN_FULL, ATTN_SLIDING, ATTN_HIERARCHICAL};
-    for (int k = 0; k < 3; k++) {
-        model_config c = tiny_config(kinds[k], 3, 2, 1, 0.0f);
+    for (int k = 0; k < 6; k++) { /* learned, then rotary positions */
+        model_config c = tiny_config(kinds[k % 3], 3, 2, k < 3 ? POS_LEARNED : POS_ROTARY, 0.0f);
         transformer *m = make(&c, 1, 8, 3);
         int32_t a[8], b[8];
         gc_tokens(a, 8, c.vocab_size, 10);

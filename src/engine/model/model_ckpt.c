@@ -189,6 +189,14 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
                    vocab, model_vocab(transformer_config(m)));
         goto done;
     }
+    /* sinusoidal and rotary models have the same tensors: the header tells them apart */
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "model_config"), "positions");
+    model_pos want = transformer_config(m)->positions, have;
+    if (cJSON_IsString(pos) && (model_pos_parse(pos->valuestring, &have) != 0 || have != want)) {
+        errmsg_set(err, "%s: made with %s positions, the model being loaded uses %s (model.positions)", path,
+                   pos->valuestring, model_pos_name(want));
+        goto done;
+    }
     if (model_ckpt_read_tensors(f, list, nt, opt != NULL, MODEL_CKPT_MOMENTS_PREFIX, err) != 0) goto done;
     if (opt) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
