@@ -12,6 +12,7 @@
 
 #include "engine/train/train_config.h"
 #include "engine/train/trainer.h"
+#include "data/tokenizer.h"
 #include "testutil.h"
 
 static void test_shipped_configs_load(void **state)
@@ -27,6 +28,8 @@ static void test_shipped_configs_load(void **state)
             if (train_config_load(&cfg, path, profiles[p], err) != 0) print_message("%s\n", err);
             assert_int_equal(train_config_load(&cfg, path, profiles[p], err), 0);
             assert_int_equal(cfg.stage, stage);
+            /* every stage reads the same vocabulary (v2), so each can start from the previous one */
+            assert_int_equal(model_vocab(&cfg.model), TOK_VOCAB_V2);
         }
     }
     char path[512], err[AURL_ERR_LEN];
@@ -58,6 +61,12 @@ static void test_profile_overrides_only_what_it_names(void **state)
     assert_int_equal(train_config_load(&again, "configs/stages/stage2_augmented.yaml", NULL, err), 0);
     train_config_hash(&again, h2);
     assert_string_equal(h1, h2);
+    /* the vocabulary is part of what decides the weights */
+    const char *v1 = testutil_write_file("v1.yaml", "model:\n  tokenizer: v1\n");
+    assert_int_equal(train_config_load(&again, "configs/stages/stage2_augmented.yaml", v1, err), 0);
+    assert_int_equal(again.model.tokenizer, TOK_VOCAB_V1);
+    train_config_hash(&again, h2);
+    assert_string_not_equal(h1, h2);
 }
 
 static void expect_error(const char *text, const char *want)

@@ -21,7 +21,7 @@ void train_config_defaults(train_config *cfg)
     cfg->model = (model_config){
         .vocab_size = TOK_VOCAB_SIZE, .d_model = 256, .n_layers = 4, .n_heads = 4, .d_ff = 1024,
         .max_seq_len = 512, .attn = {.kind = ATTN_FULL, .window = 256, .stride = 64},
-        .dropout = 0.1f, .positions = POS_LEARNED};
+        .dropout = 0.1f, .positions = POS_LEARNED, .tokenizer = TOK_VOCAB_V2};
     cfg->seq_len = 512;
     cfg->stride = 256;
     cfg->augment = 0;
@@ -333,6 +333,7 @@ void train_config_hash(const train_config *cfg, char out[32])
                       a->velocity_min, a->velocity_max, a->instrument_p, a->rhythm_p, a->swing_max, a->humanize_ms,
                       cfg->lr, cfg->min_lr, cfg->weight_decay, cfg->beta1, cfg->beta2, cfg->eps, cfg->grad_clip};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) h = mix_i(h, ints[i]);
+    if (model_vocab(m) != TOK_VOCAB_V1) h = mix_i(h, model_vocab(m)); /* v1 runs keep their hashes */
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) h = mix_d(h, reals[i]);
     if (train_config_is_vae(cfg)) { /* stage-3 settings only where they are used */
         const vae_config *v = &cfg->vae;
