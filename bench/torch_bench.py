@@ -87,7 +87,8 @@ def main():
     T = a.seq or c["max_seq_len"]
     model = Transformer(c["vocab_size"], c["d_model"], c["n_layers"], c["n_heads"], c["d_ff"], max(T, c["max_seq_len"]),
                         attention=c["attention"], window=c["window"], stride=c["global_stride"],
-                        learned_pos=c["positions"] == "learned", dropout=c["dropout"])
+                        learned_pos=c["positions"] == "learned", dropout=c["dropout"],
+                        rotary=c["positions"] == "rotary")
     model.train()
     opt = make_optimizer(model, 3e-4, 0.1, (0.9, 0.95), 1e-8)
     idx = torch.randint(0, c["vocab_size"], (B, T + 1))

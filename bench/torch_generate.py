@@ -28,7 +28,7 @@ import torch.nn.functional as F
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(_HERE, "..", "tests", "reference"))
 sys.path.insert(0, _HERE)
-from reference_model import Transformer  # noqa: E402
+from reference_model import Transformer, rope_rotate  # noqa: E402
 from torch_bench import load_config, openblas_core  # noqa: E402
 
 
@@ -74,8 +74,11 @@ class Cached:
     def forward(self, idx):  # idx (B, T) new tokens; returns logits (B, V) of the last
         m = self.m
         B, T = idx.shape
-        pos = m.wpe.weight[self.pos:self.pos + T] if m.wpe is not None else m.pos_table[self.pos:self.pos + T]
-        x = m.wte(idx) + pos
+        x = m.wte(idx)
+        if m.wpe is not None:
+            x = x + m.wpe.weight[self.pos:self.pos + T]
+        elif not m.rotary:
+            x = x + m.pos_table[self.pos:self.pos + T]
         for li, blk in enumerate(m.blocks):
             C = x.shape[-1]
             hs = C // blk.NH
@@ -83,6 +86,8 @@ class Cached:
             q = q.view(B, T, blk.NH, hs).transpose(1, 2)
             k = k.view(B, T, blk.NH, hs).transpose(1, 2)
             v = v.view(B, T, blk.NH, hs).transpose(1, 2)
+            if m.rotary:  # keys enter the cache rotated at their absolute positions
+                q, k = rope_rotate(q, self.pos), rope_rotate(k, self.pos)
             if self.k[li] is not None:
                 k = torch.cat([self.k[li], k], dim=2)
                 v = torch.cat([self.v[li], v], dim=2)
@@ -136,7 +141,7 @@ def main():
     c = load_config(a.config)
     model = Transformer(c["vocab_size"], c["d_model"], c["n_layers"], c["n_heads"], c["d_ff"], c["max_seq_len"],
                         attention=c["attention"], window=c["window"], stride=c["global_stride"],
-                        learned_pos=c["positions"] == "learned", dropout=0.0)
+                        learned_pos=c["positions"] == "learned", dropout=0.0, rotary=c["positions"] == "rotary")
     model.eval()
     modes = ["nocache", "cache"] if a.mode == "both" else [a.mode]
     core = openblas_core()

@@ -1,7 +1,9 @@
 /* Tests of attention: the blocked kernels of all three variants against a
  * naive O(T^2) masked double-precision reference (forward), the backward
  * pass against finite differences of that reference, causality and window
- * properties, and the saved/work memory bounds. */
+ * properties, and the saved/work memory bounds; rotary positions
+ * (engine/nn/rope): the rotation's properties and the gradient of
+ * attention over rotated q, k against finite differences, every variant. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "engine/nn/attention.h"
+#include "engine/nn/rope.h"
 #include "gradcheck.h"
 
 typedef struct {
@@ -367,6 +370,105 @@ static void test_kind_names(void **state)
     assert_int_equal(attn_kind_parse(NULL, &kd), -1);
 }
 
+/* ---- rotary positions ------------------------------------------------- */
+
+/* The rotation keeps norms, position 0 is the identity, the inverse undoes
+ * it, and a rotated q . k depends on the distance of the positions only. */
+static void test_rope_properties(void **state)
+{
+    (void)state;
+    const int C = 24, NH = 3, hs = C / NH, maxT = 300;
+    float *tab = xmalloc(sizeof(float) * rope_table_size(maxT, hs));
+    rope_table_fill(tab, maxT, hs);
+    float x[4][72], y[72];
+    for (int i = 0; i < 4; i++) gc_fill(x[i], 72, 50 + i, 1.0f);
+    memcpy(y, x[0], sizeof y);
+    int p0 = 0;
+    rope_apply_qk(y, 1, C, NH, &p0, 0, tab, 0);
+    assert_memory_equal(y, x[0], sizeof y); /* cos 0 = 1, sin 0 = 0 exactly */
+    int p = 217;
+    rope_apply_qk(y, 1, C, NH, &p, 0, tab, 0);
+    double n0 = 0, n1 = 0;
+    for (int i = 0; i < 2 * C; i++) n0 += (double)x[0][i] * x[0][i], n1 += (double)y[i] * y[i];
+    assert_true(fabs(n0 - n1) < 1e-5 * n0);
+    for (int i = 2 * C; i < 3 * C; i++) assert_true(y[i] == x[0][i]); /* values are not rotated */
+    rope_apply_qk(y, 1, C, NH, &p, 0, tab, 1);
+    for (int i = 0; i < 3 * C; i++) assert_true(fabs(y[i] - x[0][i]) < 1e-5);
+    /* q at t, k at s: the per-head dot product depends on t - s only */
+    const int pairs[][2] = {{5, 2}, {105, 102}, {290, 287}, {3, 0}};
+    double dots[4][3];
+    for (int c = 0; c < 4; c++) {
+        float q[72], k[72];
+        memcpy(q, x[1], sizeof q);
+        memcpy(k, x[2], sizeof k);
+        rope_apply_qk(q, 1, C, NH, &pairs[c][0], 0, tab, 0);
+        rope_apply_qk(k, 1, C, NH, &pairs[c][1], 0, tab, 0);
+        for (int h = 0; h < NH; h++) {
+            dots[c][h] = 0;
+            for (int i = 0; i < hs; i++) dots[c][h] += (double)q[h * hs + i] * k[C + h * hs + i];
+        }
+    }
+    for (int c = 1; c < 4; c++)
+        for (int h = 0; h < NH; h++) assert_true(fabs(dots[c][h] - dots[0][h]) < 1e-4);
+    /* rows without positions take r % T */
+    float rows[2 * 3 * 72];
+    for (int r = 0; r < 6; r++) memcpy(rows + r * 72, x[3], sizeof x[3]);
+    rope_apply_qk(rows, 6, C, NH, NULL, 3, tab, 0);
+    assert_memory_equal(rows, rows + 3 * 72, 3 * 72 * sizeof(float));
+    assert_memory_equal(rows, x[3], 72 * sizeof(float));
+    free(tab);
+}
+
+/* loss(raw qkv) = sum(attn(rope(raw)) * dout): what a rotary block computes. */
+typedef struct {
+    run_t r;
+    float *raw, *tab;
+} rope_run;
+
+static void rope_fwd(rope_run *x)
+{
+    const case_t *k = x->r.k;
+    memcpy(x->r.qkv, x->raw, sizeof(float) * x->r.nqkv);
+    rope_apply_qk(x->r.qkv, k->B * k->T, k->C, k->NH, NULL, k->T, x->tab, 0);
+    run_fwd(&x->r);
+}
+
+static double rope_loss(void *vx)
+{
+    rope_run *x = vx;
+    rope_fwd(x);
+    return gc_dot(x->r.out, x->r.dout, x->r.nout);
+}
+
+/* d(raw) = rope^-1(attn_backward(...)) against central differences of the
+ * float forward, per variant (q, k and v elements all sampled). */
+static void test_rope_backward_gradcheck(void **state)
+{
+    (void)state;
+    double worst_all = 0;
+    for (size_t c = 0; c < NCASES; c++) {
+        const case_t *k = &CASES[c];
+        if (k->big) continue;
+        rope_run x;
+        run_init(&x.r, k, 500 + c);
+        x.raw = xmalloc(sizeof(float) * x.r.nqkv);
+        memcpy(x.raw, x.r.qkv, sizeof(float) * x.r.nqkv);
+        x.tab = xmalloc(sizeof(float) * rope_table_size(k->T, k->C / k->NH));
+        rope_table_fill(x.tab, k->T, k->C / k->NH);
+        rope_fwd(&x);
+        memset(x.r.dqkv, 0, sizeof(float) * x.r.nqkv);
+        attn_backward(x.r.dqkv, x.r.work, x.r.dout, x.r.qkv, x.r.saved, &k->cfg, k->B, k->T, k->C, k->NH);
+        rope_apply_qk(x.r.dqkv, k->B * k->T, k->C, k->NH, NULL, k->T, x.tab, 1);
+        double e = gc_check(rope_loss, &x, x.raw, x.r.dqkv, x.r.nqkv, 3e-2f, 200, 1e-2, 1e-2, "rope attn");
+        if (e > worst_all) worst_all = e;
+        assert_true(e < 1e-2);
+        free(x.raw);
+        free(x.tab);
+        run_free(&x.r);
+    }
+    print_message("rotary attention gradcheck: worst error %.2e over the small cases\n", worst_all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_window_dependence),
         cmocka_unit_test(test_memory_bounds),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_rope_properties),
+        cmocka_unit_test(test_rope_backward_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,10 +198,10 @@ static void test_attention(void **state)
 }
 
 /* A small model with peaked predictions (weights scaled up), hs = 32 / heads. */
-static transformer *small_model(attn_kind kind, uint64_t seed, int heads)
+static transformer *small_model(attn_kind kind, uint64_t seed, int heads, model_pos pos)
 {
     model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = heads, .d_ff = 64,
-                      .max_seq_len = 32, .attn = {kind, 12, 4}, .dropout = 0.0f, .learned_pos = 1};
+                      .max_seq_len = 32, .attn = {kind, 12, 4}, .dropout = 0.0f, .positions = pos};
     char err[AURL_ERR_LEN];
     transformer *m;
     assert_int_equal(transformer_create(&m, &c, 1, 32, seed, err), 0);
@@ -214,11 +214,11 @@ static transformer *small_model(attn_kind kind, uint64_t seed, int heads)
 }
 
 /* Decode steps of a bf16 cache: the same bits with the portable path
- * forced, and logits within 0.05 + 2% of the fp32 cache's. */
-static void test_cache_step(void **state)
+ * forced, and logits within 0.05 + 2% of the fp32 cache's (positions pos;
+ * rotary keys are rotated in float32, then rounded as they enter the cache). */
+static void check_cache_step(model_pos pos)
 {
-    (void)state;
-    transformer *m = small_model(ATTN_HIERARCHICAL, 5, 1);
+    transformer *m = small_model(ATTN_HIERARCHICAL, 5, 1, pos);
     char err[AURL_ERR_LEN];
     kv_cache *c32, *c16, *cp;
     assert_int_equal(kv_cache_create_prec(&c32, m, 2, KV_PREC_FP32, err), 0);
@@ -251,12 +251,18 @@ static void test_cache_step(void **state)
     transformer_free(m);
 }
 
-/* A batch of pieces decodes as each piece alone, in both precisions, with
- * a context that slides; bf16 with the portable path forced too. */
-static void test_batch_equals_alone(void **state)
+static void test_cache_step(void **state)
 {
     (void)state;
-    transformer *m = small_model(ATTN_HIERARCHICAL, 13, 1);
+    check_cache_step(POS_LEARNED);
+    check_cache_step(POS_ROTARY);
+}
+
+/* A batch of pieces decodes as each piece alone, in both precisions, with
+ * a context that slides; bf16 with the portable path forced too. */
+static void check_batch_equals_alone(model_pos pos)
+{
+    transformer *m = small_model(ATTN_HIERARCHICAL, 13, 1, pos);
     int32_t prefix[4] = {TOK_INSTRUMENT + 2, 200, 50, 700};
     char err[AURL_ERR_LEN];
     for (int run = 0; run < 3; run++) {
@@ -283,6 +289,13 @@ static void test_batch_equals_alone(void **state)
         bf16_force_portable(was);
     }
     transformer_free(m);
+}
+
+static void test_batch_equals_alone(void **state)
+{
+    (void)state;
+    check_batch_equals_alone(POS_LEARNED);
+    check_batch_equals_alone(POS_ROTARY);
 }
 
 /* Names and the default. */

@@ -51,7 +51,7 @@ static int setup(void **state)
     if (file_mkdirs(dir, err)) return -1;
     snprintf(ckpt, sizeof ckpt, "%s/stage1_best.ckpt", dir);
     model_config c = {.vocab_size = 774, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
-                      .max_seq_len = 64, .attn = {ATTN_SLIDING, 32, 8}, .dropout = 0.0f, .learned_pos = 1};
+                      .max_seq_len = 64, .attn = {ATTN_SLIDING, 32, 8}, .dropout = 0.0f, .positions = POS_LEARNED};
     transformer *m;
     if (transformer_create(&m, &c, 1, 1, 9, err)) return -1;
     int rc = model_ckpt_save(ckpt, m, NULL, NULL, err);
@@ -308,7 +308,7 @@ static void test_vae(void **state)
     assert_int_equal(file_mkdirs(dir, err), 0);
     snprintf(v3, sizeof v3, "%s/stage3_best.ckpt", dir);
     model_config mc = {.vocab_size = 774, .d_model = 32, .n_layers = 1, .n_heads = 2, .d_ff = 64,
-                       .max_seq_len = 64, .attn = {ATTN_FULL, 64, 8}, .dropout = 0.0f, .learned_pos = 1};
+                       .max_seq_len = 64, .attn = {ATTN_FULL, 64, 8}, .dropout = 0.0f, .positions = POS_LEARNED};
     vae_config vc;
     vae_config_defaults(&vc);
     vc.enc_layers = 1;

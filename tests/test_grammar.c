@@ -165,7 +165,7 @@ static void test_random_models(void **state)
     for (int k = 0; k < 4; k++) {
         model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
                           .max_seq_len = 64, .attn = {(attn_kind)(k % 3), 16, 4}, .dropout = 0.0f,
-                          .learned_pos = k != 1};
+                          .positions = k != 1 ? POS_LEARNED : POS_SINUSOIDAL};
         transformer *m;
         assert_int_equal(transformer_create(&m, &c, 1, 1, 100 + (uint64_t)k, err), 0);
         sampler_settings s;
@@ -200,7 +200,7 @@ static void test_no_grammar_counts_errors(void **state)
     (void)state;
     char err[AURL_ERR_LEN];
     model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 1, .n_heads = 2, .d_ff = 64,
-                      .max_seq_len = 64, .attn = {ATTN_FULL, 16, 4}, .dropout = 0.0f, .learned_pos = 1};
+                      .max_seq_len = 64, .attn = {ATTN_FULL, 16, 4}, .dropout = 0.0f, .positions = POS_LEARNED};
     transformer *m;
     assert_int_equal(transformer_create(&m, &c, 1, 1, 5, err), 0);
     sampler_settings s;
@@ -597,7 +597,7 @@ static void test_v2_random_models(void **state)
     long notes = 0;
     for (int k = 0; k < 3; k++) {
         model_config c = {.vocab_size = TOK_VOCAB_SIZE, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
-                          .max_seq_len = 64, .attn = {(attn_kind)(k % 3), 16, 4}, .learned_pos = 1,
+                          .max_seq_len = 64, .attn = {(attn_kind)(k % 3), 16, 4}, .positions = POS_LEARNED,
                           .tokenizer = TOK_VOCAB_V2};
         transformer *m;
         assert_int_equal(transformer_create(&m, &c, 1, 1, 300 + (uint64_t)k, err), 0);

@@ -231,7 +231,7 @@ static void test_reaches_decoder(void **state)
     mc.attn.kind = ATTN_FULL;
     mc.attn.window = 256;
     mc.attn.stride = 64;
-    mc.learned_pos = 1;
+    mc.positions = POS_LEARNED;
     transformer *m = NULL;
     char err[AURL_ERR_LEN];
     int rc = transformer_create(&m, &mc, B, T, 5, err);

@@ -137,6 +137,25 @@ static void test_refuses_other_shapes_kinds_and_damage(void **state)
     assert_int_equal(model_ckpt_load(p2, m2, NULL, NULL, err), 0);
     transformer_free(m2);
 
+    /* positions travel too: rotary reads back as rotary, and a rotary
+     * checkpoint (no wpe, like sinusoidal) does not load into a sinusoidal model */
+    model_config cr = c16, cs = c16;
+    cr.positions = POS_ROTARY;
+    cs.positions = POS_SINUSOIDAL;
+    transformer *mr, *ms;
+    assert_int_equal(transformer_create(&mr, &cr, 2, 8, 1, err), 0);
+    assert_int_equal(transformer_create(&ms, &cs, 2, 8, 1, err), 0);
+    const char *pr = testutil_path("rot.ckpt");
+    assert_int_equal(model_ckpt_save(pr, mr, NULL, NULL, err), 0);
+    assert_int_equal(model_ckpt_read_config(pr, &rc, err), 0);
+    assert_int_equal(rc.positions, POS_ROTARY);
+    assert_int_equal(model_ckpt_load(pr, mr, NULL, NULL, err), 0);
+    assert_int_equal(model_ckpt_load(pr, ms, NULL, NULL, err), -1);
+    assert_non_null(strstr(err, "rot.ckpt: made with rotary positions, the model being loaded uses sinusoidal"));
+    assert_int_equal(model_ckpt_load(pr, a, NULL, NULL, err), -1); /* learned: wpe missing */
+    transformer_free(mr);
+    transformer_free(ms);
+
     /* damaged bytes */
     size_t len;
     unsigned char *bytes = testutil_read_file(path, &len);

@@ -56,7 +56,7 @@ static void test_valid_with_model_section(void **state)
     assert_int_equal(c.attn.window, 32);
     assert_int_equal(c.attn.stride, 8);
     assert_true(c.dropout > 0.099f && c.dropout < 0.101f);
-    assert_int_equal(c.learned_pos, 0);
+    assert_int_equal(c.positions, POS_SINUSOIDAL);
     assert_int_equal(c.vocab_size, 774);
     assert_int_equal(c.tokenizer, TOK_VOCAB_V2);
 }
@@ -71,8 +71,16 @@ static void test_valid_top_level_defaults(void **state)
     assert_int_equal(c.d_ff, 128); /* 4 * d_model */
     assert_int_equal(c.max_seq_len, 512);
     assert_int_equal(c.attn.kind, ATTN_FULL);
-    assert_int_equal(c.learned_pos, 1);
+    assert_int_equal(c.positions, POS_LEARNED);
     assert_true(c.dropout == 0.0f);
+    p = testutil_write_file("rot.yaml", "d_model: 32\nn_layers: 1\nn_heads: 2\npositions: rotary\n");
+    assert_int_equal(model_yaml_load(p, &c, err), 0);
+    assert_int_equal(c.positions, POS_ROTARY);
+    model_pos pos;
+    assert_int_equal(model_pos_parse("rotary", &pos), 0);
+    assert_int_equal(pos, POS_ROTARY);
+    assert_string_equal(model_pos_name(POS_SINUSOIDAL), "sinusoidal");
+    assert_int_equal(model_pos_parse("Rotary", &pos), -1);
     assert_int_equal(c.vocab_size, 774);
     /* the reference benchmark config loads */
     int batch = 0;
@@ -94,7 +102,11 @@ static void test_errors_are_located(void **state)
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  dropout: -0.1\n", "dropout");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  window: 0\n", ":5:11: window: 0 is out of range");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  attention: banana\n", ":5:14: attention must be");
-    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  positions: rotary\n", "positions must be");
+    expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  positions: relative\n",
+                 "bad.yaml:5:14: positions must be learned, sinusoidal or rotary, got 'relative'");
+    /* rotary rotates pairs within a head: the head size must be even */
+    expect_error("model:\n  d_model: 12\n  n_layers: 2\n  n_heads: 4\n  positions: rotary\n",
+                 "bad.yaml:5:14: rotary positions need an even head size");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  tokenizer: v9\n", "tokenizer must be v1 or v2");
     expect_error("model:\n  d_model: 32\n  n_layers: 2\n  n_heads: 4\n  n_head: 4\n", ":5:3: unknown setting 'n_head'");
     expect_error("model:\n  d_model: 32x\n  n_layers: 2\n  n_heads: 4\n", ":2:12: d_model: expected a whole number");

@@ -27,7 +27,7 @@
 static model_config cfg_of(attn_kind kind, int window, int stride, int learned, int maxT)
 {
     model_config c = {.vocab_size = V, .d_model = 32, .n_layers = 2, .n_heads = 2, .d_ff = 64,
-                      .max_seq_len = maxT, .attn = {kind, window, stride}, .dropout = 0.0f, .learned_pos = learned};
+                      .max_seq_len = maxT, .attn = {kind, window, stride}, .dropout = 0.0f, .positions = (model_pos)learned};
     return c;
 }
 
@@ -119,6 +119,25 @@ static void test_cache_hierarchical(void **state)
     model_config c = cfg_of(ATTN_HIERARCHICAL, 4, 3, 0, 130); /* sinusoidal positions */
     check_cache(&c, 130, 2, NULL, 0, NULL);
     check_cache(&c, 130, 129, NULL, 0, NULL);
+    c.attn.window = 20;
+    c.attn.stride = 7;
+    check_cache(&c, 130, 70, NULL, 0, NULL);
+}
+
+/* Rotary positions: keys rotated at their absolute position as they enter
+ * the cache, the query at its own, in every variant and across prefill
+ * chunks and the ring's wrap. */
+static void test_cache_rotary(void **state)
+{
+    (void)state;
+    model_config c = cfg_of(ATTN_FULL, 256, 64, POS_ROTARY, 150);
+    check_cache(&c, 150, 1, NULL, 0, NULL);
+    check_cache(&c, 150, 100, NULL, 0, NULL);
+    c = cfg_of(ATTN_SLIDING, 5, 64, POS_ROTARY, 160);
+    check_cache(&c, 160, 3, NULL, 0, NULL);
+    check_cache(&c, 160, 140, NULL, 0, NULL);
+    c = cfg_of(ATTN_HIERARCHICAL, 4, 3, POS_ROTARY, 130);
+    check_cache(&c, 130, 2, NULL, 0, NULL);
     c.attn.window = 20;
     c.attn.stride = 7;
     check_cache(&c, 130, 70, NULL, 0, NULL);
@@ -435,10 +454,12 @@ static void test_seed_reproducible(void **state)
 
 /* Past max_seq_len the context slides: greedy tokens equal the argmax of a
  * forward pass over the last keep tokens re-positioned from 0. */
-static void test_slide_past_max_seq_len(void **state)
+/* Greedy decoding past max_seq_len equals the argmax of a full forward
+ * over the context since the last slide (re-prefilled at positions 0..),
+ * with positions pos; beam search slides too. */
+static void check_slide(model_pos pos)
 {
-    (void)state;
-    model_config c = cfg_of(ATTN_FULL, 256, 64, 1, 32);
+    model_config c = cfg_of(ATTN_FULL, 256, 64, pos, 32);
     transformer *m = make_model(&c, 32, 5, 6.0f);
     sampler_result r;
     sampler_settings s = raw(SAMPLER_GREEDY, 200);
@@ -487,6 +508,13 @@ static void test_slide_past_max_seq_len(void **state)
     assert_int_equal(r.tokens[r.n_tokens - 1], TOK_END);
     sampler_result_free(&r);
     transformer_free(m);
+}
+
+static void test_slide_past_max_seq_len(void **state)
+{
+    (void)state;
+    check_slide(POS_LEARNED);
+    check_slide(POS_ROTARY);
 }
 
 static void test_settings(void **state)
@@ -757,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_cache_full),
         cmocka_unit_test(test_cache_sliding_past_window),
         cmocka_unit_test(test_cache_hierarchical),
+        cmocka_unit_test(test_cache_rotary),
         cmocka_unit_test(test_cache_cond_rows),
         cmocka_unit_test(test_cache_batch_and_reorder),
         cmocka_unit_test(test_greedy_is_argmax),

@@ -38,7 +38,7 @@ static model_config tiny_config(attn_kind kind, int window, int stride, int lear
     c.attn.window = window;
     c.attn.stride = stride;
     c.dropout = dropout;
-    c.learned_pos = learned;
+    c.positions = (model_pos)learned;
     return c;
 }
 
@@ -139,6 +139,18 @@ static void test_gradcheck_hierarchical(void **state)
     check_model_gradients(&c, "hierarchical W=2 s=2/sinusoidal");
 }
 
+/* Rotary positions (no table; q, k rotated in every block), each variant. */
+static void test_gradcheck_rotary(void **state)
+{
+    (void)state;
+    model_config c = tiny_config(ATTN_FULL, 256, 64, POS_ROTARY, 0.0f);
+    check_model_gradients(&c, "full/rotary");
+    c = tiny_config(ATTN_SLIDING, 3, 64, POS_ROTARY, 0.0f);
+    check_model_gradients(&c, "sliding W=3/rotary");
+    c = tiny_config(ATTN_HIERARCHICAL, 2, 2, POS_ROTARY, 0.0f);
+    check_model_gradients(&c, "hierarchical W=2 s=2/rotary");
+}
+
 static void test_gradcheck_dropout(void **state)
 {
     (void)state;
@@ -167,7 +179,7 @@ static void check_variant(const ref_file *f, const char *v, int store_logits)
     c.attn.kind = (attn_kind)(int)at[0];
     c.attn.window = (int)at[1];
     c.attn.stride = (int)at[2];
-    c.learned_pos = (int)at[3];
+    c.positions = (model_pos)(int)at[3];
     int B = (int)cf[6], T = (int)cf[7], N = B * T;
     transformer *m = make(&c, B, T, 1);
     for (int i = 0; i < transformer_n_tensors(m); i++) {
@@ -258,6 +270,9 @@ static void test_pytorch_reference(void **state)
     check_variant(&f, "full", 1);
     check_variant(&f, "sliding", 0);
     check_variant(&f, "hier", 0);
+    check_variant(&f, "rot_full", 1);
+    check_variant(&f, "rot_sliding", 0);
+    check_variant(&f, "rot_hier", 0);
     ref_free(&f);
 }
 
@@ -267,8 +282,8 @@ static void test_causal(void **state)
 {
     (void)state;
     attn_kind kinds[3] = {ATTN_FULL, ATTN_SLIDING, ATTN_HIERARCHICAL};
-    for (int k = 0; k < 3; k++) {
-        model_config c = tiny_config(kinds[k], 3, 2, 1, 0.0f);
+    for (int k = 0; k < 6; k++) { /* learned, then rotary positions */
+        model_config c = tiny_config(kinds[k % 3], 3, 2, k < 3 ? POS_LEARNED : POS_ROTARY, 0.0f);
         transformer *m = make(&c, 1, 8, 3);
         int32_t a[8], b[8];
         gc_tokens(a, 8, c.vocab_size, 10);
@@ -504,6 +519,7 @@ int main(void)
         cmocka_unit_test(test_gradcheck_full),
         cmocka_unit_test(test_gradcheck_sliding),
         cmocka_unit_test(test_gradcheck_hierarchical),
+        cmocka_unit_test(test_gradcheck_rotary),
         cmocka_unit_test(test_gradcheck_dropout),
         cmocka_unit_test(test_pytorch_reference),
         cmocka_unit_test(test_causal),

@@ -276,11 +276,13 @@ static double vae_loss(void *p)
     return vae_forward(c->m, c->in, c->tg, c->B, c->T, 0, VAE_Z_FIXED_EPS, 0);
 }
 
-static void test_vae_gradcheck(void **state)
+/* Every encoder, latent-head and decoder embedding gradient against finite
+ * differences, with the encoder and decoder on positions pos. */
+static void check_vae_gradients(model_pos pos)
 {
-    (void)state;
     enum { B = 2, T = 8, N = B * T };
     model_config mc = tiny_model(32, 16, 1, 2, 32, 8, 0.0f);
+    mc.positions = pos;
     /* free bits 0.3: with these weights some dims sit above, some below */
     vae_config vc = tiny_vae(2, 3, 2, 2, 1, 2, 4, 0.3f);
     vae *m = make_vae(&mc, &vc, B, T, 9);
@@ -324,8 +326,16 @@ static void test_vae_gradcheck(void **state)
         free(g);
         checked++;
     }
-    printf("  vae gradcheck: %d tensors (encoder, latent heads, decoder embeddings/ln_f), worst %.2e\n", checked, worst);
+    printf("  vae gradcheck (%s positions): %d tensors (encoder, latent heads, decoder embeddings/ln_f), worst %.2e\n",
+           model_pos_name(pos), checked, worst);
     vae_free(m);
+}
+
+static void test_vae_gradcheck(void **state)
+{
+    (void)state;
+    check_vae_gradients(POS_LEARNED);
+    check_vae_gradients(POS_ROTARY); /* the bidirectional encoder rotates q, k as the decoder does */
 }
 
 /* ---- PyTorch fixture ------------------------------------------------------- */

@@ -26,7 +26,7 @@ static model_config tiny_model(void)
 {
     return (model_config){.vocab_size = 774, .d_model = 16, .n_layers = 1, .n_heads = 2, .d_ff = 32,
                           .max_seq_len = 32, .attn = {.kind = ATTN_FULL, .window = 32, .stride = 8},
-                          .dropout = 0.1f, .learned_pos = 1};
+                          .dropout = 0.1f, .positions = POS_LEARNED};
 }
 
 static vae_config tiny_vae(void)

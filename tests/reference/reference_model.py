@@ -2,7 +2,7 @@
 """PyTorch reference of aurl's Transformer (src/engine/model/transformer.c).
 
 The same architecture, in float64: GPT-2-like pre-LN causal decoder with
-tied output embedding, tanh-GELU MLP, learned or sinusoidal positions, and
+tied output embedding, tanh-GELU MLP, learned, sinusoidal or rotary positions, and
 full / sliding_window / hierarchical causal attention masks; AdamW with
 decay on matrices only, warmup + cosine schedule and global-norm clipping.
 
@@ -51,10 +51,22 @@ def sinusoidal_table(maxT, C):
     return tab
 
 
+def rope_rotate(x, offset=0):
+    """Rotary positions (src/engine/nn/rope.c) of x (B, NH, T, hs): the pair
+    (x[2i], x[2i+1]) at position offset + t rotated by (offset + t) * 10000^(-2i/hs)."""
+    T, hs = x.shape[-2], x.shape[-1]
+    theta = 10000.0 ** (-2.0 * torch.arange(hs // 2, dtype=torch.float64) / hs)
+    ang = torch.arange(offset, offset + T, dtype=torch.float64).view(T, 1) * theta.view(1, -1)
+    c, s = torch.cos(ang).to(x.dtype), torch.sin(ang).to(x.dtype)
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).flatten(-2)
+
+
 class Block(nn.Module):
-    def __init__(self, C, NH, Fd, p):
+    def __init__(self, C, NH, Fd, p, rotary=False):
         super().__init__()
         self.NH = NH
+        self.rotary = rotary
         self.p = p
         self.ln1 = nn.LayerNorm(C, eps=1e-5)
         self.attn = nn.Module()
@@ -72,6 +84,8 @@ class Block(nn.Module):
         q = q.view(B, T, self.NH, hs).transpose(1, 2)
         k = k.view(B, T, self.NH, hs).transpose(1, 2)
         v = v.view(B, T, self.NH, hs).transpose(1, 2)
+        if self.rotary:
+            q, k = rope_rotate(q), rope_rotate(k)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
         att = att.masked_fill(~mask[:T, :T], float("-inf"))
         att = F.softmax(att, dim=-1)
@@ -83,16 +97,19 @@ class Block(nn.Module):
 
 class Transformer(nn.Module):
     def __init__(self, V, C, L, NH, Fd, maxT, attention="full", window=256, stride=64,
-                 learned_pos=True, dropout=0.0):
+                 learned_pos=True, dropout=0.0, rotary=False):
         super().__init__()
         self.p = dropout
+        self.rotary = rotary
         self.wte = nn.Embedding(V, C)
-        if learned_pos:
+        if rotary:
+            self.wpe = None
+        elif learned_pos:
             self.wpe = nn.Embedding(maxT, C)
         else:
             self.wpe = None
             self.register_buffer("pos_table", sinusoidal_table(maxT, C).float())
-        self.blocks = nn.ModuleList([Block(C, NH, Fd, dropout) for _ in range(L)])
+        self.blocks = nn.ModuleList([Block(C, NH, Fd, dropout, rotary) for _ in range(L)])
         self.ln_f = nn.LayerNorm(C, eps=1e-5)
         self.register_buffer("mask", attention_mask(attention, maxT, window, stride))
         # GPT-2 init, as transformer_create (different RNG stream)
@@ -107,8 +124,12 @@ class Transformer(nn.Module):
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
-        pos = self.wpe.weight[:T] if self.wpe is not None else self.pos_table[:T].to(self.wte.weight.dtype)
-        x = F.dropout(self.wte(idx) + pos, self.p, self.training)
+        x = self.wte(idx)
+        if self.wpe is not None:
+            x = x + self.wpe.weight[:T]
+        elif not self.rotary:
+            x = x + self.pos_table[:T].to(self.wte.weight.dtype)
+        x = F.dropout(x, self.p, self.training)
         for blk in self.blocks:
             x = blk(x, self.mask)
         logits = F.linear(self.ln_f(x), self.wte.weight)
@@ -140,10 +161,14 @@ def make_optimizer(model, lr, wd, betas, eps):
 CFG = dict(V=774, C=32, L=2, NH=2, Fd=64, maxT=16)
 B, T = 2, 16
 OPT = dict(lr=3e-3, min_lr=3e-4, warmup=3, total=10, beta1=0.9, beta2=0.95, eps=1e-8, wd=0.1, clip=0.5, steps=10)
-VARIANTS = [  # name, attention, window, stride, learned positions, store logits
-    ("full", "full", 256, 64, True, True),
-    ("sliding", "sliding_window", 5, 64, True, False),
-    ("hier", "hierarchical", 4, 3, False, False),
+POSITIONS = {"sinusoidal": 0, "learned": 1, "rotary": 2}  # model_pos (src/engine/model/model_config.h)
+VARIANTS = [  # name, attention, window, stride, positions, store logits
+    ("full", "full", 256, 64, "learned", True),
+    ("sliding", "sliding_window", 5, 64, "learned", False),
+    ("hier", "hierarchical", 4, 3, "sinusoidal", False),
+    ("rot_full", "full", 256, 64, "rotary", True),
+    ("rot_sliding", "sliding_window", 5, 64, "rotary", False),
+    ("rot_hier", "hierarchical", 4, 3, "rotary", False),
 ]
 
 
@@ -178,13 +203,15 @@ def main():
     for k, v in weights.items():
         put("weights/" + k, v)
 
-    for vname, kind, window, stride, learned, store_logits in VARIANTS:
-        model = Transformer(**CFG, attention=kind, window=window, stride=stride, learned_pos=learned).double()
+    for vname, kind, window, stride, positions, store_logits in VARIANTS:
+        learned = positions == "learned"
+        model = Transformer(**CFG, attention=kind, window=window, stride=stride, learned_pos=learned,
+                            rotary=positions == "rotary").double()
         sd = {k: v.double() for k, v in weights.items() if learned or not k.startswith("wpe")}
         missing, unexpected = model.load_state_dict(sd, strict=False)
         assert not unexpected and all(m in ("mask", "pos_table") for m in missing), (missing, unexpected)
         model.eval()  # dropout 0 anyway
-        put(vname + "/attn", torch.tensor([ATTN_KIND[kind], window, stride, 1 if learned else 0], dtype=torch.float64))
+        put(vname + "/attn", torch.tensor([ATTN_KIND[kind], window, stride, POSITIONS[positions]], dtype=torch.float64))
         logits, loss = model(inputs, targets)
         loss.backward()
         if store_logits:

@@ -34,7 +34,7 @@ void model_ckpt_config_to_json(cJSON *m, const model_config *mc)
     cJSON_AddNumberToObject(m, "window", mc->attn.window);
     cJSON_AddNumberToObject(m, "global_stride", mc->attn.stride);
     cJSON_AddNumberToObject(m, "dropout", mc->dropout);
-    cJSON_AddStringToObject(m, "positions", mc->learned_pos ? "learned" : "sinusoidal");
+    cJSON_AddStringToObject(m, "positions", model_pos_name(mc->positions));
     cJSON_AddStringToObject(m, "tokenizer", tok_vocab_name(model_vocab(mc)));
 }
 
@@ -189,6 +189,14 @@ int model_ckpt_load(const char *path, transformer *m, adamw *opt, cJSON **meta, 
                    vocab, model_vocab(transformer_config(m)));
         goto done;
     }
+    /* sinusoidal and rotary models have the same tensors: the header tells them apart */
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(h, "model_config"), "positions");
+    model_pos want = transformer_config(m)->positions, have;
+    if (cJSON_IsString(pos) && (model_pos_parse(pos->valuestring, &have) != 0 || have != want)) {
+        errmsg_set(err, "%s: made with %s positions, the model being loaded uses %s (model.positions)", path,
+                   pos->valuestring, model_pos_name(want));
+        goto done;
+    }
     if (model_ckpt_read_tensors(f, list, nt, opt != NULL, MODEL_CKPT_MOMENTS_PREFIX, err) != 0) goto done;
     if (opt) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "optimizer");
@@ -235,7 +243,11 @@ int model_ckpt_config_from_json(const cJSON *mc, model_config *cfg, char err[AUR
         errmsg_set(err, "model_config has a bad attention or positions field");
         return -1;
     }
-    cfg->learned_pos = strcmp(pos->valuestring, "sinusoidal") != 0;
+    if (model_pos_parse(pos->valuestring, &cfg->positions) != 0) {
+        errmsg_set(err, "model_config has an unknown positions kind '%s' (learned, sinusoidal or rotary)",
+                   pos->valuestring);
+        return -1;
+    }
     const cJSON *tk = cJSON_GetObjectItemCaseSensitive(mc, "tokenizer"); /* absent before v2: v1 */
     cfg->tokenizer = TOK_VOCAB_V1;
     if (tk && (!cJSON_IsString(tk) || (cfg->tokenizer = tok_vocab_parse(tk->valuestring)) < 0)) {

@@ -17,7 +17,7 @@ void model_yaml_defaults(model_config *cfg)
     cfg->attn.window = 256;
     cfg->attn.stride = 64;
     cfg->dropout = 0.0f;
-    cfg->learned_pos = 1;
+    cfg->positions = POS_LEARNED;
     cfg->tokenizer = TOK_VOCAB_V2; /* measured better than v1 (docs/DESIGN.md §5.1) */
 }
 
@@ -46,9 +46,30 @@ static const char *config_problem(const model_config *c, const char **key)
     if (c->attn.window < 1) return problem(key, "window", "window must be >= 1");
     if (c->attn.stride < 1) return problem(key, "global_stride", "global_stride must be >= 1");
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) return problem(key, "dropout", "dropout must be in [0, 1)");
+    if (c->positions != POS_SINUSOIDAL && c->positions != POS_LEARNED && c->positions != POS_ROTARY)
+        return problem(key, "positions", "unknown positions kind");
+    if (c->positions == POS_ROTARY && (c->d_model / c->n_heads) % 2 != 0)
+        return problem(key, "positions", "rotary positions need an even head size (d_model / n_heads)");
     if (c->tokenizer < 0 || c->tokenizer > TOK_VOCAB_MAX)
         return problem(key, "tokenizer", "tokenizer must be v1 or v2");
     return NULL;
+}
+
+/* Map "learned" | "sinusoidal" | "rotary" to model_pos. */
+int model_pos_parse(const char *name, model_pos *pos)
+{
+    for (int p = POS_SINUSOIDAL; p <= POS_ROTARY; p++)
+        if (name && !strcmp(name, model_pos_name((model_pos)p))) {
+            *pos = (model_pos)p;
+            return 0;
+        }
+    return -1;
+}
+
+/* The name model_pos_parse accepts for pos. */
+const char *model_pos_name(model_pos pos)
+{
+    return pos == POS_LEARNED ? "learned" : pos == POS_ROTARY ? "rotary" : "sinusoidal";
 }
 
 int model_config_validate(const model_config *c, char err[AURL_ERR_LEN])
@@ -88,14 +109,10 @@ int model_yaml_apply(yaml_doc *d, yaml_node_t *m, int strict, model_config *cfg,
                        "attention must be full, sliding_window or hierarchical, got '%s'", attention);
         return -1;
     }
-    if (positions[0]) {
-        if (!strcmp(positions, "learned")) cfg->learned_pos = 1;
-        else if (!strcmp(positions, "sinusoidal")) cfg->learned_pos = 0;
-        else {
-            yaml_doc_error(d, yaml_doc_get(d, m, "positions"), err,
-                           "positions must be learned or sinusoidal, got '%s'", positions);
-            return -1;
-        }
+    if (positions[0] && model_pos_parse(positions, &cfg->positions) != 0) {
+        yaml_doc_error(d, yaml_doc_get(d, m, "positions"), err,
+                       "positions must be learned, sinusoidal or rotary, got '%s'", positions);
+        return -1;
     }
     return 0;
 }

@@ -5,7 +5,7 @@
  * (unknown keys ignored). Keys: d_model, n_layers, n_heads (required),
  * d_ff (default 4*d_model), max_seq_len (512), vocab_size (774),
  * attention full|sliding_window|hierarchical (full), window (256),
- * global_stride (64), dropout (0), positions learned|sinusoidal (learned),
+ * global_stride (64), dropout (0), positions learned|sinusoidal|rotary (learned),
  * tokenizer v1|v2 (v2).
  * Errors are one line "FILE:LINE:COL: problem". */
 #ifndef AURL_MODEL_YAML_H
@@ -35,4 +35,8 @@ int model_yaml_apply(yaml_doc *doc, yaml_node_t *map, int strict, model_config *
 /* Check a config's values (positive sizes, n_heads | d_model, window >= 1,
  * dropout in [0,1), ...). Returns 0, or -1 with a message (no location). */
 int model_config_validate(const model_config *cfg, char err[AURL_ERR_LEN]);
+/* Parse a positions name (learned | sinusoidal | rotary); returns 0 or -1. */
+int model_pos_parse(const char *name, model_pos *pos);
+/* The name of pos, as model_pos_parse reads it (and checkpoints record it). */
+const char *model_pos_name(model_pos pos);
 #endif

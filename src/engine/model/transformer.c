@@ -16,6 +16,7 @@
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
 #include "engine/nn/loss.h"
+#include "engine/nn/rope.h"
 #include "engine/model/model_yaml.h"
 #include "util/rng.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ struct transformer {
     void *act_arena;
     size_t act_bytes;
     float *pos_table; /* sinusoidal (maxT,C) or NULL */
+    float *rope;      /* rotary table (maxT, hs) or NULL (engine/nn/rope) */
     int32_t *tokens, *targets;
     float *encoded;
     uint8_t *mask_emb;
@@ -65,7 +67,7 @@ size_t transformer_count_params(const model_config *c)
     if (model_config_validate(c, err) != 0) return 0; /* valid sizes cannot overflow a size_t */
     size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
     size_t per_layer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F + C * F + C;
-    size_t n = V * C + (c->learned_pos ? (size_t)c->max_seq_len * C : 0) + (size_t)c->n_layers * per_layer + 2 * C;
+    size_t n = V * C + (c->positions == POS_LEARNED ? (size_t)c->max_seq_len * C : 0) + (size_t)c->n_layers * per_layer + 2 * C;
     return n;
 }
 
@@ -75,7 +77,10 @@ static void layout_acts(transformer *m, arena_bump *b)
     const model_config *c = &m->cfg;
     size_t N = (size_t)m->maxB * m->maxT, C = c->d_model, V = c->vocab_size;
     int drop = c->dropout > 0.0f;
-    m->pos_table = c->learned_pos ? NULL : arena_take(b, (size_t)c->max_seq_len * C * sizeof(float));
+    m->pos_table = c->positions == POS_SINUSOIDAL ? arena_take(b, (size_t)c->max_seq_len * C * sizeof(float)) : NULL;
+    m->rope = c->positions == POS_ROTARY
+                  ? arena_take(b, rope_table_size(c->max_seq_len, c->d_model / c->n_heads) * sizeof(float))
+                  : NULL;
     m->tokens = arena_take(b, N * sizeof(int32_t));
     m->targets = arena_take(b, N * sizeof(int32_t));
     m->encoded = arena_take(b, N * C * sizeof(float));
@@ -118,7 +123,7 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     m->maxB = B;
     m->maxT = T;
     int L = cfg->n_layers, C = cfg->d_model, F = cfg->d_ff, V = cfg->vocab_size;
-    m->n_tensors = 1 + (cfg->learned_pos ? 1 : 0) + L * BLOCK_N_PARAMS + 2;
+    m->n_tensors = 1 + (cfg->positions == POS_LEARNED ? 1 : 0) + L * BLOCK_N_PARAMS + 2;
     m->tensors = calloc((size_t)m->n_tensors, sizeof *m->tensors);
     m->segments = calloc((size_t)m->n_tensors, sizeof *m->segments);
     m->blocks = calloc((size_t)L, sizeof *m->blocks);
@@ -130,7 +135,7 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     m->t_wte = i;
     tensor_table_define(&m->tensors[i++], "wte.weight", V, C, &off);
     m->t_wpe = -1;
-    if (cfg->learned_pos) {
+    if (cfg->positions == POS_LEARNED) {
         m->t_wpe = i;
         tensor_table_define(&m->tensors[i++], "wpe.weight", cfg->max_seq_len, C, &off);
     }
@@ -156,6 +161,7 @@ int transformer_create(transformer **out, const model_config *cfg, int B, int T,
     b = (arena_bump){m->act_arena, 0};
     layout_acts(m, &b);
     if (m->pos_table) embedding_sinusoidal(m->pos_table, cfg->max_seq_len, C);
+    if (m->rope) rope_table_fill(m->rope, cfg->max_seq_len, C / cfg->n_heads);
 
     /* initialisation (GPT-2) */
     rng_state r;
@@ -197,7 +203,8 @@ static void layer_ptrs(const transformer *m, int l, float **p, float **g)
 static block_run run_of(const transformer *m)
 {
     const model_config *c = &m->cfg;
-    return (block_run){m->B, m->T, c->d_model, c->d_ff, c->n_heads, &c->attn, c->dropout, m->training, m->dropout_seed};
+    return (block_run){m->B, m->T, c->d_model, c->d_ff, c->n_heads, &c->attn, c->dropout, m->training, m->dropout_seed,
+                       m->rope};
 }
 
 void transformer_set_cond(transformer *m, const float *cond) { m->cond = cond; }
@@ -221,7 +228,7 @@ float transformer_forward(transformer *m, const int32_t *inputs, const int32_t *
     m->dcond = NULL;
     for (int i = 0; i < N; i++) m->tokens[i] = inputs[i] >= 0 && inputs[i] < V ? inputs[i] : TOK_UNK;
 
-    const float *pos = c->learned_pos ? P(m, m->t_wpe) : m->pos_table;
+    const float *pos = c->positions == POS_LEARNED ? P(m, m->t_wpe) : m->pos_table;
     embedding_forward(m->encoded, m->tokens, P(m, m->t_wte), pos, B, T, C);
     if (m->cond) block_add(m->encoded, m->encoded, m->cond, (size_t)N * C);
     if (drop) dropout_forward(m->encoded, m->mask_emb, m->encoded, N * C, p, block_site_seed(dropout_seed, 0), 1);
@@ -267,7 +274,7 @@ static void backward_from_dlogits(transformer *m)
         block_backward(m->dres, &m->blocks[l], x, pl, gl, &m->work, &run);
     }
     const float *demb = block_dropout_grad(&m->work, &run, m->dres, m->mask_emb);
-    embedding_backward(G(m, m->t_wte), c->learned_pos ? G(m, m->t_wpe) : NULL, demb, m->tokens, m->B, m->T, C);
+    embedding_backward(G(m, m->t_wte), c->positions == POS_LEARNED ? G(m, m->t_wpe) : NULL, demb, m->tokens, m->B, m->T, C);
     m->dcond = demb;
 }
 

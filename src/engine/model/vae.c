@@ -12,6 +12,7 @@
 #include "engine/nn/block.h"
 #include "engine/nn/embedding.h"
 #include "engine/nn/layernorm.h"
+#include "engine/nn/rope.h"
 #include "engine/nn/linear.h"
 #include "engine/model/model_yaml.h"
 #include "util/rng.h"
@@ -51,7 +52,8 @@ struct vae {
     adamw_segment *segs;
     /* activations */
     void *act_arena;
-    float *pos_table;
+    float *pos_table; /* sinusoidal (maxT, C) or NULL */
+    float *rope;      /* rotary table (maxT, hs) or NULL: the encoder shares the decoder's positions */
     int32_t *tokens;
     float *x0;           /* (N,C) encoder embeddings */
     block_acts *blocks;
@@ -129,7 +131,7 @@ static size_t own_count(const model_config *c, const vae_config *vc)
 {
     size_t C = (size_t)c->d_model, F = (size_t)c->d_ff, V = (size_t)c->vocab_size;
     size_t per_layer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F + C * F + C;
-    size_t n = V * C + (c->learned_pos ? (size_t)c->max_seq_len * C : 0) + (size_t)vc->enc_layers * per_layer + 2 * C;
+    size_t n = V * C + (c->positions == POS_LEARNED ? (size_t)c->max_seq_len * C : 0) + (size_t)vc->enc_layers * per_layer + 2 * C;
     for (int l = 0; l < VAE_LEVELS; l++) {
         size_t D = (size_t)vc->latent_dim[l];
         n += 2 * (D * C + D) + C * D + C;
@@ -149,7 +151,10 @@ static void layout_acts(vae *m, arena_bump *b)
 {
     const model_config *c = &m->mc;
     size_t N = (size_t)m->maxB * m->maxT, C = (size_t)c->d_model;
-    m->pos_table = c->learned_pos ? NULL : arena_take(b, (size_t)c->max_seq_len * C * sizeof(float));
+    m->pos_table = c->positions == POS_SINUSOIDAL ? arena_take(b, (size_t)c->max_seq_len * C * sizeof(float)) : NULL;
+    m->rope = c->positions == POS_ROTARY
+                  ? arena_take(b, rope_table_size(c->max_seq_len, c->d_model / c->n_heads) * sizeof(float))
+                  : NULL;
     m->tokens = arena_take(b, N * sizeof(int32_t));
     m->x0 = arena_take(b, N * C * sizeof(float));
     for (int l = 0; l < m->vc.enc_layers; l++)
@@ -201,7 +206,7 @@ int vae_create(vae **out, const model_config *mc, const vae_config *vc, int B, i
         return -1;
     }
     int L = vc->enc_layers, C = mc->d_model, F = mc->d_ff, V = mc->vocab_size;
-    m->n_own = 1 + (mc->learned_pos ? 1 : 0) + L * BLOCK_N_PARAMS + 2 + VAE_LEVELS * H_PER_LEVEL;
+    m->n_own = 1 + (mc->positions == POS_LEARNED ? 1 : 0) + L * BLOCK_N_PARAMS + 2 + VAE_LEVELS * H_PER_LEVEL;
     m->own = calloc((size_t)m->n_own, sizeof *m->own);
     m->blocks = calloc((size_t)L, sizeof *m->blocks);
     int n_dec = transformer_n_tensors(m->dec);
@@ -216,7 +221,7 @@ int vae_create(vae **out, const model_config *mc, const vae_config *vc, int B, i
     m->t_wte = i;
     tensor_table_define(&m->own[i++], "enc.wte.weight", V, C, &off);
     m->t_wpe = -1;
-    if (mc->learned_pos) {
+    if (mc->positions == POS_LEARNED) {
         m->t_wpe = i;
         tensor_table_define(&m->own[i++], "enc.wpe.weight", mc->max_seq_len, C, &off);
     }
@@ -258,6 +263,7 @@ int vae_create(vae **out, const model_config *mc, const vae_config *vc, int B, i
     b = (arena_bump){m->act_arena, 0};
     layout_acts(m, &b);
     if (m->pos_table) embedding_sinusoidal(m->pos_table, mc->max_seq_len, C);
+    if (m->rope) rope_table_fill(m->rope, mc->max_seq_len, C / mc->n_heads);
 
     rng_state r;
     rng_seed(&r, rng_mix64(seed ^ 0x5641450000000000ull)); /* a stream apart from the decoder's */
@@ -296,7 +302,7 @@ float *vae_eps(vae *m, int level) { return level >= 0 && level < VAE_LEVELS ? m-
 static block_run enc_run(const vae *m, int B, int T)
 {
     const model_config *c = &m->mc;
-    return (block_run){B, T, c->d_model, c->d_ff, c->n_heads, &m->enc_attn, 0.0f, 0, 0};
+    return (block_run){B, T, c->d_model, c->d_ff, c->n_heads, &m->enc_attn, 0.0f, 0, 0, m->rope};
 }
 
 static void enc_layer_ptrs(const vae *m, int l, float **p, float **g)
@@ -322,7 +328,7 @@ static void encode(vae *m, const int32_t *inputs, int B, int T)
     const model_config *c = &m->mc;
     int C = c->d_model, V = c->vocab_size, N = B * T;
     for (int i = 0; i < N; i++) m->tokens[i] = inputs[i] >= 0 && inputs[i] < V ? inputs[i] : TOK_UNK;
-    const float *pos = c->learned_pos ? OP(m, m->t_wpe) : m->pos_table;
+    const float *pos = c->positions == POS_LEARNED ? OP(m, m->t_wpe) : m->pos_table;
     embedding_forward(m->x0, m->tokens, OP(m, m->t_wte), pos, B, T, C);
     block_run run = enc_run(m, B, T);
     const float *x = m->x0;
@@ -518,7 +524,7 @@ void vae_backward_with_dlogits(vae *m, const float *dlogits_extra, float xent_we
         const float *x = l > 0 ? m->blocks[l - 1].res3 : m->x0;
         block_backward(m->dres, &m->blocks[l], x, pl, gl, &m->work, &run);
     }
-    embedding_backward(OG(m, m->t_wte), m->mc.learned_pos ? OG(m, m->t_wpe) : NULL, m->dres, m->tokens, B, T, C);
+    embedding_backward(OG(m, m->t_wte), m->mc.positions == POS_LEARNED ? OG(m, m->t_wpe) : NULL, m->dres, m->tokens, B, T, C);
 }
 
 void vae_backward(vae *m) { vae_backward_with_dlogits(m, NULL, 1.0f); }

@@ -9,6 +9,7 @@
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
+#include "engine/nn/rope.h"
 #include "util/rng.h"
 
 void block_acts_layout(block_acts *a, arena_bump *b, const attn_config *attn, int maxB, int maxT, int C, int F,
@@ -92,6 +93,7 @@ void block_forward(block_acts *a, const float *x, float *const *p, block_work *w
     float pd = r->dropout;
     layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p[BLOCK_LN1W], p[BLOCK_LN1B], N, C);
     linear_forward(a->qkv, a->ln1, p[BLOCK_QKVW], p[BLOCK_QKVB], N, C, 3 * C);
+    if (r->rope) rope_apply_qk(a->qkv, N, C, r->NH, NULL, r->T, r->rope, 0); /* a->qkv keeps the rotated q, k */
     attn_forward(a->atty, a->att_saved, w->attn_work, a->qkv, r->attn, r->B, r->T, C, r->NH);
     linear_forward(w->scratch, a->atty, p[BLOCK_PROJW], p[BLOCK_PROJB], N, C, C);
     if (drop)
@@ -136,6 +138,7 @@ void block_backward(float *dres, const block_acts *a, const float *x, float *con
     linear_backward(w->dC, g[BLOCK_PROJW], g[BLOCK_PROJB], dproj, a->atty, p[BLOCK_PROJW], N, C, C);
     memset(w->dbig1, 0, NC * 3 * sizeof(float));
     attn_backward(w->dbig1, w->attn_work, w->dC, a->qkv, a->att_saved, r->attn, r->B, r->T, C, r->NH);
+    if (r->rope) rope_apply_qk(w->dbig1, N, C, r->NH, NULL, r->T, r->rope, 1); /* d(q, k) before the rotation */
     memset(w->dC, 0, NC * sizeof(float));
     linear_backward(w->dC, g[BLOCK_QKVW], g[BLOCK_QKVB], w->dbig1, a->ln1, p[BLOCK_QKVW], N, C, 3 * C);
     layernorm_backward(dres, g[BLOCK_LN1W], g[BLOCK_LN1B], w->dC, x, p[BLOCK_LN1W], a->ln1_mean, a->ln1_rstd, N, C);

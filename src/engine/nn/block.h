@@ -1,6 +1,6 @@
 /* block: one pre-LayerNorm transformer block, shared by the causal decoder
  * (transformer.c) and the VAE's bidirectional encoder (vae.c):
- *   res2 = x + dropout(proj(attn(qkv(LN1(x)))));  out = res2 + dropout(fc2(gelu(fc1(LN2(res2)))))
+ *   res2 = x + dropout(proj(attn(rope(qkv(LN1(x))))));   (rope: rotary positions only)  out = res2 + dropout(fc2(gelu(fc1(LN2(res2)))))
  * plus the per-block parameter names and shapes and the layout of a
  * block's activations and scratch in an arena (engine/nn/arena.h). */
 #ifndef AURL_BLOCK_H
@@ -26,6 +26,8 @@ typedef struct {
     float dropout;          /* p; used only when training */
     int training;           /* 1: dropout active */
     uint64_t dropout_seed;
+    const float *rope;      /* rotary table (engine/nn/rope, positions 0..T-1) or NULL: q and k
+                             * are rotated after the qkv projection, dq and dk back before it */
 } block_run;
 
 /* Activations one block saves for its backward pass. */

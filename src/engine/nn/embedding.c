@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stddef.h>
 
-/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]. */
+/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] (wpe NULL: no position term). */
 void embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe,
                        int B, int T, int C)
 {
@@ -12,8 +12,12 @@ void embedding_forward(float *out, const int32_t *tokens, const float *wte, cons
     for (int bt = 0; bt < B * T; bt++) {
         int t = bt % T;
         const float *e = wte + (size_t)tokens[bt] * C;
-        const float *p = wpe + (size_t)t * C;
         float *o = out + (size_t)bt * C;
+        if (!wpe) {
+            for (int i = 0; i < C; i++) o[i] = e[i];
+            continue;
+        }
+        const float *p = wpe + (size_t)t * C;
         for (int i = 0; i < C; i++) o[i] = e[i] + p[i];
     }
 }

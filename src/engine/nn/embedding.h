@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]. Tokens must be in [0, V):
+/* out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] (no position term when wpe is NULL:
+ * rotary models). Tokens must be in [0, V):
  * callers map anything else first (transformer_forward uses UNK). */
 void embedding_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe,
                        int B, int T, int C);

@@ -18,6 +18,7 @@
 #include "engine/nn/gelu.h"
 #include "engine/nn/layernorm.h"
 #include "engine/nn/linear.h"
+#include "engine/nn/rope.h"
 #include "engine/sample/kv_linear.h"
 
 /* Below this many multiply-adds an attention pass runs on one thread. */
@@ -47,6 +48,7 @@ struct kv_cache {
     int *len;
     const float *wte, *wpe;
     float *pos_table;  /* sinusoidal table (owned) or NULL */
+    float *rope;       /* rotary table (owned; engine/nn/rope) or NULL: wpe is then NULL */
     layer_w *lw;
     const float *lnfw, *lnfb;
     kv_packed head;    /* wte packed as the tied output head (owned) */
@@ -170,8 +172,12 @@ int kv_cache_create_prec(kv_cache **out, const transformer *m, int n_seq, kv_pre
     int ok = 1;
     size_t V = (size_t)c->V, F = (size_t)c->F;
     c->wte = tensor_param(m, "wte.weight", V * C, &ok);
-    if (cfg->learned_pos) {
+    if (cfg->positions == POS_LEARNED) {
         c->wpe = tensor_param(m, "wpe.weight", (size_t)c->maxT * C, &ok);
+    } else if (cfg->positions == POS_ROTARY) {
+        c->rope = malloc(rope_table_size(c->maxT, c->hs) * sizeof(float));
+        if (!c->rope) goto nomem;
+        rope_table_fill(c->rope, c->maxT, c->hs);
     } else {
         c->pos_table = malloc((size_t)c->maxT * C * sizeof(float));
         if (!c->pos_table) goto nomem;
@@ -237,6 +243,7 @@ void kv_cache_free(kv_cache *c)
     kv_packed16_free(&c->head16);
     free(c->lw);
     free(c->pos_table);
+    free(c->rope);
     free(c->x);
     free(c->ln);
     free(c->qkv);
@@ -425,14 +432,20 @@ static void run_rows_mt(kv_cache *c, int n, int first_logit, float *logits, int 
         int tok = c->rtok[r] >= 0 && c->rtok[r] < V ? c->rtok[r] : TOK_UNK;
         int p = c->rpos[r];
         float *x = c->x + (size_t)r * C;
-        const float *e = c->wte + (size_t)tok * C, *pe = c->wpe + (size_t)p * C;
-        for (int i = 0; i < C; i++) x[i] = e[i] + pe[i];
+        const float *e = c->wte + (size_t)tok * C;
+        if (c->wpe) {
+            const float *pe = c->wpe + (size_t)p * C;
+            for (int i = 0; i < C; i++) x[i] = e[i] + pe[i];
+        } else {
+            memcpy(x, e, (size_t)C * sizeof(float));
+        }
         if (c->cond && p < c->cond_rows) add_rows(x, c->cond + (size_t)p * C, (size_t)C);
     }
     for (int l = 0; l < c->L; l++) {
         const layer_w *w = &c->lw[l];
         layernorm_forward(c->ln, c->mean, c->rstd, c->x, w->ln1w, w->ln1b, n, C);
         rows_linear(c, c->qkv, c->ln, w->qkvw, &w->qkv, &w->qkv16, w->qkvb, n, C, 3 * C, decode);
+        if (c->rope) rope_apply_qk(c->qkv, n, C, c->NH, c->rpos, 0, c->rope, 0); /* q, k at their positions */
         store_kv(c, l, n);
         attend_rows(c, l, n);
         rows_linear(c, c->tmp, c->atty, w->projw, &w->proj, &w->proj16, w->projb, n, C, C, decode);

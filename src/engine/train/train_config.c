@@ -21,7 +21,7 @@ void train_config_defaults(train_config *cfg)
     cfg->model = (model_config){
         .vocab_size = TOK_VOCAB_SIZE, .d_model = 256, .n_layers = 4, .n_heads = 4, .d_ff = 1024,
         .max_seq_len = 512, .attn = {.kind = ATTN_FULL, .window = 256, .stride = 64},
-        .dropout = 0.1f, .learned_pos = 1, .tokenizer = TOK_VOCAB_V2};
+        .dropout = 0.1f, .positions = POS_LEARNED, .tokenizer = TOK_VOCAB_V2};
     cfg->seq_len = 512;
     cfg->stride = 256;
     cfg->augment = 0;
@@ -326,7 +326,7 @@ void train_config_hash(const train_config *cfg, char out[32])
     uint64_t h = HASH_FNV_SEED;
     h = mix_s(mix_s(mix_i(h, cfg->stage), cfg->name), cfg->mode);
     long long ints[] = {m->vocab_size, m->d_model, m->n_layers, m->n_heads, m->d_ff, m->max_seq_len,
-                        m->attn.kind, m->attn.window, m->attn.stride, m->learned_pos, cfg->seq_len, cfg->stride,
+                        m->attn.kind, m->attn.window, m->attn.stride, m->positions, cfg->seq_len, cfg->stride,
                         cfg->augment, a->transpose_max, cfg->batch_size, cfg->warmup_steps, (long long)cfg->seed,
                         cfg->init_from_previous, cfg->subset};
     double reals[] = {m->dropout, a->transpose_p, a->stretch_p, a->stretch_min, a->stretch_max, a->velocity_p,
