@@ -493,6 +493,8 @@ static void test_data_commands(void **state)
     assert_int_equal(run_cmd(dir, 5, "data", "show", "a.mid", "--limit", "-1"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "fetch", "--nope"), 2);
     assert_int_equal(run_cmd(dir, 3, "data", "show", "a.mid"), 0); /* relative to data/midi */
+    assert_int_equal(run_cmd(dir, 5, "data", "show", "a.mid", "--tokenizer", "v1"), 0);
+    assert_int_equal(run_cmd(dir, 5, "data", "show", "a.mid", "--tokenizer", "v7"), 2);
     char out[1100];
     snprintf(out, sizeof out, "%s/round.mid", dir);
     assert_int_equal(run_cmd(dir, 5, "data", "show", "sub/b.mid", "--export", out), 0);

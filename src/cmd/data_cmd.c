@@ -53,10 +53,11 @@ static const char USAGE_STATS[] =
     "split, tokens, hours of music, token-type histogram and unigram entropy.\n";
 
 static const char USAGE_SHOW[] =
-    "usage: aurl data show FILE [--export OUT.mid] [--limit N]\n"
+    "usage: aurl data show FILE [--export OUT.mid] [--limit N] [--tokenizer v1|v2]\n"
     "Reads FILE (or <data>/midi/FILE) in an isolated worker and prints its summary and\n"
-    "token dump (at most N lines, default 200, 0 = all). --export writes\n"
-    "decode(encode(FILE)) as MIDI so you can hear what the tokenizer keeps.\n";
+    "token dump (at most N lines, default 200, 0 = all) in the vocabulary models read\n"
+    "(--tokenizer, default v2: a DURATION after each NOTE_ON; v1: NOTE_OFF tokens).\n"
+    "--export writes decode(encode(FILE)) as MIDI so you can hear what the tokenizer keeps.\n";
 
 /* Bad usage: one line naming the problem, a pointer to --help, exit 2.
  * USAGE is the text of the command concerned (its first line is shown). */
@@ -337,19 +338,23 @@ static void print_score_summary(const score *s, const smf_report *rep)
     printf("sustain:     %zu pedal events\n", s->n_sustains);
 }
 
-static void print_tokens(const uint16_t *tok, size_t n, long long limit)
+/* The token dump of TOK (vocabulary VOCAB): counts by type, then up to LIMIT lines. */
+static void print_tokens(const uint16_t *tok, size_t n, int vocab, long long limit)
 {
     size_t per[TOKT_COUNT] = {0};
-    for (size_t i = 0; i < n; i++) per[tok_type_of(tok[i])]++;
-    printf("tokens:      %zu (", n);
-    for (int t = 0; t < TOKT_COUNT; t++)
-        printf("%s%s %zu", t ? ", " : "", tok_type_name((tok_type)t), per[t]);
+    for (size_t i = 0; i < n; i++) per[tok_type_of_vocab(tok[i], vocab)]++;
+    printf("tokens:      %zu in vocabulary %s (", n, tok_vocab_name(vocab));
+    for (int t = 0, first = 1; t < TOKT_COUNT; t++) {
+        if ((t == TOKT_NOTE_OFF && vocab == TOK_VOCAB_V2) || (t == TOKT_DURATION && vocab != TOK_VOCAB_V2)) continue;
+        printf("%s%s %zu", first ? "" : ", ", tok_type_name((tok_type)t), per[t]);
+        first = 0;
+    }
     printf(")\n\n    #     time s    id  token\n");
     double time = 0;
     size_t shown = limit > 0 && (size_t)limit < n ? (size_t)limit : n;
     for (size_t i = 0; i < shown; i++) {
         char name[64];
-        tok_name(tok[i], name, sizeof name);
+        tok_name_vocab(tok[i], vocab, name, sizeof name);
         printf("%5zu  %9.3f  %4u  %s\n", i, time, tok[i], name);
         if (tok[i] >= TOK_TIME_SHIFT && tok[i] < TOK_VELOCITY)
             time += (double)(tok[i] - TOK_TIME_SHIFT + 1) / TOK_STEPS_PER_SECOND;
@@ -370,15 +375,21 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                          {"export", required_argument, 0, 'e'},
                                          {"limit", required_argument, 0, 'n'},
+                                         {"tokenizer", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
     const char *export_path = NULL;
     long long limit = 200;
+    int vocab = TOK_VOCAB_V2;
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":he:n:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":he:n:t:", opts, NULL)) != -1) {
         if (c == 'h') return fputs(USAGE_SHOW, stdout), AURL_EXIT_OK;
         if (c == 'e') export_path = optarg;
+        else if (c == 't') {
+            if ((vocab = tok_vocab_parse(optarg)) < 0)
+                return usage_error(USAGE_SHOW, "show: --tokenizer must be v1 or v2, got %s", optarg);
+        }
         else if (c == 'n') {
             if (cli_parse_int(optarg, 0, 1LL << 40, &limit))
                 return usage_error(USAGE_SHOW, "show: --limit needs a number >= 0, got %s", optarg);
@@ -426,14 +437,14 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     uint16_t *tok = NULL;
     size_t ntok = 0;
     int rc = AURL_EXIT_OK;
-    if (tok_encode(&s, &tok, &ntok)) {
+    if (tok_encode_vocab(&s, vocab, &tok, &ntok)) {
         fprintf(stderr, "aurl data show: %s: out of memory while tokenising\n", path);
         rc = AURL_EXIT_RUNTIME;
         goto out;
     }
     score rt; /* what the tokenizer keeps: decode(encode(s)) */
     score_init(&rt);
-    if (tok_decode(tok, ntok, &rt)) {
+    if (tok_decode_vocab(tok, ntok, vocab, &rt)) {
         fprintf(stderr, "aurl data show: out of memory while decoding\n");
         score_free(&rt);
         rc = AURL_EXIT_RUNTIME;
@@ -442,7 +453,7 @@ static int cmd_show(int argc, char **argv, const aurl_globals *g)
     printf("file:        %s (%zu bytes)\n", path, nbytes);
     print_score_summary(&s, &rep);
     printf("round trip:  %zu of %zu notes kept by the tokenizer\n", rt.n_notes, s.n_notes);
-    print_tokens(tok, ntok, limit);
+    print_tokens(tok, ntok, vocab, limit);
     if (export_path) {
         if (midi_write_file(export_path, &rt, err)) {
             fprintf(stderr, "aurl data show: %s\n", err);
