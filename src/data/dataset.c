@@ -268,18 +268,28 @@ const dataset_seq *dataset_sequences(const dataset *d, size_t *n)
     return d->seqs;
 }
 
+/* Add the N tokens of TOK to counts[TOK_VOCAB_SIZE] (ids outside it as UNK). */
+static void count_tokens(uint64_t *counts, const uint16_t *tok, size_t n)
+{
+    for (size_t k = 0; k < n; k++) counts[tok[k] < TOK_VOCAB_SIZE ? tok[k] : TOK_UNK]++;
+}
+
+/* probs[TOK_VOCAB_SIZE] = counts / their sum (all 0 when there are none). */
+static void counts_to_probs(const uint64_t *counts, double *probs)
+{
+    double total = 0;
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) total += (double)counts[t];
+    for (int t = 0; t < TOK_VOCAB_SIZE; t++) probs[t] = total > 0 ? (double)counts[t] / total : 0.0;
+}
+
 void dataset_seqs_unigram(const dataset_seq *seqs, size_t n, double *probs)
 {
+    uint64_t *counts = calloc(TOK_VOCAB_SIZE, sizeof *counts);
     memset(probs, 0, TOK_VOCAB_SIZE * sizeof *probs);
-    double total = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < seqs[i].n; k++) {
-            uint16_t t = seqs[i].tokens[k];
-            probs[t < TOK_VOCAB_SIZE ? t : TOK_UNK] += 1;
-            total += 1;
-        }
-    if (total > 0)
-        for (int t = 0; t < TOK_VOCAB_SIZE; t++) probs[t] /= total;
+    if (!counts) return;
+    for (size_t i = 0; i < n; i++) count_tokens(counts, seqs[i].tokens, seqs[i].n);
+    counts_to_probs(counts, probs);
+    free(counts);
 }
 
 int dataset_seq_len(const dataset *d) { return d->T; }
@@ -359,10 +369,7 @@ void dataset_token_counts(const cache *c, int split, uint64_t *counts)
         const cache_entry *e = cache_entry_at(c, i);
         if (e->split == CACHE_REJECTED || (split != CACHE_REJECTED && (int)e->split != split))
             continue;
-        for (size_t k = 0; k < e->n_tokens; k++) {
-            uint16_t t = e->tokens[k];
-            counts[t < TOK_VOCAB_SIZE ? t : TOK_UNK]++;
-        }
+        count_tokens(counts, e->tokens, e->n_tokens);
     }
 }
 
@@ -372,9 +379,6 @@ void dataset_token_unigram(const cache *c, int split, double *probs)
     memset(probs, 0, TOK_VOCAB_SIZE * sizeof *probs);
     if (!counts) return;
     dataset_token_counts(c, split, counts);
-    double total = 0;
-    for (int t = 0; t < TOK_VOCAB_SIZE; t++) total += (double)counts[t];
-    if (total > 0)
-        for (int t = 0; t < TOK_VOCAB_SIZE; t++) probs[t] = (double)counts[t] / total;
+    counts_to_probs(counts, probs);
     free(counts);
 }
