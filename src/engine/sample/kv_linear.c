@@ -295,16 +295,80 @@ BF16_TARGET static inline __attribute__((always_inline)) void panel16_block(floa
     panel_store(out, acc, bias, OC, b * KV_PANEL, n0, NB);
 }
 
+/* Half H (outputs 32H..32H+31) of panel b for NB (<= 8, a constant after
+ * inlining) input rows from n0: 16 accumulators, so a weight is widened
+ * once for 8 rows (at batch >= 8 the full-panel block would read the
+ * weights twice as often). Each output's arithmetic is panel16_block's. */
+BF16_TARGET static inline __attribute__((always_inline)) void half16_block(float *out, const float *inp,
+                                                                          const kv_packed16 *pk, const float *bias,
+                                                                          int b, int h, int n0, int NB)
+{
+    int C = pk->C, OC = pk->OC;
+    const uint16_t *pb = pk->p + (size_t)b * pk->Cp * KV_PANEL + 64 * h;
+    const float *x = inp + (size_t)n0 * C;
+    const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
+    __m512 acc[8][2];
+    for (int j = 0; j < NB; j++) acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+    for (int k = 0; k < C; k += 2, pb += 2 * KV_PANEL) {
+        for (int l = 0; l < 2; l++) _mm_prefetch((const char *)pb + KV_PACK_PREFETCH + 64 * l, _MM_HINT_T0);
+        __m512 we[2], wo[2];
+        for (int r = 0; r < 2; r++) {
+            __m512i w = _mm512_load_si512(pb + 32 * r);
+            we[r] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+            wo[r] = _mm512_castsi512_ps(_mm512_and_si512(w, hi));
+        }
+        int odd = k + 1 < C;
+        for (int j = 0; j < NB; j++) {
+            __m512 x0 = _mm512_set1_ps(x[(size_t)j * C + k]);
+            for (int r = 0; r < 2; r++) acc[j][r] = _mm512_fmadd_ps(x0, we[r], acc[j][r]);
+            if (odd) {
+                __m512 x1 = _mm512_set1_ps(x[(size_t)j * C + k + 1]);
+                for (int r = 0; r < 2; r++) acc[j][r] = _mm512_fmadd_ps(x1, wo[r], acc[j][r]);
+            }
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        int o = b * KV_PANEL + 32 * h + 16 * r, left = OC - o;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(m, bias + o) : _mm512_setzero_ps();
+        for (int j = 0; j < NB; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(n0 + j) * OC + o, m, _mm512_add_ps(acc[j][r], bv));
+    }
+}
+
+/* Rows n0..n0+nb-1 (nb <= 8) of panel b by halves. */
+BF16_TARGET static void half16_rows(float *out, const float *inp, const kv_packed16 *pk, const float *bias, int b,
+                                    int n0, int nb)
+{
+    for (int h = 0; h < 2; h++) switch (nb) {
+        case 8: half16_block(out, inp, pk, bias, b, h, n0, 8); break;
+        case 7: half16_block(out, inp, pk, bias, b, h, n0, 7); break;
+        case 6: half16_block(out, inp, pk, bias, b, h, n0, 6); break;
+        case 5: half16_block(out, inp, pk, bias, b, h, n0, 5); break;
+        case 4: half16_block(out, inp, pk, bias, b, h, n0, 4); break;
+        case 3: half16_block(out, inp, pk, bias, b, h, n0, 3); break;
+        case 2: half16_block(out, inp, pk, bias, b, h, n0, 2); break;
+        case 1: half16_block(out, inp, pk, bias, b, h, n0, 1); break;
+        default: break;
+        }
+}
+
+/* Up to 4 rows: whole panels (one stream through each panel per 4 rows,
+ * what batch 1 needs). From 5 rows: half panels, 8 rows a pass. */
 BF16_TARGET static void forward_bf16_native(float *out, const float *inp, const kv_packed16 *pk,
                                             const float *bias, int N)
 {
     for (int b = 0; b < pk->npanels; b++) {
-        int n0 = 0;
-        for (; n0 + 4 <= N; n0 += 4) panel16_block(out, inp, pk, bias, b, n0, 4);
-        switch (N - n0) {
-        case 3: panel16_block(out, inp, pk, bias, b, n0, 3); break;
-        case 2: panel16_block(out, inp, pk, bias, b, n0, 2); break;
-        case 1: panel16_block(out, inp, pk, bias, b, n0, 1); break;
+        if (N > 4) {
+            for (int n0 = 0; n0 < N; n0 += 8) half16_rows(out, inp, pk, bias, b, n0, N - n0 < 8 ? N - n0 : 8);
+            continue;
+        }
+        switch (N) {
+        case 4: panel16_block(out, inp, pk, bias, b, 0, 4); break;
+        case 3: panel16_block(out, inp, pk, bias, b, 0, 3); break;
+        case 2: panel16_block(out, inp, pk, bias, b, 0, 2); break;
+        case 1: panel16_block(out, inp, pk, bias, b, 0, 1); break;
         default: break;
         }
     }

@@ -9,7 +9,9 @@
  * sliding (append_rows) and the closing of the result. A batch starts
  * every piece from piece 0's prefilled cache row (copied, exact), and the
  * cache's decode step is batch-invariant, so piece i is bit for bit the
- * piece generated alone with seed + i.
+ * piece generated alone with seed + i. On several threads a batch splits
+ * into groups of pieces, each decoded as above on a thread of its own
+ * (run_groups), which changes no piece.
  *
  * Sliding: the model only knows positions 0..max_seq_len-1. When a
  * sequence's context is full and one more token must be appended, the
@@ -30,6 +32,7 @@
 #include "engine/sample/sampler.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -789,7 +792,7 @@ static int pieces_start(decoder *d, piece *pc, int np, sampler_result *out)
  * search); out[0..np) are set. 0 or -1 (err set, out freed). */
 static int generate_run(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
                         const float *cond, int cond_rows, int np, sampler_progress_fn progress, void *progress_ctx,
-                        sampler_result *out, char err[AURL_ERR_LEN])
+                        double t0, sampler_result *out, char err[AURL_ERR_LEN])
 {
     for (int i = 0; i < np; i++) memset(&out[i], 0, sizeof out[i]);
     const model_config *cfg = transformer_config(m);
@@ -797,7 +800,7 @@ static int generate_run(const transformer *m, const sampler_settings *s, const i
     decoder d = {.s = s, .V = cfg->vocab_size, .maxT = cfg->max_seq_len, .rows = nb > np ? nb : np,
                  .cap = 1 + (size_t)n_prefix + (size_t)s->max_tokens + 1,
                  .progress = progress, .progress_ctx = progress_ctx, .progress_total = np * s->max_tokens,
-                 .t0 = clock_monotonic(), .out = out, .err = err};
+                 .t0 = t0, .out = out, .err = err};
     int rc = -1;
     piece *pc = calloc((size_t)np, sizeof *pc);
     d.logits = malloc((size_t)d.rows * d.V * sizeof(float));
@@ -853,7 +856,8 @@ int sampler_generate(const transformer *m, const sampler_settings *s, const int3
 {
     memset(out, 0, sizeof *out);
     if (check_call(s, prefix, n_prefix, err)) return -1;
-    return generate_run(m, s, prefix, n_prefix, cond, cond_rows, 1, progress, progress_ctx, out, err);
+    return generate_run(m, s, prefix, n_prefix, cond, cond_rows, 1, progress, progress_ctx, clock_monotonic(), out,
+                        err);
 }
 
 /* Progress of piece `done` of a sequential (beam) batch, as batch totals. */
@@ -870,6 +874,113 @@ static int on_seq_progress(void *ctx, int generated, int total)
     return p->fn(p->ctx, p->done * p->per + generated, p->total);
 }
 
+/* Pieces FIRST..FIRST+N-1 of a batch (seeds s->seed + FIRST + i) into
+ * out[0..n): decoded together, or one after the other under beam search.
+ * progress counts this range's tokens from 0. 0 or -1 (err set, out freed). */
+static int run_range(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                     const float *cond, int cond_rows, int first, int n, sampler_progress_fn progress,
+                     void *progress_ctx, double t0, sampler_result *out, char err[AURL_ERR_LEN])
+{
+    sampler_settings si = *s;
+    si.seed = s->seed + (uint64_t)first;
+    if (s->strategy != SAMPLER_BEAM || n == 1)
+        return generate_run(m, &si, prefix, n_prefix, cond, cond_rows, n, progress, progress_ctx, t0, out, err);
+    seq_progress sp = {progress, progress_ctx, 0, s->max_tokens, n * s->max_tokens};
+    for (int i = 0; i < n; i++) {
+        si.seed = s->seed + (uint64_t)(first + i);
+        sp.done = i;
+        if (generate_run(m, &si, prefix, n_prefix, cond, cond_rows, 1, progress ? on_seq_progress : NULL, &sp, t0,
+                         &out[i], err)) {
+            for (int k = 0; k < i; k++) sampler_result_free(&out[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Groups a batch of N pieces splits into on T threads. One when either is
+ * 1. Else about eight pieces a group (a bf16 decode step reads the weights
+ * once per eight rows, kv_linear), at least one group per thread and at
+ * most two per thread: groups are taken dynamically, so a thread on a core
+ * that another process also wants takes fewer of them. */
+static int batch_groups(int n, int threads)
+{
+    if (n < 2 || threads < 2) return 1;
+    int g = (n + 7) / 8;
+    if (g < threads) g = threads < n ? threads : n;
+    if (g > 2 * threads) g = 2 * threads;
+    return g;
+}
+
+/* The caller's progress callback shared by the groups of a batch: calls
+ * are serialised, counts summed, and a cancel reaches every group. */
+typedef struct {
+    sampler_progress_fn fn;
+    void *ctx;
+    int done, total, cancelled;
+} batch_progress;
+
+/* One group's view of a batch_progress (last: its tokens reported so far). */
+typedef struct {
+    batch_progress *bp;
+    int last;
+} group_progress;
+
+static int on_group_progress(void *ctx, int generated, int total)
+{
+    group_progress *g = ctx;
+    int cancelled;
+    (void)total;
+#pragma omp critical(sampler_batch_progress)
+    {
+        batch_progress *bp = g->bp;
+        bp->done += generated - g->last;
+        g->last = generated;
+        if (!bp->cancelled && bp->fn(bp->ctx, bp->done, bp->total)) bp->cancelled = 1;
+        cancelled = bp->cancelled;
+    }
+    return cancelled;
+}
+
+/* The batch as NG groups of consecutive pieces, decoded on OpenMP threads
+ * (each group its own cache; the cache's maths runs single-threaded
+ * inside). Pieces do not depend on their batch, so the result is the
+ * single-group one. 0 or -1 (err set, every result freed). */
+static int run_groups(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
+                      const float *cond, int cond_rows, int n_pieces, int ng, sampler_progress_fn progress,
+                      void *progress_ctx, double t0, sampler_result *out, char err[AURL_ERR_LEN])
+{
+    batch_progress bp = {progress, progress_ctx, 0, n_pieces * s->max_tokens, 0};
+    int *rc = calloc((size_t)ng, sizeof *rc);
+    char (*errs)[AURL_ERR_LEN] = calloc((size_t)ng, sizeof *errs);
+    group_progress *gp = calloc((size_t)ng, sizeof *gp);
+    if (!rc || !errs || !gp) {
+        free(rc), free(errs), free(gp);
+        errmsg_set(err, "sampler: out of memory");
+        return -1;
+    }
+    int threads = omp_get_max_threads() < ng ? omp_get_max_threads() : ng;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int g = 0; g < ng; g++) {
+        int first = (int)((long)n_pieces * g / ng), last = (int)((long)n_pieces * (g + 1) / ng);
+        gp[g].bp = &bp;
+        rc[g] = run_range(m, s, prefix, n_prefix, cond, cond_rows, first, last - first,
+                          progress ? on_group_progress : NULL, &gp[g], t0, out + first, errs[g]);
+    }
+    int failed = -1;
+    for (int g = 0; g < ng && failed < 0; g++)
+        if (rc[g]) failed = g;
+    if (failed >= 0) {
+        errmsg_set(err, "%s", errs[failed]);
+        for (int g = 0; g < ng; g++) {
+            int first = (int)((long)n_pieces * g / ng), last = (int)((long)n_pieces * (g + 1) / ng);
+            for (int i = first; i < last && !rc[g]; i++) sampler_result_free(&out[i]);
+        }
+    }
+    free(rc), free(errs), free(gp);
+    return failed >= 0 ? -1 : 0;
+}
+
 int sampler_generate_batch(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
                            const float *cond, int cond_rows, int n_pieces, sampler_progress_fn progress,
                            void *progress_ctx, sampler_result *out, char err[AURL_ERR_LEN])
@@ -880,19 +991,9 @@ int sampler_generate_batch(const transformer *m, const sampler_settings *s, cons
     }
     for (int i = 0; i < n_pieces; i++) memset(&out[i], 0, sizeof out[i]);
     if (check_call(s, prefix, n_prefix, err)) return -1;
-    if (s->strategy != SAMPLER_BEAM || n_pieces == 1)
-        return generate_run(m, s, prefix, n_prefix, cond, cond_rows, n_pieces, progress, progress_ctx, out, err);
-    /* beam search: one piece after the other */
-    seq_progress sp = {progress, progress_ctx, 0, s->max_tokens, n_pieces * s->max_tokens};
-    for (int i = 0; i < n_pieces; i++) {
-        sampler_settings si = *s;
-        si.seed = s->seed + (uint64_t)i;
-        sp.done = i;
-        if (generate_run(m, &si, prefix, n_prefix, cond, cond_rows, 1, progress ? on_seq_progress : NULL, &sp, &out[i],
-                         err)) {
-            for (int k = 0; k < i; k++) sampler_result_free(&out[k]);
-            return -1;
-        }
-    }
-    return 0;
+    double t0 = clock_monotonic();
+    int ng = omp_in_parallel() ? 1 : batch_groups(n_pieces, omp_get_max_threads());
+    if (ng == 1)
+        return run_range(m, s, prefix, n_prefix, cond, cond_rows, 0, n_pieces, progress, progress_ctx, t0, out, err);
+    return run_groups(m, s, prefix, n_prefix, cond, cond_rows, n_pieces, ng, progress, progress_ctx, t0, out, err);
 }

@@ -112,12 +112,17 @@ int sampler_generate(const transformer *m, const sampler_settings *s, const int3
 
 /* N_PIECES pieces after the same prefix (1..SAMPLER_BATCH_MAX), piece i
  * with seed s->seed + i, into out[0..n_pieces). Piece i is token for token
- * the piece sampler_generate gives with that seed; the pieces decode
- * together (one cache of n_pieces sequences, one batched step for all live
- * pieces per token), except under beam search, which runs them one after
+ * the piece sampler_generate gives with that seed. With more than one
+ * OpenMP thread (and not called inside a parallel region) the batch splits
+ * into groups of consecutive pieces, about eight a group, at least one per
+ * thread, decoded on the threads at once; the pieces of a group decode
+ * together (one cache, one batched step for all its live pieces per
+ * token), except under beam search, which runs a group's pieces one after
  * the other. progress sees the tokens of all pieces (total n_pieces x
- * max_tokens). Each result's first_token_seconds and seconds_taken count
- * from the call. Returns 0, or -1 with err set (no result kept). */
+ * max_tokens); its calls are serialised but may come from any of the
+ * threads, and in groups, once it cancels it is not called again. Each result's
+ * first_token_seconds and seconds_taken count from the call. Returns 0, or
+ * -1 with err set (no result kept). */
 int sampler_generate_batch(const transformer *m, const sampler_settings *s, const int32_t *prefix, int n_prefix,
                            const float *cond, int cond_rows, int n_pieces, sampler_progress_fn progress,
                            void *progress_ctx, sampler_result *out, char err[AURL_ERR_LEN]);
